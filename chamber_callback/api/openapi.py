@@ -1,0 +1,157 @@
+"""OpenAPI 3.1 description of the public API, served at /api/v1/openapi.json."""
+from __future__ import annotations
+
+from ..domain.intake import DESCRIPTION_MAX, SECTORS, URGENCY_REASONS, DEFAULT_TOPICS
+from ..domain.lifecycle import Status
+
+_string = {"type": "string"}
+
+
+def openapi_document(base_url: str) -> dict:
+    problem = {"$ref": "#/components/schemas/Problem"}
+    status_json = {"$ref": "#/components/schemas/CallbackRequestStatus"}
+    token_param = {"name": "token", "in": "path", "required": True, "schema": _string,
+                   "description": "The private token returned at creation (only its digest is stored)."}
+    problem_response = lambda description: {  # noqa: E731
+        "description": description, "content": {"application/problem+json": {"schema": problem}}}
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "chamber-callback intake API",
+            "version": "1.0.0",
+            "description": (
+                "Lets the chamber's regional platform and partner sites file callback requests on behalf of "
+                "artisans. Every request is called back within the SLA (24 h by default). Requests are rate "
+                "limited per client IP (HTTP 429). Messages are in French."
+            ),
+        },
+        "servers": [{"url": f"{base_url}/api/v1"}],
+        "paths": {
+            "/callback-requests": {
+                "post": {
+                    "operationId": "createCallbackRequest",
+                    "summary": "File a callback request",
+                    "requestBody": {"required": True, "content": {"application/json": {
+                        "schema": {"$ref": "#/components/schemas/CallbackRequestInput"}}}},
+                    "responses": {
+                        "201": {"description": "Created. Keep `token`: it is the artisan's private link.",
+                                "headers": {"Location": {"schema": _string}},
+                                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Created"}}}},
+                        "200": {"description": "This phone number already has an active request: it is returned "
+                                               "(`duplicate: true`, without its token) and nothing is created.",
+                                "content": {"application/json": {"schema": status_json}}},
+                        "400": problem_response("Body is not a JSON object, or the honeypot field was filled."),
+                        "422": problem_response("Invalid fields: `errors` maps each field to its messages; "
+                                                "nothing was stored. When the postal code spans several "
+                                                "départements, `communes` lists the choices for `commune`."),
+                        "429": problem_response("Too many submissions from this client; retry later."),
+                    },
+                },
+            },
+            "/callback-requests/{token}": {
+                "parameters": [token_param],
+                "get": {
+                    "operationId": "getCallbackRequest",
+                    "summary": "Follow a request",
+                    "responses": {"200": {"description": "Current state",
+                                          "content": {"application/json": {"schema": status_json}}},
+                                  "404": problem_response("Unknown token.")},
+                },
+                "delete": {
+                    "operationId": "cancelCallbackRequest",
+                    "summary": "Cancel a request at the artisan's wish",
+                    "responses": {"200": {"description": "Cancelled; the new state is returned.",
+                                          "content": {"application/json": {"schema": status_json}}},
+                                  "404": problem_response("Unknown token."),
+                                  "409": problem_response("The request can no longer be cancelled "
+                                                          "(call in progress, or already closed).")},
+                },
+            },
+            "/postal-codes/{code}": {
+                "parameters": [{"name": "code", "in": "path", "required": True, "schema": _string}],
+                "get": {
+                    "operationId": "getPostalCode",
+                    "summary": "Communes served by a postal code (La Poste's table)",
+                    "responses": {"200": {"description": "Communes and their départements",
+                                          "content": {"application/json": {"schema": {"type": "object"}}}},
+                                  "404": problem_response("No such postal code.")},
+                },
+            },
+            "/topics": {
+                "get": {
+                    "operationId": "listTopics",
+                    "summary": "Topics a request can be about",
+                    "responses": {"200": {"description": "Active topics",
+                                          "content": {"application/json": {"schema": {"type": "object"}}}}},
+                },
+            },
+        },
+        "components": {"schemas": {
+            "CallbackRequestInput": {
+                "type": "object",
+                "required": ["name", "business_name", "sector", "phone", "postal_code", "topic", "description",
+                             "consent"],
+                "properties": {
+                    "name": {"type": "string", "maxLength": 120},
+                    "business_name": {"type": "string", "maxLength": 200},
+                    "siret": {"type": ["string", "null"], "pattern": "^[0-9 ]{14,17}$",
+                              "description": "14 digits, Luhn-checked."},
+                    "sector": {"type": "string", "enum": list(SECTORS)},
+                    "phone": {"type": "string", "description": "French national or international format; "
+                                                              "stored in E.164."},
+                    "email": {"type": ["string", "null"], "format": "email"},
+                    "postal_code": {"type": "string", "pattern": "^[0-9]{5}$",
+                                    "description": "Must exist in La Poste's table."},
+                    "commune": {"type": ["string", "null"],
+                                "description": "INSEE code of the commune; required when the postal code spans "
+                                               "several départements."},
+                    "topic": {"type": "string", "enum": [code for code, _label in DEFAULT_TOPICS]},
+                    "description": {"type": "string", "maxLength": DESCRIPTION_MAX},
+                    "urgent": {"type": "boolean", "default": False},
+                    "urgency_reason": {"type": ["string", "null"], "enum": [*URGENCY_REASONS, None],
+                                       "description": "Required when urgent is true."},
+                    "preferred_window": {
+                        "type": ["object", "null"],
+                        "required": ["start", "end"],
+                        "properties": {"start": {"type": "string", "format": "date-time"},
+                                       "end": {"type": "string", "format": "date-time"}},
+                        "description": "Within one opening day (Monday–Saturday, 08:00–21:00 Europe/Paris), in "
+                                       "the next 7 days. A window ending after the normal deadline moves the "
+                                       "deadline to its end.",
+                    },
+                    "consent": {"type": "boolean", "const": True,
+                                "description": "The artisan agreed to be called and to the processing of the data."},
+                    "leave_blank": {"type": ["string", "null"], "description": "Honeypot: leave empty or absent."},
+                },
+            },
+            "CallbackRequestStatus": {
+                "type": "object",
+                "properties": {
+                    "reference": {"type": "string", "example": "K7MA-4XPT"},
+                    "status": {"type": "string", "enum": [s.value for s in Status]},
+                    "sla_deadline": {"type": "string", "format": "date-time"},
+                    "submitted_at": {"type": "string", "format": "date-time"},
+                    "unit": {"type": "string", "description": "Code of the regional unit handling the request."},
+                    "topic": {"type": "string"},
+                    "urgent": {"type": "boolean"},
+                    "duplicate": {"type": "boolean"},
+                },
+            },
+            "Created": {
+                "allOf": [{"$ref": "#/components/schemas/CallbackRequestStatus"}, {
+                    "type": "object",
+                    "properties": {"token": {"type": "string", "description": "≥ 256 random bits"},
+                                   "status_url": {"type": "string", "format": "uri"}},
+                }],
+            },
+            "Problem": {
+                "type": "object",
+                "properties": {
+                    "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+                    "detail": {"type": "string"},
+                    "errors": {"type": "object", "additionalProperties": {"type": "array", "items": _string}},
+                    "communes": {"type": "array", "items": {"type": "object"}},
+                },
+            },
+        }},
+    }

@@ -1,0 +1,116 @@
+"""Configuration read from the environment, with defaults that run on a laptop.
+
+Every setting can be overridden by an environment variable of the same name; the
+README lists them all. ``create_app(config)`` accepts a dict that wins over both.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = Path(os.environ.get("INSTANCE_PATH", PROJECT_ROOT / "instance"))
+EMBEDDED_REDIS_PORT = int(os.environ.get("EMBEDDED_REDIS_PORT", "6479"))
+EMBEDDED_REDIS_URL = f"redis://127.0.0.1:{EMBEDDED_REDIS_PORT}/0"
+
+_TRUE = {"1", "true", "yes", "on", "oui"}
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or wrong; the message says which and how to fix it."""
+
+
+def parse_boolean(value: str | bool | None, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        return value
+    return value.strip().lower() in _TRUE
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def _local_secret_key() -> str:
+    """A key generated once and kept under instance/, so restarts keep sessions valid."""
+    path = INSTANCE_DIR / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+def _normalise_database_url(url: str) -> str:
+    # Hosting platforms hand out postgres:// URLs; SQLAlchemy wants an explicit driver.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def load_config() -> dict:
+    """Read the environment once; returns the Flask config mapping."""
+    app_env = (_env("APP_ENV") or _env("FLASK_ENV") or "development").lower()
+    production = app_env == "production"
+
+    database_url = _env("DATABASE_URL")
+    secret_key = _env("SECRET_KEY")
+    if production:
+        missing = [name for name, value in (("SECRET_KEY", secret_key), ("DATABASE_URL", database_url)) if not value]
+        if missing:
+            raise ConfigError(
+                f"APP_ENV=production needs {', '.join(missing)} in the environment "
+                "(see README.md, 'Production settings')."
+            )
+    if not database_url:
+        database_url = f"sqlite:///{INSTANCE_DIR / 'chamber_callback.sqlite3'}"
+    redis_url = _env("REDIS_URL", EMBEDDED_REDIS_URL)
+
+    return {
+        "APP_ENV": app_env,
+        "SECRET_KEY": secret_key or _local_secret_key(),
+        "SQLALCHEMY_DATABASE_URI": _normalise_database_url(database_url),
+        "REDIS_URL": redis_url,
+        "PUBLIC_BASE_URL": (_env("PUBLIC_BASE_URL", "http://127.0.0.1:5000")).rstrip("/"),
+        "TIMEZONE": _env("TIMEZONE", "Europe/Paris"),
+        "CORS_ORIGINS": [o.strip() for o in (_env("CORS_ORIGINS", "") or "").split(",") if o.strip()],
+        "LOG_FORMAT": _env("LOG_FORMAT", "text"),
+        "TRUSTED_PROXIES": int(_env("TRUSTED_PROXIES", "0")),
+        # SLA and queue tuning
+        "SLA_HOURS": float(_env("SLA_HOURS", "24")),
+        "RETENTION_DAYS": int(_env("RETENTION_DAYS", "365")),
+        "CHAMBER_PHONE": _env("CHAMBER_PHONE", "09 00 00 00 00"),
+        "CHAMBER_NAME": _env("CHAMBER_NAME", "Chambre de métiers et de l'artisanat"),
+        # Rate limiting (per client IP); falls back to memory when Redis is unreachable.
+        "RATELIMIT_ENABLED": parse_boolean(_env("RATELIMIT_ENABLED"), default=True),
+        "RATELIMIT_INTAKE": _env("RATELIMIT_INTAKE", "5/minute;30/hour"),
+        "RATELIMIT_INTAKE_ATTEMPTS": _env("RATELIMIT_INTAKE_ATTEMPTS", "20/minute;200/hour"),
+        "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI", redis_url),
+        "RATELIMIT_STORAGE_OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "RATELIMIT_KEY_PREFIX": "chamber-callback",
+        # Flask / extensions
+                "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "PREFERRED_URL_SCHEME": "https" if production else "http",
+        "WTF_CSRF_TIME_LIMIT": None,
+        "BABEL_DEFAULT_LOCALE": "fr",
+        "BABEL_DEFAULT_TIMEZONE": _env("TIMEZONE", "Europe/Paris"),
+        "MAX_CONTENT_LENGTH": 64 * 1024,
+        "JSON_SORT_KEYS": False,
+    }
+
+
+def engine_options(database_url: str) -> dict:
+    if database_url.startswith("postgres"):
+        return {"pool_pre_ping": True}
+    return {"connect_args": {"timeout": 15}}

@@ -1,0 +1,31 @@
+"""French wording of domain values for screens (translated through Flask-Babel)."""
+from flask_babel import gettext as _
+
+from .domain.intake import N_, PREFERRED_SLOTS, SECTORS, URGENCY_REASONS
+
+STATUS_LABELS = {
+    "queued": N_("En attente d'un conseiller"),
+    "offered": N_("Un conseiller va vous appeler"),
+    "in_call": N_("Appel en cours"),
+    "scheduled": N_("Rappel programmé"),
+    "retry_wait": N_("Nous avons essayé de vous joindre : nouvel essai prévu"),
+    "completed": N_("Traitée"),
+    "unreachable": N_("Nous n'avons pas pu vous joindre"),
+    "cancelled": N_("Annulée"),
+}
+
+
+def status_label(status: str) -> str:
+    return _(STATUS_LABELS.get(status, status))
+
+
+def sector_label(code: str) -> str:
+    return _(SECTORS.get(code, code))
+
+
+def urgency_label(code: str | None) -> str:
+    return _(URGENCY_REASONS[code]) if code in URGENCY_REASONS else ""
+
+
+def slot_label(code: str) -> str:
+    return _(PREFERRED_SLOTS[code][2])

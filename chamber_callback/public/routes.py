@@ -1,0 +1,91 @@
+"""Public pages: the callback form, the confirmation, the private status page."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+
+from ..domain.intake import mask_phone
+from ..domain.lifecycle import can_cancel
+from ..extensions import limiter
+from ..services.audit import ARTISAN
+from ..services.intake import cancel_request, find_by_token, queue_position, submit_request
+from . import bp
+from .forms import CancelForm, IntakeForm
+
+log = logging.getLogger(__name__)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def intake_limit() -> str:
+    return current_app.config["RATELIMIT_INTAKE"]
+
+
+def _accepted(response) -> bool:
+    return response.status_code in (200, 201, 302)
+
+
+def intake_rate_limit(view):
+    """Per client IP, form and API together: RATELIMIT_INTAKE counts accepted submissions
+    (so typos do not lock a stressed artisan out), a looser limit counts every attempt."""
+    view = limiter.shared_limit(intake_limit, scope="intake", methods=["POST"], deduct_when=_accepted)(view)
+    return limiter.shared_limit(lambda: current_app.config["RATELIMIT_INTAKE_ATTEMPTS"], scope="intake-attempts",
+                                methods=["POST"])(view)
+
+
+@bp.route("/", methods=["GET", "POST"])
+@intake_rate_limit
+def request_form():
+    form = IntakeForm()
+    if form.is_submitted() and form.is_bot:
+        # Looks like success to the bot; nothing is stored.
+        log.info("honeypot filled: submission discarded")
+        return render_template("public/received.html")
+    if form.validate_on_submit():
+        now = utcnow()
+        intake = form.build_intake(now=now, tz=ZoneInfo(current_app.config["TIMEZONE"]), channel="web")
+        submission = submit_request(intake, actor=ARTISAN, now=now, sla_hours=current_app.config["SLA_HOURS"])
+        if not submission.created:
+            return render_template("public/duplicate.html", request=submission.request)
+        return redirect(url_for("public.confirmation", token=submission.token))
+    status = 422 if form.is_submitted() else 200
+    return render_template("public/form.html", form=form,
+                           retention_months=round(current_app.config["RETENTION_DAYS"] / 30.4)), status
+
+
+@bp.get("/demande/<token>/confirmation")
+def confirmation(token: str):
+    callback = find_by_token(token) or abort(404)
+    return render_template("public/confirmation.html", request=callback,
+                           status_url=status_url(token), phone_masked=mask_phone(callback.phone))
+
+
+@bp.get("/suivi/<token>")
+def status(token: str):
+    callback = find_by_token(token) or abort(404)
+    return render_template("public/status.html", request=callback, token=token, form=CancelForm(),
+                           can_cancel=can_cancel(callback.status), position=queue_position(callback),
+                           phone_masked=mask_phone(callback.phone))
+
+
+@bp.post("/suivi/<token>/annuler")
+def status_cancel(token: str):
+    callback = find_by_token(token) or abort(404)
+    form = CancelForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if cancel_request(callback, actor=ARTISAN, now=utcnow(), reason="cancelled by the artisan (status page)"):
+        flash(_("Votre demande est annulée. Vous pouvez en faire une nouvelle à tout moment."), "success")
+    else:
+        flash(_("Cette demande ne peut plus être annulée."), "error")
+    return redirect(url_for("public.status", token=token))
+
+
+def status_url(token: str) -> str:
+    return current_app.config["PUBLIC_BASE_URL"] + url_for("public.status", token=token)

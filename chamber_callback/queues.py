@@ -1,0 +1,88 @@
+"""Queue names, stable job ids and the one enqueue helper.
+
+The database is the truth and Redis carries work: callers commit first, then enqueue.
+Enqueueing never raises for a Redis outage; it reports False and the reconciler retries.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import redis
+from flask import current_app
+from rq import Queue
+from rq.exceptions import DuplicateJobError, NoSuchJobError
+from rq.job import Job, JobStatus
+from rq.serializers import JSONSerializer
+
+log = logging.getLogger(__name__)
+
+ASSIGNMENT_QUEUE = "assignment"
+TICKS_QUEUE = "ticks"
+ALL_QUEUES = (ASSIGNMENT_QUEUE, TICKS_QUEUE)
+
+TERMINAL_JOB_STATES = {JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED}
+REDIS_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+
+
+def connect_redis(url: str) -> redis.Redis:
+    # Short timeouts: an unreachable Redis must not stall a web request.
+    return redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=2, health_check_interval=30)
+
+
+def get_redis() -> redis.Redis:
+    return current_app.extensions["redis"]
+
+
+def get_queue(name: str, connection: redis.Redis | None = None) -> Queue:
+    return Queue(name, connection=connection or get_redis(), serializer=JSONSerializer)
+
+
+def assignment_job_id(request_id: int) -> str:
+    return f"assign-{request_id}"
+
+
+def job_is_live(job_id: str, connection: redis.Redis | None = None) -> bool:
+    """True while the job waits, is scheduled or runs (not once it has finished or failed)."""
+    try:
+        job = Job.fetch(job_id, connection=connection or get_redis(), serializer=JSONSerializer)
+    except NoSuchJobError:
+        return False
+    return job.get_status(refresh=False) not in TERMINAL_JOB_STATES
+
+
+def enqueue_once(queue: Queue, func: Callable | str, *args, job_id: str, **kwargs) -> Job:
+    """Enqueue under a stable id; a job already waiting or running under that id is kept.
+
+    RQ's ``unique=True`` refuses an id whose hash exists in any state, including finished
+    or failed ones that linger for their TTL: those are deleted and the job enqueued anew.
+    """
+    kwargs.setdefault("failure_ttl", 7 * 24 * 3600)
+    kwargs.setdefault("result_ttl", 3600)
+    for _ in range(3):
+        try:
+            return queue.enqueue(func, *args, job_id=job_id, unique=True, **kwargs)
+        except DuplicateJobError:
+            try:
+                job = Job.fetch(job_id, connection=queue.connection, serializer=queue.serializer)
+            except NoSuchJobError:
+                continue  # expired in between
+            if job.get_status() not in TERMINAL_JOB_STATES:
+                return job
+            job.delete()
+    raise RuntimeError(f"could not enqueue {job_id}")
+
+
+def enqueue_assignment(request_id: int) -> bool:
+    """Put the request's assignment job on the queue; False when Redis is unreachable."""
+    try:
+        enqueue_once(
+            get_queue(ASSIGNMENT_QUEUE),
+            "chamber_callback.jobs.assign_request",
+            request_id,
+            job_id=assignment_job_id(request_id),
+        )
+    except REDIS_ERRORS as exc:
+        log.warning("redis unavailable, request %s left for the reconciler: %s", request_id, type(exc).__name__)
+        return False
+    return True

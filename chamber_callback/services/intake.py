@@ -1,0 +1,164 @@
+"""Submitting, following and cancelling a callback request."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..domain.intake import Intake
+from ..domain.lifecycle import ACTIVE_STATUSES, Status
+from ..domain.reference import new_reference, new_status_token, token_digest
+from ..domain.sla import sla_deadline
+from ..extensions import begin_write, db
+from ..models import CallbackRequest, Departement, Topic
+from ..queues import enqueue_assignment
+from .audit import Actor, record_event
+from .lifecycle import transition
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Submission:
+    request: CallbackRequest
+    created: bool
+    token: str | None  # only known when the request was just created (only its digest is stored)
+    enqueued: bool
+
+
+class UnknownTopic(LookupError):
+    pass
+
+
+def active_request_for_phone(phone: str) -> CallbackRequest | None:
+    return db.session.scalar(
+        select(CallbackRequest).where(
+            CallbackRequest.phone == phone,
+            CallbackRequest.status.in_([s.value for s in ACTIVE_STATUSES]),
+        )
+    )
+
+
+def find_by_token(token: str) -> CallbackRequest | None:
+    if not token or len(token) > 128:
+        return None
+    return db.session.scalar(select(CallbackRequest).where(CallbackRequest.token_digest == token_digest(token)))
+
+
+def submit_request(intake: Intake, *, actor: Actor, now: datetime, sla_hours: float) -> Submission:
+    """Store the request (or find the active one for this phone), commit, then enqueue it.
+
+    The partial unique index on the phone of active requests decides races: two
+    simultaneous submissions produce one row, and both callers get it.
+    """
+    topic = db.session.scalar(select(Topic).where(Topic.code == intake.topic, Topic.active.is_(True)))
+    if topic is None:
+        raise UnknownTopic(intake.topic)
+    departement = db.session.get(Departement, intake.commune.departement)
+    if departement is None:
+        raise LookupError(f"département {intake.commune.departement} has no regional unit")
+    topic_id, unit_id = topic.id, departement.unit_id
+
+    begin_write()
+    existing = active_request_for_phone(intake.phone)
+    if existing is None:
+        token = new_status_token()
+        for _attempt in range(5):
+            request = _new_request(intake, token=token, topic_id=topic_id, unit_id=unit_id,
+                                   now=now, sla_hours=sla_hours)
+            try:
+                with db.session.begin_nested():
+                    db.session.add(request)
+            except IntegrityError:
+                existing = active_request_for_phone(intake.phone)
+                if existing is not None:
+                    break  # a concurrent submission for the same phone won
+                continue  # reference collision: draw another one
+            record_event(request_id=request.id, action="request.submitted", actor=actor, now=now,
+                         to_status=Status.QUEUED.value,
+                         data={"channel": intake.channel, "urgent": intake.urgent, "topic": intake.topic})
+            db.session.commit()
+            enqueued = enqueue_assignment(request.id)
+            if enqueued:
+                _mark_enqueued(request.id, now)
+            log.info("request %s submitted (unit %s, urgent=%s, enqueued=%s)",
+                     request.reference, unit_id, intake.urgent, enqueued)
+            return Submission(request, created=True, token=token, enqueued=enqueued)
+        else:  # pragma: no cover - five reference collisions in a row
+            raise RuntimeError("could not draw a unique reference")
+
+    record_event(request_id=existing.id, action="request.duplicate_submission", actor=actor, now=now,
+                 data={"channel": intake.channel, "urgent": intake.urgent, "topic": intake.topic})
+    db.session.commit()
+    log.info("duplicate submission answered with request %s", existing.reference)
+    return Submission(existing, created=False, token=None, enqueued=existing.enqueued_at is not None)
+
+
+def _new_request(intake: Intake, *, token: str, topic_id: int, unit_id: int, now: datetime,
+                 sla_hours: float) -> CallbackRequest:
+    return CallbackRequest(
+        reference=new_reference(),
+        token_digest=token_digest(token),
+        status=Status.QUEUED.value,
+        name=intake.name,
+        business_name=intake.business_name,
+        siret=intake.siret,
+        sector=intake.sector,
+        phone=intake.phone,
+        email=intake.email,
+        postal_code=intake.postal_code,
+        commune_insee=intake.commune.insee,
+        commune_name=intake.commune.name,
+        departement_code=intake.commune.departement,
+        unit_id=unit_id,
+        topic_id=topic_id,
+        description=intake.description,
+        urgent=intake.urgent,
+        urgency_reason=intake.urgency_reason if intake.urgent else None,
+        preferred_start=intake.preferred_start,
+        preferred_end=intake.preferred_end,
+        channel=intake.channel,
+        consent_at=now,
+        submitted_at=now,
+        sla_deadline=sla_deadline(now, sla_hours, intake.preferred_end),
+    )
+
+
+def _mark_enqueued(request_id: int, now: datetime) -> None:
+    begin_write()
+    db.session.execute(
+        update(CallbackRequest).where(CallbackRequest.id == request_id).values(enqueued_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+
+
+def cancel_request(request: CallbackRequest, *, actor: Actor, now: datetime, reason: str | None = None) -> bool:
+    """Withdraw a request at the artisan's wish; False when it can no longer be cancelled."""
+    begin_write()
+    db.session.refresh(request)
+    done = transition(request, Status.CANCELLED, actor=actor, now=now, reason=reason, action="request.cancelled")
+    db.session.commit()
+    return done
+
+
+def queue_position(request: CallbackRequest) -> int | None:
+    """How many waiting requests of the same unit come before this one (urgent first, then deadline)."""
+    if request.status != Status.QUEUED.value:
+        return None
+    earlier = CallbackRequest.sla_deadline < request.sla_deadline
+    if request.urgent:
+        ahead = CallbackRequest.urgent.is_(True) & earlier
+    else:
+        ahead = or_(CallbackRequest.urgent.is_(True), earlier)
+    return db.session.scalar(
+        select(func.count()).select_from(CallbackRequest).where(
+            CallbackRequest.unit_id == request.unit_id,
+            CallbackRequest.status == Status.QUEUED.value,
+            CallbackRequest.id != request.id,
+            ahead,
+        )
+    )

@@ -1,0 +1,57 @@
+// Progressive enhancement of the callback form; everything works without it.
+(function () {
+  "use strict";
+  var form = document.querySelector("form.intake");
+  if (!form) return;
+
+  // Urgency reasons only matter when the request is urgent.
+  var urgent = document.getElementById("urgent");
+  var reasons = document.querySelector("[data-urgency-reasons]");
+  function syncUrgency() { if (reasons) reasons.hidden = !(urgent && urgent.checked); }
+  if (urgent) { urgent.addEventListener("change", syncUrgency); syncUrgency(); }
+
+  // Characters left in the description.
+  var description = document.getElementById("description");
+  var counter = document.querySelector("[data-counter-for=description]");
+  function syncCounter() {
+    if (!description || !counter) return;
+    var left = 1000 - description.value.length;
+    counter.textContent = left + " caractère" + (left > 1 ? "s" : "") + " restant" + (left > 1 ? "s" : "");
+  }
+  if (description) { description.addEventListener("input", syncCounter); syncCounter(); }
+
+  // Ask for the commune once the postal code is known (required when it spans two départements).
+  var postal = document.getElementById("postal_code");
+  var communeField = document.querySelector("[data-commune-field]");
+  var commune = document.getElementById("commune");
+  var lastCode = null;
+  function loadCommunes() {
+    var code = (postal.value || "").replace(/\s+/g, "");
+    if (!/^\d{5}$/.test(code) || code === lastCode) return;
+    lastCode = code;
+    fetch("/api/v1/postal-codes/" + code, { headers: { "Accept": "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (data) {
+        if (!data) { communeField.hidden = true; return; }
+        var selected = commune.value;
+        while (commune.options.length > 1) commune.remove(1);
+        data.communes.forEach(function (c) {
+          var option = new Option(c.name, c.insee);
+          option.selected = c.insee === selected;
+          commune.add(option);
+        });
+        if (data.communes.length === 1) commune.selectedIndex = 1;
+        communeField.hidden = data.communes.length < 2;
+      })
+      .catch(function () { /* the server checks again on submit */ });
+  }
+  if (postal && communeField && commune) {
+    postal.addEventListener("input", loadCommunes);
+    postal.addEventListener("change", loadCommunes);
+    loadCommunes();
+  }
+
+  // Take people to the first problem after a failed submission.
+  var summary = document.getElementById("error-summary");
+  if (summary) summary.focus();
+})();

@@ -1,0 +1,92 @@
+"""Cross-cutting web concerns: security headers, error pages, template helpers."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import format_datetime, get_locale
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+
+from . import labels
+
+log = logging.getLogger(__name__)
+
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+# Pages reached through the artisan's private link: never cached by a browser or a proxy.
+PRIVATE_PAGES = {"public.confirmation", "public.status", "public.status_cancel", "api.callback_request"}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def problem(status: int, title: str, detail: str | None = None, **extra):
+    """An RFC 9457 problem document."""
+    body = {"type": "about:blank", "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    body.update(extra)
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = "application/problem+json"
+    return response
+
+
+def init_web(app: Flask) -> None:
+    @app.after_request
+    def security_headers(response):
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", CSP)
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("X-Frame-Options", "DENY")
+        # same-origin: the private status link never leaks to another site through Referer.
+        headers.setdefault("Referrer-Policy", "same-origin")
+        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        if app.config["APP_ENV"] == "production":
+            headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        if request.endpoint in PRIVATE_PAGES:
+            headers["Cache-Control"] = "no-store"
+        return response
+
+    @app.errorhandler(404)
+    def not_found(_error):
+        if wants_json():
+            return problem(404, _("Ressource introuvable"))
+        return render_template("errors/error.html", code=404, title=_("Page introuvable"),
+                               message=_("Cette page n'existe pas ou le lien est incomplet.")), 404
+
+    @app.errorhandler(429)
+    def too_many(_error):
+        if wants_json():
+            return problem(429, _("Trop de demandes"), _("Réessayez dans quelques minutes."))
+        return render_template("errors/error.html", code=429, title=_("Trop de demandes"),
+                               message=_("Vous avez envoyé plusieurs demandes en peu de temps. "
+                                         "Patientez quelques minutes avant de réessayer.")), 429
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(_error):
+        return render_template("errors/error.html", code=400, title=_("Formulaire expiré"),
+                               message=_("La page était restée ouverte trop longtemps ou a été envoyée deux "
+                                         "fois. Rechargez-la et réessayez.")), 400
+
+    @app.errorhandler(500)
+    def server_error(_error):
+        if wants_json():
+            return problem(500, _("Erreur interne"), _("Réessayez plus tard."))
+        return render_template("errors/error.html", code=500, title=_("Erreur du service"),
+                               message=_("Un incident nous empêche de traiter votre demande. "
+                                         "Réessayez dans quelques minutes.")), 500
+
+    app.jinja_env.filters["local_datetime"] = lambda dt, fmt="EEEE d MMMM 'à' HH'h'mm": format_datetime(dt, fmt)
+    app.jinja_env.globals.update(
+        status_label=labels.status_label,
+        sector_label=labels.sector_label,
+        urgency_label=labels.urgency_label,
+        current_locale=lambda: str(get_locale() or "fr"),
+        chamber_name=lambda: app.config["CHAMBER_NAME"],
+        chamber_phone=lambda: app.config["CHAMBER_PHONE"],
+    )

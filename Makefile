@@ -37,7 +37,7 @@ run: seed
 	@echo
 	@echo "  chamber-callback: open http://127.0.0.1:$(PORT)/  (Ctrl-C stops everything)"
 	@echo
-	PORT=$(PORT) $(BIN)/honcho start -f Procfile.dev
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" CC_PORT=$(PORT) $(BIN)/honcho start -f Procfile.dev
 
 ## Run the test suite (real Redis on 127.0.0.1:6379 when it answers, else an embedded one).
 test: $(TEST_STAMP)

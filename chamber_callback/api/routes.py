@@ -106,7 +106,7 @@ def create_callback_request():
     if errors or not valid:
         extra = {}
         if "commune" in errors and form.commune.choices:
-            extra["communes"] = [{"insee": insee, "name": name} for insee, name in form.commune.choices]
+            extra["communes"] = [{"insee": c.value, "name": c.label} for c in form.commune.choices]
         return validation_problem(errors, **extra)
 
     intake = form.build_intake(now=now, tz=ZoneInfo(current_app.config["TIMEZONE"]), channel="api", window=window)
@@ -148,7 +148,7 @@ def postal_code(code: str):
 
 @bp.get("/topics")
 def topics():
-    return jsonify(topics=[{"code": code, "label": label} for code, label in topic_choices()])
+    return jsonify(topics=[{"code": choice.value, "label": choice.label} for choice in topic_choices()])
 
 
 @bp.get("/openapi.json")

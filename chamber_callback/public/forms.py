@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import BooleanField, EmailField, RadioField, SelectField, StringField, TelField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 from ..domain.intake import (
@@ -33,9 +34,13 @@ def _message(error: IntakeError) -> str:
     return _(error.message, **error.params)
 
 
-def topic_choices() -> list[tuple[str, str]]:
+def options(pairs) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+def topic_choices() -> list[SelectChoice]:
     topics = db.session.scalars(select(Topic).where(Topic.active.is_(True)).order_by(Topic.position, Topic.id))
-    return [(topic.code, topic.label) for topic in topics]
+    return options((topic.code, topic.label) for topic in topics)
 
 
 class IntakeForm(FlaskForm):
@@ -45,7 +50,7 @@ class IntakeForm(FlaskForm):
         DataRequired(_l("Indiquez le nom de votre entreprise.")), Length(max=200, message=_l("200 caractères au plus."))])
     siret = StringField(_l("Numéro SIRET (facultatif)"), validators=[Optional()],
                         description=_l("14 chiffres, sur vos factures ou votre extrait d'immatriculation."))
-    sector = RadioField(_l("Votre secteur d'activité"), choices=[(code, _l(label)) for code, label in SECTORS.items()],
+    sector = RadioField(_l("Votre secteur d'activité"), choices=options((code, _l(label)) for code, label in SECTORS.items()),
                         validators=[DataRequired(_l("Choisissez votre secteur d'activité."))],
                         validate_choice=False)
     phone = TelField(_l("Numéro où vous rappeler"), validators=[DataRequired(_l("Indiquez un numéro de téléphone."))],
@@ -61,11 +66,11 @@ class IntakeForm(FlaskForm):
         DataRequired(_l("Décrivez votre question en quelques mots.")),
         Length(max=DESCRIPTION_MAX, message=_l("%(max)d caractères au plus.", max=DESCRIPTION_MAX))])
     urgent = BooleanField(_l("Ma demande est urgente"))
-    urgency_reason = RadioField(_l("Pourquoi est-ce urgent ?"), validate_choice=False, validators=[Optional()],
-                                choices=[(code, _l(label)) for code, label in URGENCY_REASONS.items()])
+    urgency_reason = RadioField(_l("Pourquoi est-ce urgent ?"), validate_choice=False,
+                                choices=options((code, _l(label)) for code, label in URGENCY_REASONS.items()))
     preferred_slot = RadioField(_l("Quand préférez-vous être rappelé ?"), default="", validate_choice=False,
-                                choices=[("", _l("Dès que possible"))]
-                                + [(code, _l(label)) for code, (_s, _e, label) in PREFERRED_SLOTS.items()])
+                                choices=options([("", _l("Dès que possible"))]
+                                                + [(code, _l(label)) for code, (_s, _e, label) in PREFERRED_SLOTS.items()]))
     consent = BooleanField(_l("Accord pour être rappelé"), validators=[DataRequired(_l("Votre accord est nécessaire pour que nous vous rappelions."))])
     # Honeypot: hidden from people (CSS and aria-hidden), filled by naive bots.
     leave_blank = StringField(_l("Laissez ce champ vide"))
@@ -90,7 +95,7 @@ class IntakeForm(FlaskForm):
             raise ValidationError(_("Choisissez votre secteur d'activité."))
 
     def validate_topic(self, field):
-        if field.data not in dict(self.topic.choices):
+        if field.data not in {choice.value for choice in self.topic.choices}:
             raise ValidationError(_("Choisissez un sujet dans la liste."))
 
     def validate_urgency_reason(self, field):
@@ -113,7 +118,7 @@ class IntakeForm(FlaskForm):
         if self.postal_code.errors:
             return None
         code = "".join((self.postal_code.data or "").split())
-        self.commune.choices = [(c.insee, c.name) for c in communes_for(code)] if len(code) == 5 else []
+        self.commune.choices = options((c.insee, c.name) for c in communes_for(code)) if len(code) == 5 else []
         try:
             commune = resolve_postal_code(self.postal_code.data, self.commune.data or None)
         except AmbiguousPostalCode as error:

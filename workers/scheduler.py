@@ -1,0 +1,70 @@
+"""Enqueue the periodic jobs of chamber_callback.periodic on time.
+
+Each run of a job has a stable id (``<name>-<time bucket>``) enqueued with ``unique=True``,
+so two schedulers running by mistake still enqueue each run once.
+
+    python -m workers.scheduler         (Procfile: scheduler)
+"""
+import logging
+import signal
+import time
+
+from rq.exceptions import DuplicateJobError
+
+from chamber_callback import create_app
+from chamber_callback.periodic import PERIODIC_JOBS, PeriodicJob
+from chamber_callback.queues import REDIS_ERRORS, get_queue
+from workers.common import wait_for_redis
+
+log = logging.getLogger("workers.scheduler")
+
+
+def enqueue_due(job: PeriodicJob, connection, now: float) -> bool:
+    """Enqueue this period's run of ``job`` unless it already was. True when enqueued."""
+    bucket = int(now // job.every_seconds)
+    try:
+        get_queue(job.queue, connection).enqueue(
+            job.func,
+            job_id=f"{job.name}-{bucket}",
+            unique=True,
+            ttl=job.every_seconds,  # a run still waiting when the next is due is dropped
+            result_ttl=job.every_seconds * 3,  # keeps the id taken for the whole period
+            failure_ttl=24 * 3600,
+            job_timeout=max(job.every_seconds - 5, 10),
+        )
+    except DuplicateJobError:
+        return False
+    return True
+
+
+def main() -> None:
+    app = create_app()
+    connection = app.extensions["redis"]
+    wait_for_redis(connection)
+    running = True
+
+    def stop(*_args):
+        nonlocal running
+        running = False
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    log.info("scheduler started: %s", ", ".join(f"{j.name} every {j.every_seconds}s" for j in PERIODIC_JOBS))
+    last_bucket: dict[str, int] = {}
+    while running:
+        now = time.time()
+        for job in PERIODIC_JOBS:
+            bucket = int(now // job.every_seconds)
+            if last_bucket.get(job.name) == bucket:
+                continue
+            try:
+                if enqueue_due(job, connection, now):
+                    log.info("enqueued %s", job.name)
+                last_bucket[job.name] = bucket
+            except REDIS_ERRORS as exc:
+                log.warning("Redis unavailable, %s not enqueued: %s", job.name, type(exc).__name__)
+        time.sleep(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -128,7 +128,7 @@ def callback_request(token: str):
         return problem(404, _("Demande introuvable"))
     if request.method == "DELETE":
         if not cancel_request(callback, actor=API_CLIENT, now=utcnow(), reason="cancelled through the API"):
-            return problem(409, _("Cette demande ne peut plus être annulée."), status=callback.status)
+            return problem(409, _("Cette demande ne peut plus être annulée."), request_status=callback.status)
     return jsonify(request_json(callback))
 
 

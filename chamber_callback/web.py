@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify, render_template, request
-from flask_babel import format_datetime, get_locale
+from flask_babel import format_datetime, format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
@@ -89,4 +89,5 @@ def init_web(app: Flask) -> None:
         current_locale=lambda: str(get_locale() or "fr"),
         chamber_name=lambda: app.config["CHAMBER_NAME"],
         chamber_phone=lambda: app.config["CHAMBER_PHONE"],
+        sla_hours=lambda: format_decimal(app.config["SLA_HOURS"]),
     )

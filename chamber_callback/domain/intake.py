@@ -88,7 +88,11 @@ def normalise_phone(raw: str, departement: str | None = None) -> str:
     if not raw:
         raise IntakeError(N_("Indiquez un numéro de téléphone."))
     regions = [OVERSEAS_PHONE_REGION[departement]] if departement in OVERSEAS_PHONE_REGION else []
-    regions += ["FR", *OVERSEAS_PHONE_REGION.values()]
+    regions.append("FR")
+    digits = "".join(ch for ch in raw if ch.isdigit())
+    if len(digits) == 10 and digits.startswith("0"):
+        # A 10-digit national number that is not metropolitan may be an overseas one (0690…, 0692…).
+        regions += [r for r in OVERSEAS_PHONE_REGION.values() if r not in regions]
     for region in regions:
         try:
             number = phonenumbers.parse(raw, region)

@@ -110,9 +110,8 @@ class IntakeForm(FlaskForm):
         valid = super().validate(extra_validators)
         commune = self._resolve_commune()
         phone = self._resolve_phone(commune)
-        if not (valid and commune and phone):
-            return False
-        return True
+        self._errors = None  # WTForms caches form.errors; errors were added after validation
+        return bool(valid and commune and phone)
 
     def _resolve_commune(self):
         if self.postal_code.errors:

@@ -213,3 +213,17 @@ def test_security_headers(client):
     assert headers["X-Frame-Options"] == "DENY"
     assert headers["X-Content-Type-Options"] == "nosniff"
     assert headers["Referrer-Policy"] == "same-origin"
+
+
+def test_every_field_error_is_listed_in_the_summary(client, valid_form):
+    html = text_of(client.post("/", data=dict(valid_form, phone="06 12 34 5", postal_code="05110")))
+    summary = html.split('id="error-summary"')[1].split("</div>")[0]
+    assert "Numéro où vous rappeler" in summary
+    assert "Commune" in summary
+
+
+def test_promise_follows_the_sla_setting(_migrated):
+    app = make_app(SLA_HOURS=48)
+    with app.app_context():
+        html = text_of(app.test_client().get("/"))
+    assert "dans les 48 heures" in html and "rappel sous 48 h" in html

@@ -40,12 +40,13 @@ def test_phone_is_normalised_to_e164(raw, expected):
     ("0639 01 23 45", "976", "+262639012345"),   # Mayotte
     ("0690 12 34 56", None, "+590690123456"),    # no postal code yet: overseas regions are still tried
     ("06 12 34 56 78", "974", "+33612345678"),   # metropolitan mobile of an artisan in La Réunion
+    ("41 23 45", "975", "+508412345"),            # Saint-Pierre-et-Miquelon: 6-digit national numbers
 ])
 def test_overseas_numbers_are_read_in_their_region(raw, departement, expected):
     assert normalise_phone(raw, departement) == expected
 
 
-@pytest.mark.parametrize("raw", ["", "123", "06 12 34", "06 12 34 56 78 90", "bonjour", "+33 6 12"])
+@pytest.mark.parametrize("raw", ["", "123", "06 12 34", "06 12 34 5", "06 12 34 56 78 90", "bonjour", "+33 6 12"])
 def test_invalid_phone_numbers_are_refused(raw):
     with pytest.raises(IntakeError):
         normalise_phone(raw)

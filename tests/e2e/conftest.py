@@ -1,0 +1,49 @@
+"""A live server on 127.0.0.1 and Debian's chromium driven by Playwright (no browser download)."""
+import shutil
+import threading
+
+import pytest
+from werkzeug.serving import make_server
+
+from chamber_callback.extensions import db
+from tests.conftest import make_app
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture
+def live_server(_migrated):
+    app = make_app(WTF_CSRF_ENABLED=True)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    app.config["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{server.server_port}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}", app
+    server.shutdown()
+    with app.app_context():
+        db.session.execute(db.text("DELETE FROM audit_events"))
+        db.session.execute(db.text("DELETE FROM callback_requests"))
+        db.session.commit()
+    app.extensions["redis"].flushdb()
+
+
+@pytest.fixture
+def browser():
+    if not CHROMIUM:
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def phone_page(browser):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2,
+                                  locale="fr-FR", is_mobile=True, has_touch=True)
+    page = context.new_page()
+    yield page
+    context.close()

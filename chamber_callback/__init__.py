@@ -42,17 +42,22 @@ def create_app(config: dict | None = None) -> Flask:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
     limiter.init_app(app)
+    from .auth import login_manager
+
+    login_manager.init_app(app)
 
     from .queues import connect_redis
 
     app.extensions["redis"] = connect_redis(app.config["REDIS_URL"])
 
     from . import models  # noqa: F401  (register the tables with the metadata)
-    from .api import bp as api_bp
+    from .api import bp as api_bp  # noqa: I001  (api.staff registers on the same blueprint)
     from .ops import bp as ops_bp
     from .public import bp as public_bp
+    from .staff import bp as staff_bp
 
     app.register_blueprint(public_bp)
+    app.register_blueprint(staff_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(ops_bp)
     csrf.exempt(api_bp)  # token-less JSON API: no cookie auth, so no CSRF exposure

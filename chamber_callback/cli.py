@@ -15,8 +15,9 @@ from .extensions import db
 from .models import CallbackRequest
 from .queues import REDIS_ERRORS
 
-# Numbers of the range ARCEP reserves for fiction (06 39 98 xx xx): never a real artisan.
-DEMO_PHONE_PREFIX = "+3363998"
+# Numbers from the ranges ARCEP reserves for fiction (01 99 00 …, 02 61 91 …): never a real person.
+DEMO_PHONE_PREFIX = "+3319900"
+DEMO_AGENT_PHONE_PREFIX = "+3326191"
 
 DEMO_PEOPLE = [
     ("Martine Lefèvre", "Boulangerie Lefèvre", "alimentation", "75011"),
@@ -51,18 +52,92 @@ DEMO_QUESTIONS = {
 }
 
 
+DEMO_PASSWORD = "rappel-demo-2026"
+DEMO_DOMAIN = "demo.cma.fr"
+# Skills per agent slot in each unit: varied, so routing by skill shows.
+DEMO_SKILLS = [
+    None,  # the senior: every topic
+    ["aides", "activite_partielle", "pge", "charges", "autre"],
+    ["sanitaire", "formalites", "autre", "aides"],
+    ["pge", "charges", "formalites", "activite_partielle"],
+]
+
+
 def register_cli(app: Flask) -> None:
     app.cli.add_command(seed_demo)
     app.cli.add_command(reconcile_command)
+    app.cli.add_command(create_user_command)
+    app.cli.add_command(issue_token_command)
+    app.cli.add_command(demo_logins_command)
+
+
+@click.command("create-user")
+@click.argument("email")
+@click.option("--role", type=click.Choice(["agent", "senior", "manager", "admin"]), required=True)
+@click.option("--unit", "unit_code", help="Regional unit code (agents and seniors).")
+@click.option("--password", help="Prompted for when not given.")
+@click.option("--name", help="Display name (defaults to the e-mail's local part).")
+@click.option("--phone", help="The agent's own phone (E.164 or French format).")
+@click.option("--skills", help="Comma-separated topic codes (default: every topic).")
+@click.option("--capacity", default=1, show_default=True, help="Calls held at once.")
+def create_user_command(email, role, unit_code, password, name, phone, skills, capacity):
+    """Create a staff account."""
+    from .services.staff import AccountError, create_user
+
+    if not password:
+        password = click.prompt("Mot de passe", hide_input=True, confirmation_prompt=True)
+    try:
+        user = create_user(email=email, role=role, password=password, now=datetime.now(timezone.utc), name=name,
+                           unit_code=unit_code, phone=phone, capacity=capacity,
+                           skills=[s.strip() for s in skills.split(",")] if skills else None)
+    except AccountError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Created {user.role} {user.email} (id {user.id}).")
+
+
+@click.command("issue-token")
+@click.argument("email")
+@click.option("--label", help="What the token is for (e.g. softphone).")
+@click.option("--revoke", is_flag=True, help="Revoke every token of this user instead.")
+def issue_token_command(email, label, revoke):
+    """Print a personal API token for the staff JSON API (shown once, stored hashed)."""
+    from .models import StaffUser
+    from .services.staff import new_api_token, revoke_tokens
+
+    user = db.session.scalar(select(StaffUser).where(StaffUser.email == email.strip().lower()))
+    if user is None:
+        raise click.ClickException(f"No staff account for {email}.")
+    now = datetime.now(timezone.utc)
+    if revoke:
+        click.echo(f"{revoke_tokens(user, now)} token(s) revoked.")
+        return
+    click.echo(new_api_token(user, now, label))
+
+
+@click.command("demo-logins")
+def demo_logins_command():
+    """Print the demo accounts created by seed-demo."""
+    from .models import StaffUser
+
+    users = db.session.scalars(select(StaffUser).where(StaffUser.email.endswith("@" + DEMO_DOMAIN))
+                               .order_by(StaffUser.id)).all()
+    if not users:
+        click.echo("No demo accounts (run seed-demo).")
+        return
+    click.echo(f"Demo accounts (password: {DEMO_PASSWORD}):")
+    for user in users:
+        unit = f" [{user.unit.code}]" if user.unit else ""
+        click.echo(f"  {user.role:<8} {user.email}{unit}")
 
 
 @click.command("seed-demo")
 @click.option("--count", default=30, show_default=True, help="Demo requests to create.")
 def seed_demo(count: int) -> None:
-    """Fill an empty installation with demo requests (fictional numbers 06 39 98 …)."""
+    """Fill an empty installation with demo staff and requests (fictional numbers 01 99 00 …)."""
     from .services.audit import Actor
     from .services.intake import cancel_request, submit_request
 
+    _seed_demo_staff()
     existing = db.session.scalar(
         select(func.count()).select_from(CallbackRequest).where(CallbackRequest.phone.startswith(DEMO_PHONE_PREFIX))
     )
@@ -91,7 +166,51 @@ def seed_demo(count: int) -> None:
             cancel_request(submission.request, actor=demo, now=submitted + timedelta(minutes=20),
                            reason="demo: the artisan no longer needs a call")
             cancelled += 1
-    click.echo(f"Demo data: {created} requests created ({cancelled} cancelled).")
+    handled = _seed_demo_calls(now)
+    click.echo(f"Demo data: {created} requests created ({cancelled} cancelled, {handled} already called).")
+
+
+def _seed_demo_staff() -> None:
+    from .models import RegionalUnit, StaffUser
+    from .services.staff import create_user
+
+    if db.session.scalar(select(StaffUser.id).where(StaffUser.email.endswith("@" + DEMO_DOMAIN)).limit(1)):
+        return
+    now = datetime.now(timezone.utc)
+    units = db.session.scalars(select(RegionalUnit).order_by(RegionalUnit.id)).all()
+    for unit_index, unit in enumerate(units):
+        for slot, skills in enumerate(DEMO_SKILLS):
+            role = "senior" if slot == 0 else "agent"
+            email = f"senior.{unit.code}@{DEMO_DOMAIN}" if slot == 0 else f"agent{slot}.{unit.code}@{DEMO_DOMAIN}"
+            create_user(email=email, role=role, password=DEMO_PASSWORD, now=now, unit_code=unit.code,
+                        name=f"{'Senior' if slot == 0 else 'Agent ' + str(slot)} {unit.code}",
+                        phone=f"{DEMO_AGENT_PHONE_PREFIX}{unit_index:02d}{slot:02d}", skills=skills)
+    create_user(email=f"manager@{DEMO_DOMAIN}", role="manager", password=DEMO_PASSWORD, now=now, name="Manager")
+    create_user(email=f"admin@{DEMO_DOMAIN}", role="admin", password=DEMO_PASSWORD, now=now, name="Admin")
+
+
+def _seed_demo_calls(now: datetime) -> int:
+    """A few requests already called (resolved, no answer, follow-up) so the history is not empty."""
+    from .domain.routing import Availability
+    from .models import StaffUser
+    from .services.assignment import claim_next, record_outcome, set_availability, start_attempt
+
+    agents = db.session.scalars(select(StaffUser).where(StaffUser.email.like(f"agent1.%@{DEMO_DOMAIN}"))
+                                .order_by(StaffUser.id)).all()
+    outcomes = ["reached_resolved", "no_answer", "reached_resolved", "voicemail", "reached_follow_up"]
+    handled = 0
+    for agent, outcome in zip(agents, outcomes):
+        taken = claim_next(agent, now)
+        if taken is None:
+            continue
+        attempt = start_attempt(taken.id, agent, now)
+        follow_up = now + timedelta(hours=3) if outcome == "reached_follow_up" else None
+        record_outcome(attempt.id, agent, outcome, now, note="Appel de démonstration", follow_up_at=follow_up)
+        handled += 1
+    for agent in db.session.scalars(select(StaffUser).where(StaffUser.email.endswith("@" + DEMO_DOMAIN))):
+        if agent.availability != Availability.OFFLINE.value:
+            set_availability(agent, Availability.OFFLINE, now)
+    return handled
 
 
 @click.command("reconcile")

@@ -86,6 +86,13 @@ def load_config() -> dict:
         # SLA and queue tuning
         "SLA_HOURS": float(_env("SLA_HOURS", "24")),
         "RETENTION_DAYS": int(_env("RETENTION_DAYS", "365")),
+        "OFFER_TIMEOUT_SECONDS": int(_env("OFFER_TIMEOUT_SECONDS", "120")),
+        "MAX_MISSED_OFFERS": int(_env("MAX_MISSED_OFFERS", "2")),
+        "OVERFLOW_AFTER_MINUTES": float(_env("OVERFLOW_AFTER_MINUTES", "30")),
+        "RETRY_GAP_MINUTES": float(_env("RETRY_GAP_MINUTES", "30")),
+        "MAX_ATTEMPTS": int(_env("MAX_ATTEMPTS", "3")),
+        "LOGIN_LIMIT": _env("LOGIN_LIMIT", "5/minute;20/hour"),
+        "CONSOLE_POLL_SECONDS": int(_env("CONSOLE_POLL_SECONDS", "3")),
         "CHAMBER_PHONE": _env("CHAMBER_PHONE", "09 00 00 00 00"),
         "CHAMBER_NAME": _env("CHAMBER_NAME", "Chambre de métiers et de l'artisanat"),
         # Rate limiting (per client IP); falls back to memory when Redis is unreachable.

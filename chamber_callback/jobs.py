@@ -7,11 +7,8 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 
 from flask import Flask, has_app_context
-from sqlalchemy import update
 
-from .domain.lifecycle import Status
-from .extensions import begin_write, db
-from .models import CallbackRequest
+from .extensions import db
 
 log = logging.getLogger(__name__)
 _worker_app: Flask | None = None
@@ -40,24 +37,38 @@ def utcnow() -> datetime:
 
 
 def assign_request(request_id: int) -> str:
-    """Assignment job for one request (job id ``assign-<id>``).
+    """Offer a queued request to its best available agent (job id ``assign-<id>``)."""
+    from .services.assignment import assign_request as assign
 
-    The routing engine that offers the request to an agent is the next capability to be
-    built. Until then this job only records, on the request, that the queue delivered it
-    (``assignment_checked_at``), which is what the reconciler and the tests rely on.
-    """
     with app_context():
-        begin_write()
-        matched = db.session.execute(
-            update(CallbackRequest)
-            .where(CallbackRequest.id == request_id, CallbackRequest.status == Status.QUEUED.value)
-            .values(assignment_checked_at=utcnow())
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        db.session.commit()
-        outcome = "checked" if matched else "skipped"
-        log.info("assignment job for request %s: %s", request_id, outcome)
+        agent_id = assign(request_id, utcnow())
+        outcome = f"offered to agent {agent_id}" if agent_id else "waiting"
+        log.info("assignment of request %s: %s", request_id, outcome)
         return outcome
+
+
+def expire_offer(offer_id: int) -> bool:
+    """Scheduled at the offer's deadline: give the request to the next candidate."""
+    from .services.assignment import expire_offer as expire
+
+    with app_context():
+        return expire(offer_id, utcnow())
+
+
+def requeue_request(request_id: int) -> bool:
+    """Scheduled at a retry or follow-up time: the request goes back to the queue."""
+    from .services.assignment import requeue_due
+
+    with app_context():
+        return bool(requeue_due(utcnow(), request_id=request_id))
+
+
+def dispatch_tick() -> dict:
+    """Periodic: expiries, retries, overflow, and offers to idle agents (repairs lost jobs)."""
+    from .services.assignment import dispatch_tick as tick
+
+    with app_context():
+        return tick(utcnow())
 
 
 def reconcile_job() -> int:

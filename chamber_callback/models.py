@@ -3,10 +3,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, text
+from flask_login import UserMixin
+from sqlalchemy import JSON, Boolean, Column, ForeignKey, Index, Integer, String, Table, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from .domain.lifecycle import ACTIVE_SQL, Status
+from .domain.routing import Availability
 from .extensions import db
 from .types import UTCDateTime
 
@@ -85,12 +88,23 @@ class CallbackRequest(db.Model):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Set once the assignment job is in Redis; NULL means the reconciler must enqueue it.
     enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    # Set by the assignment job when it has processed the request.
+    # Set by the assignment job when it has processed the request (reset when it is queued again).
     assignment_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    # Assignment state
+    queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # last time it (re-)entered the queue
+    assigned_agent_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    preferred_agent_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    overflow_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # any unit may take it from then on
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # retry_wait / scheduled
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    first_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     unit: Mapped[RegionalUnit] = relationship()
     topic: Mapped[Topic] = relationship()
     departement: Mapped[Departement] = relationship()
+    assigned_agent: Mapped[StaffUser | None] = relationship(foreign_keys=[assigned_agent_id])
+    attempts: Mapped[list[CallAttempt]] = relationship(back_populates="request", order_by="CallAttempt.id")
     events: Mapped[list[AuditEvent]] = relationship(
         back_populates="request", order_by="AuditEvent.id", passive_deletes=True
     )
@@ -103,6 +117,7 @@ class CallbackRequest(db.Model):
         Index("ix_callback_requests_queue", "status", "urgent", "sla_deadline"),
         Index("ix_callback_requests_unit_queue", "unit_id", "status", "sla_deadline"),
         Index("ix_callback_requests_status_deadline", "status", "sla_deadline"),
+        Index("ix_callback_requests_status_next_attempt", "status", "next_attempt_at"),
     )
 
     @property
@@ -124,6 +139,8 @@ class AuditEvent(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     request_id: Mapped[int | None] = mapped_column(ForeignKey("callback_requests.id", ondelete="CASCADE"))
+    # The staff member an event is about (availability changes, accounts), when it is one.
+    staff_user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))  # accounts are deactivated, not deleted
     actor_type: Mapped[str] = mapped_column(String(16))  # artisan | api | agent | system
     actor_id: Mapped[str | None] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(64))
@@ -134,4 +151,129 @@ class AuditEvent(db.Model):
 
     request: Mapped[CallbackRequest | None] = relationship(back_populates="events")
 
-    __table_args__ = (Index("ix_audit_events_request", "request_id", "id"),)
+    __table_args__ = (
+        Index("ix_audit_events_request", "request_id", "id"),
+        Index("ix_audit_events_staff_user", "staff_user_id", "id"),
+    )
+
+
+agent_skills = Table(
+    "agent_skills",
+    db.metadata,
+    Column("user_id", ForeignKey("staff_users.id", ondelete="CASCADE"), primary_key=True),
+    Column("topic_id", ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class StaffUser(UserMixin, db.Model):
+    """An agent, senior, manager or admin of the chamber."""
+
+    __tablename__ = "staff_users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[str] = mapped_column(String(16))  # agent | senior | manager | admin
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("regional_units.id"), index=True)
+    phone: Mapped[str | None] = mapped_column(String(20))  # E.164, the line the agent answers at home
+    capacity: Mapped[int] = mapped_column(Integer, default=1)
+    availability: Mapped[str] = mapped_column(String(16), default=Availability.OFFLINE.value)
+    availability_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    missed_offers: Mapped[int] = mapped_column(Integer, default=0)  # expired in a row
+    is_active_account: Mapped[bool] = mapped_column("active", Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Changes when the password changes: sessions opened before then are logged out.
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+
+    unit: Mapped[RegionalUnit | None] = relationship()
+    skills: Mapped[list[Topic]] = relationship(secondary=agent_skills, order_by="Topic.position")
+
+    __table_args__ = (Index("ix_staff_users_availability", "availability", "unit_id"),)
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.is_active_account
+
+    @property
+    def takes_calls(self) -> bool:
+        return self.role in ("agent", "senior")
+
+    def __repr__(self) -> str:
+        return f"<StaffUser {self.id} {self.role}>"
+
+
+class ApiToken(db.Model):
+    """A personal API token (shown once, stored as a digest, revocable)."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id", ondelete="CASCADE"), index=True)
+    token_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    user: Mapped[StaffUser] = relationship()
+
+
+class Offer(db.Model):
+    """A request proposed to one agent, until accepted, declined or expired."""
+
+    __tablename__ = "offers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("callback_requests.id", ondelete="CASCADE"))
+    agent_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|accepted|declined|expired|withdrawn
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    request: Mapped[CallbackRequest] = relationship()
+    agent: Mapped[StaffUser] = relationship()
+
+    __table_args__ = (
+        # At most one pending offer per request: a request is never offered to two agents.
+        Index("uq_offers_pending_request", "request_id", unique=True,
+              sqlite_where=text("status = 'pending'"), postgresql_where=text("status = 'pending'")),
+        Index("ix_offers_status_expires", "status", "expires_at"),
+        Index("ix_offers_agent_status", "agent_id", "status"),
+        Index("ix_offers_request", "request_id", "id"),
+    )
+
+
+class CallAttempt(db.Model):
+    """One call to the artisan by an agent, and its outcome."""
+
+    __tablename__ = "call_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("callback_requests.id", ondelete="CASCADE"))
+    agent_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    outcome: Mapped[str | None] = mapped_column(String(24))
+    note: Mapped[str | None] = mapped_column(Text)
+    follow_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    request: Mapped[CallbackRequest] = relationship(back_populates="attempts")
+    agent: Mapped[StaffUser] = relationship()
+
+    __table_args__ = (
+        # A request never has two attempts in progress.
+        Index("uq_call_attempts_in_progress", "request_id", unique=True,
+              sqlite_where=text("ended_at IS NULL"), postgresql_where=text("ended_at IS NULL")),
+        Index("ix_call_attempts_request", "request_id", "id"),
+    )

@@ -15,4 +15,6 @@ class PeriodicJob:
 PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     # Re-enqueue what Redis lost (requests accepted while Redis was down, flushed data).
     PeriodicJob("reconcile", "chamber_callback.jobs.reconcile_job", every_seconds=60),
+    # Offer expiries, retries and overflow, and offers to idle agents, should a scheduled job be lost.
+    PeriodicJob("dispatch", "chamber_callback.jobs.dispatch_tick", every_seconds=15),
 )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime
 
 import redis
 from flask import current_app
@@ -71,6 +72,27 @@ def enqueue_once(queue: Queue, func: Callable | str, *args, job_id: str, **kwarg
                 return job
             job.delete()
     raise RuntimeError(f"could not enqueue {job_id}")
+
+
+def schedule_job(func: str, *args, job_id: str, at: datetime, queue: str = ASSIGNMENT_QUEUE) -> bool:
+    """Run ``func`` at ``at`` (RQ's scheduler). False when Redis is down: the periodic tick
+    does the same work, a little later, so nothing is lost."""
+    try:
+        get_queue(queue).enqueue_at(at, func, *args, job_id=job_id, result_ttl=3600, failure_ttl=7 * 24 * 3600)
+    except REDIS_ERRORS as exc:
+        log.warning("redis unavailable, %s left to the periodic tick: %s", job_id, type(exc).__name__)
+        return False
+    return True
+
+
+def cancel_scheduled(job_id: str) -> None:
+    """Drop a scheduled job that became pointless (best effort: jobs re-check the database)."""
+    try:
+        Job.fetch(job_id, connection=get_redis(), serializer=JSONSerializer).delete()
+    except NoSuchJobError:
+        pass
+    except REDIS_ERRORS as exc:
+        log.warning("redis unavailable, %s not cancelled: %s", job_id, type(exc).__name__)
 
 
 def enqueue_assignment(request_id: int) -> bool:

@@ -24,6 +24,9 @@ from chamber_callback.extensions import db  # noqa: E402
 from chamber_callback.queues import ALL_QUEUES, get_queue  # noqa: E402
 
 SYSTEM_REDIS_URL = "redis://127.0.0.1:6379/14"
+# Emptied after every test, children first (reference data from the migrations stays).
+MUTABLE_TABLES = ("audit_events", "call_attempts", "offers", "callback_requests", "api_tokens", "agent_skills",
+                  "staff_users")
 _embedded_redis = None
 
 
@@ -112,8 +115,8 @@ def app(_migrated):
         yield app
         db.session.remove()
         with db.engine.begin() as conn:
-            conn.execute(text("DELETE FROM audit_events"))
-            conn.execute(text("DELETE FROM callback_requests"))
+            for table in MUTABLE_TABLES:
+                conn.execute(text(f"DELETE FROM {table}"))
     connection.flushdb()
 
 

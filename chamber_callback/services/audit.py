@@ -29,11 +29,13 @@ def record_event(
     to_status: str | None = None,
     reason: str | None = None,
     data: dict | None = None,
+    staff_user_id: int | None = None,
 ) -> AuditEvent:
     """Add an audit event to the current transaction (the caller commits)."""
     event = AuditEvent(
         created_at=now,
         request_id=request_id,
+        staff_user_id=staff_user_id,
         actor_type=actor.type,
         actor_id=actor.id,
         action=action,

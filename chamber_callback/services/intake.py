@@ -123,6 +123,7 @@ def _new_request(intake: Intake, *, token: str, topic_id: int, unit_id: int, now
         channel=intake.channel,
         consent_at=now,
         submitted_at=now,
+        queued_at=now,
         sla_deadline=sla_deadline(now, sla_hours, intake.preferred_end),
     )
 

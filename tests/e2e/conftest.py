@@ -6,7 +6,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from chamber_callback.extensions import db
-from tests.conftest import make_app
+from tests.conftest import MUTABLE_TABLES, make_app
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -23,8 +23,8 @@ def live_server(_migrated):
     yield f"http://127.0.0.1:{server.server_port}", app
     server.shutdown()
     with app.app_context():
-        db.session.execute(db.text("DELETE FROM audit_events"))
-        db.session.execute(db.text("DELETE FROM callback_requests"))
+        for table in MUTABLE_TABLES:
+            db.session.execute(db.text(f"DELETE FROM {table}"))
         db.session.commit()
     app.extensions["redis"].flushdb()
 

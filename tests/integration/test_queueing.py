@@ -83,17 +83,22 @@ def test_reconciler_ignores_cancelled_requests(client, redis_conn, valid_json):
     assert reconcile(now()) == 0
 
 
-def test_assignment_job_is_idempotent_and_skips_closed_requests(client, valid_json, run_jobs):
+def test_assignment_job_without_agents_leaves_the_request_waiting(client, valid_json, run_jobs):
     from chamber_callback.jobs import assign_request
 
     client.post(URL, json=valid_json)
     request = db.session.scalar(select(CallbackRequest))
-    assert assign_request(request.id) == "checked"
-    assert assign_request(request.id) == "checked"
+    assert assign_request(request.id) == "waiting"
+    assert assign_request(request.id) == "waiting"  # safe to run twice
+    db.session.refresh(request)
+    assert (request.status, request.assigned_agent_id) == ("queued", None)
+    assert request.assignment_checked_at is not None
     request.status = "cancelled"
     db.session.commit()
-    assert assign_request(request.id) == "skipped"
-    assert assign_request(999999) == "skipped"
+    assert assign_request(request.id) == "waiting"
+    db.session.refresh(request)
+    assert request.status == "cancelled"
+    assert assign_request(999999) == "waiting"
 
 
 def test_reconcile_command_reports_counts_and_redis_outage(_migrated, app, client, redis_conn, valid_json):

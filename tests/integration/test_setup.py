@@ -52,18 +52,29 @@ def test_sla_hours_accepts_fractions_for_demos(monkeypatch):
     assert load_config()["SLA_HOURS"] == 0.05
 
 
-def test_seed_demo_creates_requests_once(app, run_jobs):
+def test_seed_demo_creates_a_living_system_once(app):
+    from chamber_callback.models import CallAttempt, StaffUser
+
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["seed-demo", "--count", "12"])
+    result = runner.invoke(args=["seed-demo", "--count", "30"])
     assert result.exit_code == 0, result.output
-    assert "12 requests created" in result.output
-    assert db.session.scalar(select(func.count()).select_from(CallbackRequest)) == 12
+    assert "30 requests created" in result.output
     statuses = db.session.scalars(select(CallbackRequest.status)).all()
-    assert statuses.count("cancelled") == 1 and statuses.count("queued") == 11
-    assert all(p.startswith("+3363998") for p in db.session.scalars(select(CallbackRequest.phone)))
+    assert len(statuses) == 30
+    assert statuses.count("cancelled") == 3
+    assert {"queued", "completed", "retry_wait", "scheduled"} <= set(statuses)
+    assert all(p.startswith("+3319900") for p in db.session.scalars(select(CallbackRequest.phone)))
+    assert db.session.scalar(select(func.count()).select_from(CallAttempt)) == 5
+    staff = db.session.scalars(select(StaffUser)).all()
+    assert sorted({u.role for u in staff}) == ["admin", "agent", "manager", "senior"]
+    assert len([u for u in staff if u.role == "senior"]) == 5 and len(staff) == 22
+    assert {u.availability for u in staff} == {"offline"}  # nobody gets offers before logging in
+    assert all(u.skills for u in staff if u.role == "agent")
+
     assert "already present" in runner.invoke(args=["seed-demo"]).output
-    assert db.session.scalar(select(func.count()).select_from(CallbackRequest)) == 12
-    assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == 13
+    assert db.session.scalar(select(func.count()).select_from(CallbackRequest)) == 30
+    logins = runner.invoke(args=["demo-logins"]).output
+    assert "senior.ouest@demo.cma.fr" in logins and "rappel-demo-2026" in logins
 
 
 def test_forking_worker_runs_assignment_jobs(client, redis_conn, valid_json):

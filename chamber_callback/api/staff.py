@@ -1,0 +1,158 @@
+"""Staff JSON API (Bearer token): the console's actions for softphones and CTI integrations."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from flask import g, jsonify, request
+from sqlalchemy import select
+
+from ..auth import CALL_ROLES, ROLES, token_required
+from ..domain.lifecycle import Outcome
+from ..domain.routing import AGENT_SETTABLE, Availability
+from ..extensions import db
+from ..models import CallAttempt, CallbackRequest
+from ..presenters import iso, offer_json, pending_offer, request_detail
+from ..services import assignment
+from ..web import problem
+from . import bp
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def conflict(error: assignment.AssignmentConflict):
+    return problem(409, "Conflit", error.message)
+
+
+def me_json(agent) -> dict:
+    return {"id": agent.id, "email": agent.email, "name": agent.name, "role": agent.role,
+            "unit": agent.unit.code if agent.unit else None, "availability": agent.availability,
+            "availability_since": iso(agent.availability_since), "capacity": agent.capacity,
+            "held": assignment.held_count(agent.id)}
+
+
+@bp.get("/me")
+@token_required(*ROLES)
+def me():
+    return jsonify(me_json(g.api_user))
+
+
+@bp.put("/me/availability")
+@token_required(*CALL_ROLES)
+def put_availability():
+    state = (request.get_json(silent=True) or {}).get("state")
+    if state not in {s.value for s in AGENT_SETTABLE}:
+        return problem(422, "Données invalides", errors={"state": [
+            "Valeurs possibles : " + ", ".join(s.value for s in AGENT_SETTABLE)]})
+    assignment.set_availability(g.api_user, Availability(state), utcnow())
+    db.session.refresh(g.api_user)
+    return jsonify(me_json(g.api_user))
+
+
+@bp.get("/me/offer")
+@token_required(*CALL_ROLES)
+def get_offer():
+    offer = pending_offer(g.api_user)
+    if offer is None:
+        return "", 204
+    return jsonify(offer_json(offer))
+
+
+@bp.post("/offers/<int:offer_id>/accept")
+@token_required(*CALL_ROLES)
+def accept(offer_id: int):
+    try:
+        accepted = assignment.accept_offer(offer_id, g.api_user, utcnow())
+    except assignment.AssignmentConflict as error:
+        return conflict(error)
+    return jsonify(request_detail(accepted))
+
+
+@bp.post("/offers/<int:offer_id>/decline")
+@token_required(*CALL_ROLES)
+def decline(offer_id: int):
+    reason = (request.get_json(silent=True) or {}).get("reason")
+    try:
+        assignment.decline_offer(offer_id, g.api_user, utcnow(), reason=str(reason)[:200] if reason else None)
+    except assignment.AssignmentConflict as error:
+        return conflict(error)
+    return jsonify({"id": offer_id, "status": "declined"})
+
+
+@bp.post("/me/next")
+@token_required(*CALL_ROLES)
+def pull_next():
+    try:
+        taken = assignment.claim_next(g.api_user, utcnow())
+    except assignment.AssignmentConflict as error:
+        return conflict(error)
+    if taken is None:
+        return "", 204
+    return jsonify(request_detail(taken))
+
+
+@bp.post("/requests/<reference>/attempts")
+@token_required(*CALL_ROLES)
+def start_attempt(reference: str):
+    try:
+        attempt = assignment.start_attempt(reference.upper(), g.api_user, utcnow())
+    except LookupError:
+        return problem(404, "Demande introuvable")
+    except assignment.AssignmentConflict as error:
+        return conflict(error)
+    return jsonify(attempt_json(attempt)), 201
+
+
+@bp.post("/attempts/<int:attempt_id>/outcome")
+@token_required(*CALL_ROLES)
+def outcome(attempt_id: int):
+    body = request.get_json(silent=True) or {}
+    errors = {}
+    if body.get("outcome") not in {o.value for o in Outcome}:
+        errors["outcome"] = ["Valeurs possibles : " + ", ".join(o.value for o in Outcome)]
+    follow_up_at = None
+    if body.get("follow_up_at"):
+        try:
+            follow_up_at = datetime.fromisoformat(body["follow_up_at"])
+            if follow_up_at.tzinfo is None:
+                raise ValueError
+            if follow_up_at <= utcnow():
+                errors["follow_up_at"] = ["Choisissez un moment à venir."]
+        except (TypeError, ValueError):
+            errors["follow_up_at"] = ["Date ISO 8601 avec fuseau attendue, par exemple 2026-03-02T18:30:00+01:00."]
+    note = body.get("note")
+    if note is not None and (not isinstance(note, str) or len(note) > 2000):
+        errors["note"] = ["Une note de 2 000 caractères au plus est attendue."]
+    if errors:
+        return problem(422, "Données invalides", errors=errors)
+    try:
+        updated = assignment.record_outcome(attempt_id, g.api_user, body["outcome"], utcnow(), note=note,
+                                            follow_up_at=follow_up_at)
+    except LookupError:
+        return problem(404, "Appel introuvable")
+    except assignment.AssignmentConflict as error:
+        return conflict(error)
+    return jsonify(request_detail(updated))
+
+
+@bp.get("/requests/<reference>")
+@token_required(*ROLES)
+def staff_request(reference: str):
+    found = db.session.scalar(select(CallbackRequest).where(CallbackRequest.reference == reference.upper()))
+    if found is None or not may_view(g.api_user, found):
+        return problem(404, "Demande introuvable")
+    return jsonify(request_detail(found))
+
+
+def may_view(user, callback: CallbackRequest) -> bool:
+    """Managers see everything; agents and seniors their unit's requests and those they called."""
+    if user.role in ("manager", "admin") or callback.unit_id == user.unit_id or callback.assigned_agent_id == user.id:
+        return True
+    return db.session.scalar(select(CallAttempt.id).where(CallAttempt.request_id == callback.id,
+                                                          CallAttempt.agent_id == user.id).limit(1)) is not None
+
+
+def attempt_json(attempt: CallAttempt) -> dict:
+    return {"id": attempt.id, "request": attempt.request.reference, "started_at": iso(attempt.started_at),
+            "ended_at": iso(attempt.ended_at), "outcome": attempt.outcome}

@@ -1,0 +1,103 @@
+"""Staff authentication: Flask-Login sessions for the console, Bearer tokens for the API."""
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from datetime import datetime, timezone
+from functools import wraps
+
+from flask import abort, g, request
+from flask_babel import lazy_gettext as _l
+from flask_login import LoginManager, current_user
+from sqlalchemy import select
+
+from .domain.reference import token_digest
+from .extensions import db
+from .models import ApiToken, StaffUser
+
+ROLES = ("agent", "senior", "manager", "admin")
+CALL_ROLES = ("agent", "senior")  # roles that take calls
+SUPERVISOR_ROLES = ("senior", "manager", "admin")
+TOKEN_PREFIX = "ccb_"
+
+login_manager = LoginManager()
+login_manager.login_view = "staff.login"
+login_manager.login_message = _l("Connectez-vous pour accéder à cette page.")
+login_manager.login_message_category = "error"
+login_manager.session_protection = "strong"
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> StaffUser | None:
+    # "<id>:<session version>": a password change logs out every other session.
+    try:
+        raw_id, version = user_id.split(":")
+        user = db.session.get(StaffUser, int(raw_id))
+    except (ValueError, TypeError):
+        return None
+    if user is None or str(user.session_version) != version or not user.is_active:
+        return None
+    return user
+
+
+def roles_required(*roles: str) -> Callable:
+    """Console routes: redirect to the login page when anonymous, 403 for other roles."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        wrapper.required_roles = roles
+        return wrapper
+
+    return decorator
+
+
+def issue_token(user: StaffUser, label: str | None = None) -> str:
+    """A new personal API token; only its digest is kept, so it is shown once."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    db.session.add(ApiToken(user_id=user.id, token_digest=token_digest(token), label=label,
+                            created_at=datetime.now(timezone.utc)))
+    return token
+
+
+def user_from_bearer() -> StaffUser | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.startswith(TOKEN_PREFIX):
+        return None
+    api_token = db.session.scalar(select(ApiToken).where(ApiToken.token_digest == token_digest(token.strip()),
+                                                         ApiToken.revoked_at.is_(None)))
+    if api_token is None or not api_token.user.is_active:
+        return None
+    return api_token.user
+
+
+def token_required(*roles: str) -> Callable:
+    """Staff API routes: 401 without a valid token, 403 for other roles."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            from .web import problem
+
+            user = user_from_bearer()
+            if user is None:
+                response = problem(401, "Authentification requise",
+                                   "Envoyez un jeton personnel : Authorization: Bearer ccb_…")
+                response.headers["WWW-Authenticate"] = 'Bearer realm="chamber-callback"'
+                return response
+            if user.role not in roles:
+                return problem(403, "Accès refusé", "Votre rôle ne permet pas cette action.")
+            g.api_user = user
+            return view(*args, **kwargs)
+
+        wrapper.required_roles = roles
+        return wrapper
+
+    return decorator

@@ -1,0 +1,119 @@
+"""What staff see of requests, offers and their own state (shared by the console and the API)."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import or_, select
+
+from .domain.lifecycle import Status
+from .models import AuditEvent, CallAttempt, CallbackRequest, Offer, StaffUser
+from .extensions import db
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def pending_offer(agent: StaffUser) -> Offer | None:
+    return db.session.scalar(select(Offer).where(Offer.agent_id == agent.id, Offer.status == "pending")
+                             .order_by(Offer.id.desc()))
+
+
+def held_requests(agent: StaffUser) -> list[CallbackRequest]:
+    return list(db.session.scalars(select(CallbackRequest).where(
+        CallbackRequest.assigned_agent_id == agent.id, CallbackRequest.status == Status.IN_CALL.value,
+    ).order_by(CallbackRequest.sla_deadline)))
+
+
+def open_attempt(request: CallbackRequest) -> CallAttempt | None:
+    return db.session.scalar(select(CallAttempt).where(CallAttempt.request_id == request.id,
+                                                       CallAttempt.ended_at.is_(None)))
+
+
+def artisan_history(request: CallbackRequest) -> list[CallbackRequest]:
+    """Other requests of the same artisan (same phone or SIRET), newest first: the portfolio."""
+    same = CallbackRequest.phone == request.phone
+    if request.siret:
+        same = or_(same, CallbackRequest.siret == request.siret)
+    return list(db.session.scalars(select(CallbackRequest).where(same, CallbackRequest.id != request.id)
+                                   .order_by(CallbackRequest.submitted_at.desc()).limit(20)))
+
+
+def timeline(request: CallbackRequest) -> list[AuditEvent]:
+    return list(db.session.scalars(select(AuditEvent).where(AuditEvent.request_id == request.id)
+                                   .order_by(AuditEvent.id)))
+
+
+def my_day(agent: StaffUser, now: datetime) -> list[CallAttempt]:
+    """The agent's attempts since local midnight, newest first."""
+    tz = ZoneInfo(current_app.config["TIMEZONE"])
+    midnight = now.astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0)
+    return list(db.session.scalars(select(CallAttempt).where(CallAttempt.agent_id == agent.id,
+                                                             CallAttempt.started_at >= midnight)
+                                   .order_by(CallAttempt.id.desc())))
+
+
+def sla_level(request: CallbackRequest, now: datetime) -> str:
+    """How close the deadline is: ok / half (50 %) / warning (75 %) / breached."""
+    total = (request.sla_deadline - request.submitted_at) or timedelta(seconds=1)
+    used = (now - request.submitted_at) / total
+    if used >= 1:
+        return "breached"
+    if used >= 0.75:
+        return "warning"
+    if used >= 0.5:
+        return "half"
+    return "ok"
+
+
+def request_summary(request: CallbackRequest) -> dict:
+    return {
+        "reference": request.reference,
+        "status": request.status,
+        "business_name": request.business_name,
+        "topic": request.topic.code,
+        "topic_label": request.topic.label,
+        "urgent": request.urgent,
+        "urgency_reason": request.urgency_reason,
+        "sla_deadline": iso(request.sla_deadline),
+        "unit": request.unit.code,
+    }
+
+
+def request_detail(request: CallbackRequest) -> dict:
+    """The staff view of a request: the artisan, the question, attempts, history and timeline."""
+    return {
+        **request_summary(request),
+        "name": request.name,
+        "phone": request.phone,
+        "email": request.email,
+        "siret": request.siret,
+        "sector": request.sector,
+        "postal_code": request.postal_code,
+        "commune": request.commune_name,
+        "description": request.description,
+        "preferred_window": ({"start": iso(request.preferred_start), "end": iso(request.preferred_end)}
+                             if request.preferred_start else None),
+        "submitted_at": iso(request.submitted_at),
+        "assigned_agent_id": request.assigned_agent_id,
+        "failed_attempts": request.failed_attempts,
+        "next_attempt_at": iso(request.next_attempt_at),
+        "attempts": [
+            {"id": a.id, "agent_id": a.agent_id, "started_at": iso(a.started_at), "ended_at": iso(a.ended_at),
+             "outcome": a.outcome, "note": a.note, "follow_up_at": iso(a.follow_up_at)}
+            for a in request.attempts
+        ],
+        "artisan_history": [request_summary(other) | {"submitted_at": iso(other.submitted_at)}
+                            for other in artisan_history(request)],
+        "timeline": [
+            {"at": iso(e.created_at), "action": e.action, "actor": e.actor_type, "actor_id": e.actor_id,
+             "from": e.from_status, "to": e.to_status, "reason": e.reason}
+            for e in timeline(request)
+        ],
+    }
+
+
+def offer_json(offer: Offer) -> dict:
+    return {"id": offer.id, "expires_at": iso(offer.expires_at), "request": request_summary(offer.request)}

@@ -1,0 +1,54 @@
+"""Staff forms (French labels)."""
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateTimeLocalField, EmailField, PasswordField, RadioField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Email, Length, Optional
+
+from ..domain.lifecycle import Outcome
+from ..domain.routing import AGENT_SETTABLE
+
+AVAILABILITY_LABELS = {
+    "available": _l("Disponible"),
+    "busy": _l("En appel"),
+    "wrap_up": _l("Fin d'appel"),
+    "away": _l("Absent"),
+    "offline": _l("Hors ligne"),
+}
+OUTCOME_LABELS = {
+    Outcome.REACHED_RESOLVED: _l("Joint : question réglée"),
+    Outcome.REACHED_FOLLOW_UP: _l("Joint : à rappeler"),
+    Outcome.NO_ANSWER: _l("Pas de réponse"),
+    Outcome.VOICEMAIL: _l("Messagerie"),
+    Outcome.WRONG_NUMBER: _l("Mauvais numéro"),
+    Outcome.REFUSED: _l("Ne souhaite plus être aidé"),
+}
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("Adresse e-mail"), validators=[DataRequired(_l("Indiquez votre adresse e-mail.")),
+                                                          Email(message=_l("Adresse e-mail invalide."))])
+    password = PasswordField(_l("Mot de passe"), validators=[DataRequired(_l("Indiquez votre mot de passe."))])
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField(_l("Mot de passe actuel"), validators=[DataRequired()])
+    new = PasswordField(_l("Nouveau mot de passe (10 caractères au moins)"), validators=[
+        DataRequired(), Length(min=10, message=_l("10 caractères au moins."))])
+
+
+class AvailabilityForm(FlaskForm):
+    state = RadioField(_l("Mon état"), validate_choice=True,
+                       choices=[SelectChoice(s.value, AVAILABILITY_LABELS[s.value]) for s in AGENT_SETTABLE])
+
+
+class OutcomeForm(FlaskForm):
+    outcome = RadioField(_l("Résultat de l'appel"), validators=[DataRequired(_l("Choisissez le résultat."))],
+                         choices=[SelectChoice(o.value, label) for o, label in OUTCOME_LABELS.items()])
+    note = TextAreaField(_l("Note (visible par l'équipe)"), validators=[Optional(), Length(max=2000)])
+    follow_up_at = DateTimeLocalField(_l("Rappeler le (si « à rappeler »)"), format="%Y-%m-%dT%H:%M",
+                                      validators=[Optional()])
+
+
+class ActionForm(FlaskForm):
+    """CSRF only: accept, decline, pull, call, release."""

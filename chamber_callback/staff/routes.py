@@ -1,0 +1,284 @@
+"""Staff pages: login, the agent console, the team queue."""
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+from sqlalchemy import func, select
+
+from ..auth import CALL_ROLES, ROLES, SUPERVISOR_ROLES, roles_required
+from ..domain.lifecycle import ACTIVE_STATUSES, Status
+from ..domain.routing import Availability
+from ..extensions import db, limiter
+from ..models import CallAttempt, CallbackRequest, RegionalUnit, StaffUser
+from ..presenters import artisan_history, held_requests, my_day, open_attempt, pending_offer, sla_level, timeline
+from ..services import assignment
+from ..services.staff import AccountError, change_password
+from . import bp
+from .forms import AVAILABILITY_LABELS, OUTCOME_LABELS, ActionForm, AvailabilityForm, LoginForm, OutcomeForm, PasswordForm
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_LIMIT"]
+
+
+def _login_key() -> str:
+    return "login:" + (request.form.get("email") or "").strip().lower()
+
+
+def _failed(response) -> bool:
+    return response.status_code == 401
+
+
+def home_for(user) -> str:
+    return url_for("staff.console") if user.role in CALL_ROLES else url_for("staff.team_queue")
+
+
+@bp.route("/connexion", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"], deduct_when=_failed)  # per IP
+@limiter.limit(_login_limit, methods=["POST"], key_func=_login_key, deduct_when=_failed)  # per account
+def login():
+    if current_user.is_authenticated:
+        return redirect(home_for(current_user))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = db.session.scalar(select(StaffUser).where(StaffUser.email == form.email.data.strip().lower()))
+        if user is not None and user.is_active and user.check_password(form.password.data):
+            login_user(user)
+            return redirect(home_for(user))
+        flash(_("Adresse e-mail ou mot de passe incorrect."), "error")
+        return render_template("staff/login.html", form=form), 401
+    return render_template("staff/login.html", form=form)
+
+
+@bp.post("/deconnexion")
+@roles_required(*ROLES)
+def logout():
+    if current_user.role in CALL_ROLES and current_user.availability != Availability.OFFLINE.value:
+        assignment.set_availability(current_user, Availability.OFFLINE, utcnow())
+    logout_user()
+    flash(_("Vous êtes déconnecté."), "success")
+    return redirect(url_for("staff.login"))
+
+
+@bp.route("/compte/mot-de-passe", methods=["GET", "POST"])
+@roles_required(*ROLES)
+def password():
+    form = PasswordForm()
+    if form.validate_on_submit():
+        try:
+            change_password(current_user, form.current.data, form.new.data, utcnow())
+        except AccountError as error:
+            form.current.errors.append(str(error))
+        else:
+            login_user(current_user)  # the session follows the new session version
+            flash(_("Mot de passe modifié. Vos autres sessions sont fermées."), "success")
+            return redirect(home_for(current_user))
+    return render_template("staff/password.html", form=form)
+
+
+# --- the console ---------------------------------------------------------------------------
+
+def panel_context(agent: StaffUser) -> dict:
+    now = utcnow()
+    offer = pending_offer(agent)
+    calls = [(held, open_attempt(held), artisan_history(held)) for held in held_requests(agent)]
+    version_source = "|".join([agent.availability, str(offer.id if offer else ""),
+                               ",".join(f"{c.id}:{a.id if a else ''}:{c.status}" for c, a, _h in calls)])
+    return {
+        "agent": agent,
+        "now": now,
+        "offer": offer,
+        "calls": calls,
+        "today": my_day(agent, now),
+        "availability_form": AvailabilityForm(state=agent.availability),
+        "action_form": ActionForm(),
+        "outcome_form": OutcomeForm(),
+        "availability_labels": AVAILABILITY_LABELS,
+        "outcome_labels": {o.value: label for o, label in OUTCOME_LABELS.items()},
+        "sla_level": sla_level,
+        "version": hashlib.sha256(version_source.encode()).hexdigest()[:16],
+        "poll_seconds": current_app.config["CONSOLE_POLL_SECONDS"],
+    }
+
+
+@bp.get("/console")
+@roles_required(*CALL_ROLES)
+def console():
+    return render_template("staff/console.html", **panel_context(current_user))
+
+
+@bp.get("/console/panneau")
+@roles_required(*CALL_ROLES)
+def console_panel():
+    """Polled by the console: 204 while nothing changed, else the new panel."""
+    context = panel_context(current_user)
+    if request.args.get("v") == context["version"]:
+        return "", 204
+    response = current_app.make_response(render_template("staff/_panel.html", **context))
+    response.headers["X-Panel-Version"] = context["version"]
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _checked_action() -> None:
+    if not ActionForm().validate_on_submit():
+        abort(400)
+
+
+def _back():
+    return redirect(url_for("staff.console"))
+
+
+@bp.post("/console/disponibilite")
+@roles_required(*CALL_ROLES)
+def set_availability():
+    form = AvailabilityForm()
+    if not form.validate_on_submit():
+        flash(_("État inconnu."), "error")
+        return _back()
+    assignment.set_availability(current_user, Availability(form.state.data), utcnow())
+    return _back()
+
+
+@bp.post("/console/offres/<int:offer_id>/accepter")
+@roles_required(*CALL_ROLES)
+def accept_offer(offer_id: int):
+    _checked_action()
+    try:
+        accepted = assignment.accept_offer(offer_id, current_user, utcnow())
+        flash(_("Appel %(reference)s accepté : appelez l'artisan.", reference=accepted.reference), "success")
+    except assignment.AssignmentConflict as error:
+        flash(_(error.message), "error")
+    return _back()
+
+
+@bp.post("/console/offres/<int:offer_id>/refuser")
+@roles_required(*CALL_ROLES)
+def decline_offer(offer_id: int):
+    _checked_action()
+    try:
+        assignment.decline_offer(offer_id, current_user, utcnow())
+        flash(_("Proposition refusée : elle passe à un autre conseiller."), "success")
+    except assignment.AssignmentConflict as error:
+        flash(_(error.message), "error")
+    return _back()
+
+
+@bp.post("/console/suivant")
+@roles_required(*CALL_ROLES)
+def pull_next():
+    _checked_action()
+    try:
+        taken = assignment.claim_next(current_user, utcnow())
+    except assignment.AssignmentConflict as error:
+        flash(_(error.message), "error")
+        return _back()
+    if taken is None:
+        flash(_("Aucune demande en attente pour vous pour le moment."), "success")
+    else:
+        flash(_("Appel %(reference)s pris : appelez l'artisan.", reference=taken.reference), "success")
+    return _back()
+
+
+@bp.post("/console/demandes/<reference>/appel")
+@roles_required(*CALL_ROLES)
+def start_attempt(reference: str):
+    _checked_action()
+    try:
+        assignment.start_attempt(reference, current_user, utcnow())
+    except (assignment.AssignmentConflict, LookupError) as error:
+        flash(_(getattr(error, "message", "Demande introuvable.")), "error")
+    return _back()
+
+
+@bp.post("/console/demandes/<reference>/rendre")
+@roles_required(*CALL_ROLES)
+def release(reference: str):
+    _checked_action()
+    try:
+        assignment.release_request(reference, current_user, utcnow(), reason="given back by the agent")
+        flash(_("Demande %(reference)s remise dans la file.", reference=reference), "success")
+    except (assignment.AssignmentConflict, LookupError) as error:
+        flash(_(getattr(error, "message", "Demande introuvable.")), "error")
+    return _back()
+
+
+@bp.post("/console/appels/<int:attempt_id>/resultat")
+@roles_required(*CALL_ROLES)
+def record_outcome(attempt_id: int):
+    form = OutcomeForm()
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            flash(errors[0], "error")
+        return _back()
+    follow_up_at = None
+    if form.follow_up_at.data and form.outcome.data == "reached_follow_up":
+        tz = ZoneInfo(current_app.config["TIMEZONE"])
+        follow_up_at = form.follow_up_at.data.replace(tzinfo=tz).astimezone(timezone.utc)
+        if follow_up_at <= utcnow():
+            flash(_("Choisissez une date de rappel à venir."), "error")
+            return _back()
+    try:
+        updated = assignment.record_outcome(attempt_id, current_user, form.outcome.data, utcnow(),
+                                            note=form.note.data, follow_up_at=follow_up_at)
+    except (assignment.AssignmentConflict, LookupError) as error:
+        flash(_(getattr(error, "message", "Appel introuvable.")), "error")
+        return _back()
+    flash(_("Résultat enregistré pour %(reference)s.", reference=updated.reference), "success")
+    return _back()
+
+
+@bp.get("/console/demandes/<reference>")
+@roles_required(*ROLES)
+def request_card(reference: str):
+    from ..api.staff import may_view
+
+    found = db.session.scalar(select(CallbackRequest).where(CallbackRequest.reference == reference.upper()))
+    if found is None or not may_view(current_user, found):
+        abort(404)
+    return render_template("staff/request.html", request=found, events=timeline(found),
+                           history=artisan_history(found), sla_level=sla_level, now=utcnow(),
+                           outcome_labels={o.value: label for o, label in OUTCOME_LABELS.items()})
+
+
+@bp.get("/console/historique")
+@roles_required(*CALL_ROLES)
+def history():
+    attempts = db.session.scalars(select(CallAttempt).where(CallAttempt.agent_id == current_user.id)
+                                  .order_by(CallAttempt.id.desc()).limit(200)).all()
+    return render_template("staff/history.html", attempts=attempts,
+                           outcome_labels={o.value: label for o, label in OUTCOME_LABELS.items()})
+
+
+# --- the team queue --------------------------------------------------------------------------
+
+@bp.get("/equipe")
+@roles_required(*SUPERVISOR_ROLES)
+def team_queue():
+    """Waiting and in-progress requests with their deadlines, and who is available."""
+    units = db.session.scalars(select(RegionalUnit).order_by(RegionalUnit.id)).all()
+    unit_id = current_user.unit_id if current_user.role == "senior" else request.args.get("unite", type=int)
+    active = [s.value for s in ACTIVE_STATUSES]
+    query = select(CallbackRequest).where(CallbackRequest.status.in_(active))
+    agents_query = select(StaffUser).where(StaffUser.role.in_(CALL_ROLES), StaffUser.is_active_account.is_(True))
+    if unit_id:
+        query = query.where(CallbackRequest.unit_id == unit_id)
+        agents_query = agents_query.where(StaffUser.unit_id == unit_id)
+    requests_ = db.session.scalars(query.order_by(CallbackRequest.urgent.desc(), CallbackRequest.sla_deadline)
+                                   .limit(300)).all()
+    counts = dict(db.session.execute(select(CallbackRequest.status, func.count()).where(
+        CallbackRequest.status.in_(active), *( [CallbackRequest.unit_id == unit_id] if unit_id else [])
+    ).group_by(CallbackRequest.status)).all())
+    agents = db.session.scalars(agents_query.order_by(StaffUser.unit_id, StaffUser.name)).all()
+    return render_template("staff/queue.html", requests=requests_, agents=agents, units=units, unit_id=unit_id,
+                           counts=counts, now=utcnow(), sla_level=sla_level, availability_labels=AVAILABILITY_LABELS,
+                           statuses=Status)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from flask import g
 from rq import SimpleWorker
 from sqlalchemy import text
 
@@ -84,7 +85,14 @@ def pytest_report_header(config):
 
 
 def make_app(**overrides):
-    return create_app({**TEST_CONFIG, **overrides})
+    app = create_app({**TEST_CONFIG, **overrides})
+    # Tests keep one app context open, which Flask reuses for every request; in production each
+    # request has its own. Drop Flask-Login's per-context user cache so each request loads its own.
+    @app.before_request
+    def _fresh_login_cache() -> None:
+        g.pop("_login_user", None)
+
+    return app
 
 
 @pytest.fixture(scope="session")

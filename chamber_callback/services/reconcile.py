@@ -4,12 +4,13 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from rq.registry import clean_registries
 from sqlalchemy import select, update
 
 from ..domain.lifecycle import Status
 from ..extensions import begin_write, db
 from ..models import CallbackRequest
-from ..queues import REDIS_ERRORS, assignment_job_id, enqueue_assignment, get_redis, job_is_live
+from ..queues import ASSIGNMENT_QUEUE, assignment_job_id, enqueue_assignment, get_queue, get_redis, job_is_live
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,9 @@ def reconcile(now: datetime) -> int:
     ).all()
     db.session.commit()  # end the read transaction before talking to Redis
     get_redis().ping()
+    # Let RQ notice jobs whose worker died (stale heartbeat) now rather than at its next
+    # maintenance: they turn FAILED and are enqueued again below.
+    clean_registries(get_queue(ASSIGNMENT_QUEUE))
     repaired: list[int] = []
     for request_id, enqueued_at in pending:
         if enqueued_at is not None and job_is_live(assignment_job_id(request_id)):
@@ -45,5 +49,3 @@ def reconcile(now: datetime) -> int:
     log.info("reconcile: %d waiting request(s) checked, %d enqueued", len(pending), len(repaired))
     return len(repaired)
 
-
-__all__ = ["reconcile", "REDIS_ERRORS"]

@@ -74,14 +74,15 @@ def logout():
 def password():
     form = PasswordForm()
     if form.validate_on_submit():
+        user = current_user._get_current_object()
         try:
-            change_password(current_user, form.current.data, form.new.data, utcnow())
+            change_password(user, form.current.data, form.new.data, utcnow())
         except AccountError as error:
             form.current.errors.append(str(error))
         else:
-            login_user(current_user)  # the session follows the new session version
+            login_user(user)  # this session follows the new session version
             flash(_("Mot de passe modifié. Vos autres sessions sont fermées."), "success")
-            return redirect(home_for(current_user))
+            return redirect(home_for(user))
     return render_template("staff/password.html", form=form)
 
 

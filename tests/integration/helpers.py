@@ -1,0 +1,57 @@
+"""Builders for staff and requests used by the assignment tests."""
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import select
+
+from chamber_callback.auth import issue_token
+from chamber_callback.domain.intake import Intake, resolve_postal_code
+from chamber_callback.extensions import db
+from chamber_callback.models import CallbackRequest, StaffUser
+from chamber_callback.services.audit import Actor
+from chamber_callback.services.intake import submit_request
+from chamber_callback.services.staff import create_user
+
+PASSWORD = "correct-horse-battery"
+# "Now" for the tests: jobs run by the worker use the real clock, so the fixtures start from it.
+T0 = datetime.now(timezone.utc).replace(second=0, microsecond=0)
+UNIT_POSTAL = {"idf-nord-om": "75011", "sud-est": "13008", "ouest": "35000", "est": "67000", "sud-ouest": "33000"}
+_counter = {"n": 0}
+
+
+def make_staff(role="agent", unit="idf-nord-om", skills=None, capacity=1, availability="available",
+               email=None) -> StaffUser:
+    _counter["n"] += 1
+    user = create_user(email=email or f"{role}{_counter['n']}@example.fr", role=role, password=PASSWORD,
+                       now=T0 - timedelta(hours=1), unit_code=unit if role in ("agent", "senior") else None,
+                       phone="+33612345678", skills=skills, capacity=capacity)
+    user.availability = availability  # set directly: no offers triggered while building fixtures
+    user.availability_since = T0 - timedelta(hours=2) + timedelta(minutes=_counter["n"])  # first made: idle longest
+    db.session.commit()
+    return user
+
+
+def token_for(user: StaffUser) -> dict:
+    token = issue_token(user)
+    db.session.commit()
+    return {"Authorization": f"Bearer {token}"}
+
+
+def make_request(unit="idf-nord-om", topic="pge", urgent=False, phone=None, now=T0, siret=None,
+                 sla_hours=24) -> CallbackRequest:
+    _counter["n"] += 1
+    postal = UNIT_POSTAL[unit]
+    intake = Intake(name="Artisan Test", business_name=f"Entreprise {_counter['n']}", sector="services",
+                    phone=phone or f"+3319900{_counter['n']:04d}", postal_code=postal,
+                    commune=resolve_postal_code(postal), topic=topic, description="Question", urgent=urgent,
+                    urgency_reason="activite_menacee" if urgent else None, consent=True, siret=siret)
+    return submit_request(intake, actor=Actor("artisan"), now=now, sla_hours=sla_hours).request
+
+
+def reload(obj):
+    db.session.expire_all()
+    return db.session.get(type(obj), obj.id)
+
+
+def request_by_id(request_id) -> CallbackRequest:
+    db.session.expire_all()
+    return db.session.scalar(select(CallbackRequest).where(CallbackRequest.id == request_id))

@@ -1,6 +1,5 @@
 """gunicorn settings (Procfile: web)."""
 import os
-import re
 
 from gunicorn.glogging import Logger
 
@@ -12,7 +11,7 @@ accesslog = "-"
 # No query strings in access logs; private tracking tokens are masked below.
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss'
 
-_TOKEN_PATH = re.compile(r"/(suivi|demande|callback-requests)/[A-Za-z0-9_-]{20,}")
+from chamber_callback import PRIVATE_PATH as _TOKEN_PATH  # noqa: E402
 
 
 class PrivateLinkLogger(Logger):

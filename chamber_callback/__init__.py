@@ -1,6 +1,7 @@
 """chamber-callback: a crisis click-to-call callback queue for a chamber of trades and crafts."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from flask import Flask, request
@@ -11,6 +12,14 @@ from .config import PROJECT_ROOT, engine_options, load_config
 from .extensions import babel, csrf, db, limiter, migrate
 
 SITE_TEMPLATES = PROJECT_ROOT / "templates"
+# Paths carrying an artisan's private token; masked wherever a path is logged.
+PRIVATE_PATH = re.compile(r"/(suivi|demande|callback-requests)/[A-Za-z0-9_-]{20,}")
+
+
+class ChamberFlask(Flask):
+    def log_exception(self, exc_info) -> None:
+        path = PRIVATE_PATH.sub(r"/\1/…", request.path)
+        self.logger.error("Exception on %s [%s]", path, request.method, exc_info=exc_info)
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -24,7 +33,7 @@ def create_app(config: dict | None = None) -> Flask:
         settings["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(settings["SQLALCHEMY_DATABASE_URI"])
     settings.setdefault("RATELIMIT_STORAGE_URI", settings["REDIS_URL"])
 
-    app = Flask(__name__, instance_path=str(Path(settings.get("INSTANCE_PATH", PROJECT_ROOT / "instance"))))
+    app = ChamberFlask(__name__, instance_path=str(Path(settings.get("INSTANCE_PATH", PROJECT_ROOT / "instance"))))
     app.config.update(settings)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     # The chamber's own templates (top-level templates/) override the packaged ones.
@@ -75,6 +84,7 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def _select_locale() -> str | None:
-    # French is the default; a browser that asks for English first gets English where translated.
-    return request.accept_languages.best_match(["fr", "en"]) or None
+    # French unless the browser prefers a language we have a catalogue for.
+    available = [str(locale) for locale in babel.list_translations()]
+    return request.accept_languages.best_match(available) or None
 

@@ -63,7 +63,8 @@ def load_config() -> dict:
     database_url = _env("DATABASE_URL")
     secret_key = _env("SECRET_KEY")
     if production:
-        missing = [name for name, value in (("SECRET_KEY", secret_key), ("DATABASE_URL", database_url)) if not value]
+        missing = [name for name, value in (("SECRET_KEY", secret_key), ("DATABASE_URL", database_url),
+                                            ("PUBLIC_BASE_URL", _env("PUBLIC_BASE_URL"))) if not value]
         if missing:
             raise ConfigError(
                 f"APP_ENV=production needs {', '.join(missing)} in the environment "
@@ -78,7 +79,8 @@ def load_config() -> dict:
         "SECRET_KEY": secret_key or _local_secret_key(),
         "SQLALCHEMY_DATABASE_URI": _normalise_database_url(database_url),
         "REDIS_URL": redis_url,
-        "PUBLIC_BASE_URL": (_env("PUBLIC_BASE_URL", "http://127.0.0.1:5000")).rstrip("/"),
+        # Absolute links in messages and API answers; locally, taken from the request when unset.
+        "PUBLIC_BASE_URL": (_env("PUBLIC_BASE_URL") or "").rstrip("/"),
         "TIMEZONE": _env("TIMEZONE", "Europe/Paris"),
         "CORS_ORIGINS": [o.strip() for o in (_env("CORS_ORIGINS", "") or "").split(",") if o.strip()],
         "LOG_FORMAT": _env("LOG_FORMAT", "text"),
@@ -118,6 +120,7 @@ def load_config() -> dict:
 
 
 def engine_options(database_url: str) -> dict:
+    # hide_parameters: a failed INSERT must not write the artisan's name or phone into the logs.
     if database_url.startswith("postgres"):
-        return {"pool_pre_ping": True}
-    return {"connect_args": {"timeout": 15}}
+        return {"pool_pre_ping": True, "hide_parameters": True}
+    return {"connect_args": {"timeout": 15}, "hide_parameters": True}

@@ -70,8 +70,8 @@ class CallbackRequest(db.Model):
     phone: Mapped[str] = mapped_column(String(20), index=True)  # E.164
     email: Mapped[str | None] = mapped_column(String(254))
     postal_code: Mapped[str] = mapped_column(String(5))
-    commune_insee: Mapped[str] = mapped_column(String(5))
-    commune_name: Mapped[str] = mapped_column(String(100))
+    commune_insee: Mapped[str | None] = mapped_column(String(5))  # None: several communes, none chosen
+    commune_name: Mapped[str | None] = mapped_column(String(100))
     departement_code: Mapped[str] = mapped_column(ForeignKey("departements.code"))
     unit_id: Mapped[int] = mapped_column(ForeignKey("regional_units.id"))
     topic_id: Mapped[int] = mapped_column(ForeignKey("topics.id"))

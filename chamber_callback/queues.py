@@ -23,7 +23,8 @@ TICKS_QUEUE = "ticks"
 ALL_QUEUES = (ASSIGNMENT_QUEUE, TICKS_QUEUE)
 
 TERMINAL_JOB_STATES = {JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED}
-REDIS_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+# Any Redis failure (down, read-only, out of memory): work is deferred to the reconciler.
+REDIS_ERRORS = (redis.exceptions.RedisError,)
 
 
 def connect_redis(url: str) -> redis.Redis:
@@ -43,13 +44,14 @@ def assignment_job_id(request_id: int) -> str:
     return f"assign-{request_id}"
 
 
-def job_is_live(job_id: str, connection: redis.Redis | None = None) -> bool:
-    """True while the job waits, is scheduled or runs (not once it has finished or failed)."""
+def job_needs_enqueue(job_id: str, connection: redis.Redis | None = None) -> bool:
+    """True when the job is gone, failed, stopped or cancelled: not when it waits, runs or finished
+    (a job that finished between the caller's read and this check must not run again)."""
     try:
         job = Job.fetch(job_id, connection=connection or get_redis(), serializer=JSONSerializer)
     except NoSuchJobError:
-        return False
-    return job.get_status(refresh=False) not in TERMINAL_JOB_STATES
+        return True
+    return job.get_status(refresh=False) in TERMINAL_JOB_STATES - {JobStatus.FINISHED}
 
 
 def enqueue_once(queue: Queue, func: Callable | str, *args, job_id: str, **kwargs) -> Job:
@@ -104,7 +106,7 @@ def enqueue_assignment(request_id: int) -> bool:
             request_id,
             job_id=assignment_job_id(request_id),
         )
-    except REDIS_ERRORS as exc:
+    except (*REDIS_ERRORS, RuntimeError) as exc:
         log.warning("redis unavailable, request %s left for the reconciler: %s", request_id, type(exc).__name__)
         return False
     return True

@@ -113,7 +113,9 @@ def create_callback_request():
     submission = submit_request(intake, actor=API_CLIENT, now=now, sla_hours=current_app.config["SLA_HOURS"])
     callback = submission.request
     if not submission.created:
-        return jsonify(request_json(callback, duplicate=True)), 200
+        # Anyone may know a phone number: say a request exists, not what it is about.
+        return jsonify(reference=callback.reference, status=callback.status,
+                       sla_deadline=callback.sla_deadline.isoformat(), duplicate=True), 200
     body = request_json(callback, token=submission.token, status_url=status_url(submission.token), duplicate=False)
     response = jsonify(body)
     response.status_code = 201
@@ -153,4 +155,4 @@ def topics():
 
 @bp.get("/openapi.json")
 def openapi():
-    return jsonify(openapi_document(current_app.config["PUBLIC_BASE_URL"]))
+    return jsonify(openapi_document(current_app.config["PUBLIC_BASE_URL"] or request.host_url.rstrip("/")))

@@ -5,7 +5,7 @@ module stays free of Flask. Each check raises ``IntakeError`` with a message for
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -236,4 +236,6 @@ class Intake:
     preferred_start: datetime | None = None
     preferred_end: datetime | None = None
     channel: str = "web"
-    extra: dict = field(default_factory=dict)
+    # False when the postal code serves several communes of one département and none was chosen:
+    # the département (hence the unit) is known, the commune is not.
+    commune_confirmed: bool = True

@@ -34,6 +34,11 @@ def _message(error: IntakeError) -> str:
     return _(error.message, **error.params)
 
 
+def normalise_newlines(value: str | None) -> str | None:
+    """Browsers count a line break as one character but send CRLF."""
+    return value.replace("\r\n", "\n") if isinstance(value, str) else value
+
+
 def options(pairs) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
 
@@ -62,7 +67,7 @@ class IntakeForm(FlaskForm):
     commune = SelectField(_l("Commune"), choices=[], validate_choice=False, validators=[Optional()])
     topic = SelectField(_l("Sujet de votre demande"), validate_choice=False,
                         validators=[DataRequired(_l("Choisissez un sujet."))])
-    description = TextAreaField(_l("Votre question en quelques mots"), validators=[
+    description = TextAreaField(_l("Votre question en quelques mots"), filters=[normalise_newlines], validators=[
         DataRequired(_l("Décrivez votre question en quelques mots.")),
         Length(max=DESCRIPTION_MAX, message=_l("%(max)d caractères au plus.", max=DESCRIPTION_MAX))])
     urgent = BooleanField(_l("Ma demande est urgente"))
@@ -142,6 +147,7 @@ class IntakeForm(FlaskForm):
                      window: tuple[datetime, datetime] | None = None) -> Intake:
         """The validated submission; call after validate() returned True."""
         commune = resolve_postal_code(self.postal_code.data, self.commune.data or None)
+        confirmed = bool(self.commune.data) or len(communes_for(self.postal_code.data)) == 1
         if window is None and self.preferred_slot.data:
             window = slot_window(self.preferred_slot.data, now, tz)
         return Intake(
@@ -161,6 +167,7 @@ class IntakeForm(FlaskForm):
             preferred_start=window[0] if window else None,
             preferred_end=window[1] if window else None,
             channel=channel,
+            commune_confirmed=confirmed,
         )
 
 

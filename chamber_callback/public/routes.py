@@ -5,11 +5,12 @@ import logging
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
-from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, session, url_for
 from flask_babel import gettext as _
 
 from ..domain.intake import mask_phone
 from ..domain.lifecycle import can_cancel
+from ..domain.reference import token_digest
 from ..extensions import limiter
 from ..services.audit import ARTISAN
 from ..services.intake import cancel_request, find_by_token, queue_position, submit_request
@@ -51,9 +52,14 @@ def request_form():
         now = utcnow()
         intake = form.build_intake(now=now, tz=ZoneInfo(current_app.config["TIMEZONE"]), channel="web")
         submission = submit_request(intake, actor=ARTISAN, now=now, sla_hours=current_app.config["SLA_HOURS"])
-        if not submission.created:
-            return render_template("public/duplicate.html", request=submission.request)
-        return redirect(url_for("public.confirmation", token=submission.token))
+        if submission.created:
+            # Kept in this browser's session so a double tap or a retry finds its link again.
+            session["last_request_token"] = submission.token
+            return redirect(url_for("public.confirmation", token=submission.token))
+        own_token = session.get("last_request_token")
+        if own_token and token_digest(own_token) == submission.request.token_digest:
+            return redirect(url_for("public.confirmation", token=own_token))
+        return render_template("public/duplicate.html", request=submission.request)
     status = 422 if form.is_submitted() else 200
     return render_template("public/form.html", form=form,
                            retention_months=round(current_app.config["RETENTION_DAYS"] / 30.4)), status
@@ -88,4 +94,7 @@ def status_cancel(token: str):
 
 
 def status_url(token: str) -> str:
-    return current_app.config["PUBLIC_BASE_URL"] + url_for("public.status", token=token)
+    base = current_app.config["PUBLIC_BASE_URL"]
+    if base:
+        return base + url_for("public.status", token=token)
+    return url_for("public.status", token=token, _external=True)

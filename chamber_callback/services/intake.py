@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ..domain.intake import Intake
 from ..domain.lifecycle import ACTIVE_STATUSES, Status
@@ -110,8 +110,8 @@ def _new_request(intake: Intake, *, token: str, topic_id: int, unit_id: int, now
         phone=intake.phone,
         email=intake.email,
         postal_code=intake.postal_code,
-        commune_insee=intake.commune.insee,
-        commune_name=intake.commune.name,
+        commune_insee=intake.commune.insee if intake.commune_confirmed else None,
+        commune_name=intake.commune.name if intake.commune_confirmed else None,
         departement_code=intake.commune.departement,
         unit_id=unit_id,
         topic_id=topic_id,
@@ -129,12 +129,17 @@ def _new_request(intake: Intake, *, token: str, topic_id: int, unit_id: int, now
 
 
 def _mark_enqueued(request_id: int, now: datetime) -> None:
-    begin_write()
-    db.session.execute(
-        update(CallbackRequest).where(CallbackRequest.id == request_id).values(enqueued_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
+    """Best effort: the request is already saved; if this fails the reconciler checks Redis."""
+    try:
+        begin_write()
+        db.session.execute(
+            update(CallbackRequest).where(CallbackRequest.id == request_id).values(enqueued_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+    except OperationalError as exc:
+        db.session.rollback()
+        log.warning("could not mark request %s as enqueued: %s", request_id, type(exc).__name__)
 
 
 def cancel_request(request: CallbackRequest, *, actor: Actor, now: datetime, reason: str | None = None) -> bool:

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from ..domain.lifecycle import Status
 from ..extensions import begin_write, db
 from ..models import CallbackRequest
-from ..queues import ASSIGNMENT_QUEUE, assignment_job_id, enqueue_assignment, get_queue, get_redis, job_is_live
+from ..queues import ASSIGNMENT_QUEUE, assignment_job_id, enqueue_assignment, get_queue, get_redis, job_needs_enqueue
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ def reconcile(now: datetime) -> int:
     clean_registries(get_queue(ASSIGNMENT_QUEUE))
     repaired: list[int] = []
     for request_id, enqueued_at in pending:
-        if enqueued_at is not None and job_is_live(assignment_job_id(request_id)):
+        if enqueued_at is not None and not job_needs_enqueue(assignment_job_id(request_id)):
             continue
         if enqueue_assignment(request_id):
             repaired.append(request_id)

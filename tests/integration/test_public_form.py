@@ -125,18 +125,23 @@ def test_corsica_and_overseas_requests_reach_their_units(client, valid_form):
     assert [(r.departement_code, r.phone) for r in rows] == [("2B", "+33611223344"), ("974", "+262692123456")]
 
 
-def test_second_submission_for_the_same_phone_returns_the_existing_reference(client, valid_form):
+def test_second_submission_for_the_same_phone_returns_the_existing_reference(app, client, valid_form):
     first = client.post("/", data=valid_form)
     assert first.status_code == 302
-    second = client.post("/", data=dict(valid_form, phone="+33612345678", description="Autre question"))
+    # the same browser (double tap, retry) is taken back to its own confirmation and link
+    again = client.post("/", data=valid_form)
+    assert again.headers["Location"] == first.headers["Location"]
+    # another browser only learns that a request exists
+    second = app.test_client().post("/", data=dict(valid_form, phone="+33612345678", description="Autre question"))
     html = text_of(second)
     request = db.session.scalar(select(CallbackRequest))
     assert second.status_code == 200
     assert "Vous avez déjà une demande en cours" in html
     assert request.reference in html
     assert count_requests() == 1
+    assert "/suivi/" not in html
     actions = [e.action for e in request.events]
-    assert actions == ["request.submitted", "request.duplicate_submission"]
+    assert actions == ["request.submitted", "request.duplicate_submission", "request.duplicate_submission"]
 
 
 def test_a_closed_request_does_not_block_a_new_one(client, valid_form):
@@ -227,3 +232,31 @@ def test_promise_follows_the_sla_setting(_migrated):
     with app.app_context():
         html = text_of(app.test_client().get("/"))
     assert "dans les 48 heures" in html and "rappel sous 48 h" in html
+
+
+def test_one_of_several_communes_is_not_guessed(client, valid_form):
+    client.post("/", data=dict(valid_form, postal_code="01000"))  # Bourg-en-Bresse and Saint-Denis-lès-Bourg
+    request = db.session.scalar(select(CallbackRequest))
+    assert (request.departement_code, request.commune_insee, request.commune_name) == ("01", None, None)
+
+
+def test_line_breaks_count_as_one_character(client, valid_form):
+    text = ("ligne\r\n" * 143)[:1000]  # 1000 characters in the browser, more with CRLF
+    assert client.post("/", data=dict(valid_form, description=text)).status_code == 302
+
+
+def test_english_browser_still_gets_french_without_an_english_catalogue(client):
+    html = text_of(client.get("/", headers={"Accept-Language": "en-GB,en;q=0.9"}))
+    assert '<html lang="fr">' in html and "Être rappelé" in html
+
+
+def test_status_link_follows_the_request_host_when_no_public_url_is_set(_migrated, valid_json):
+    app = make_app(PUBLIC_BASE_URL="")
+    with app.app_context():
+        try:
+            body = app.test_client().post("/api/v1/callback-requests", json=valid_json,
+                                          base_url="http://127.0.0.1:8000").get_json()
+            assert body["status_url"].startswith("http://127.0.0.1:8000/suivi/")
+        finally:
+            db.session.query(CallbackRequest).delete()
+            db.session.commit()

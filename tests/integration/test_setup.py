@@ -17,13 +17,16 @@ def test_production_refuses_to_start_without_secrets(monkeypatch):
     monkeypatch.setenv("APP_ENV", "production")
     monkeypatch.delenv("SECRET_KEY", raising=False)
     monkeypatch.delenv("DATABASE_URL", raising=False)
-    with pytest.raises(ConfigError, match="SECRET_KEY, DATABASE_URL"):
+    monkeypatch.delenv("PUBLIC_BASE_URL", raising=False)
+    with pytest.raises(ConfigError, match="SECRET_KEY, DATABASE_URL, PUBLIC_BASE_URL"):
         load_config()
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://rappel.cma.example.fr/")
     monkeypatch.setenv("SECRET_KEY", "s" * 40)
     monkeypatch.setenv("DATABASE_URL", "postgres://cma@db/callbacks")
     settings = load_config()
     assert settings["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://cma@db/callbacks"
     assert settings["SESSION_COOKIE_SECURE"] is True
+    assert settings["PUBLIC_BASE_URL"] == "https://rappel.cma.example.fr"
 
 
 def test_flask_env_production_is_honoured_too(monkeypatch):

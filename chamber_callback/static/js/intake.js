@@ -13,10 +13,14 @@
   // Characters left in the description.
   var description = document.getElementById("description");
   var counter = document.querySelector("[data-counter-for=description]");
+  var alertBox = document.querySelector("[data-counter-alert]");
   function syncCounter() {
     if (!description || !counter) return;
     var left = 1000 - description.value.length;
-    counter.textContent = left + " caractère" + (left > 1 ? "s" : "") + " restant" + (left > 1 ? "s" : "");
+    var text = left + " caractère" + (left > 1 ? "s" : "") + " restant" + (left > 1 ? "s" : "");
+    counter.textContent = text;
+    // Screen readers hear the count only near the limit, not at every key.
+    if (alertBox) alertBox.textContent = left <= 100 ? text : "";
   }
   if (description) { description.addEventListener("input", syncCounter); syncCounter(); }
 
@@ -50,6 +54,12 @@
     postal.addEventListener("change", loadCommunes);
     loadCommunes();
   }
+
+  // One tap, one request: the button is disabled while the form is sent.
+  form.addEventListener("submit", function () {
+    var button = form.querySelector("button[type=submit]");
+    if (button) { button.disabled = true; button.textContent = "Envoi en cours…"; }
+  });
 
   // Take people to the first problem after a failed submission.
   var summary = document.getElementById("error-summary");

@@ -50,9 +50,9 @@ test-postgres: $(TEST_STAMP)
 	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} \
 		$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-## Screenshots of the public pages for docs/ (needs Debian's chromium).
+## Screenshots for docs/ from the browser tests (needs Debian's chromium).
 screenshots: $(TEST_STAMP)
-	$(BIN)/python scripts/screenshots.py
+	SCREENSHOT_DIR=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest tests/e2e -q
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

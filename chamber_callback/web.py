@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
 from . import labels
+from .domain.intake import format_phone_national
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,7 @@ def init_web(app: Flask) -> None:
                                message=_("Un incident nous empêche de traiter votre demande. "
                                          "Réessayez dans quelques minutes.")), 500
 
+    app.jinja_env.filters["phone_national"] = format_phone_national
     app.jinja_env.filters["local_datetime"] = lambda dt, fmt="EEEE d MMMM 'à' HH'h'mm": format_datetime(dt, fmt)
     app.jinja_env.globals.update(
         status_label=labels.status_label,

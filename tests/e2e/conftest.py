@@ -1,6 +1,8 @@
 """A live server on 127.0.0.1 and Debian's chromium driven by Playwright (no browser download)."""
+import os
 import shutil
 import threading
+from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
@@ -15,7 +17,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 
 @pytest.fixture
 def live_server(_migrated):
-    app = make_app(WTF_CSRF_ENABLED=True)
+    # A fast console poll and a short retry gap, so the journey runs in seconds.
+    app = make_app(WTF_CSRF_ENABLED=True, CONSOLE_POLL_SECONDS=1, RETRY_GAP_MINUTES=0.02)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     app.config["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{server.server_port}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -38,6 +41,22 @@ def browser():
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture
+def shots(tmp_path):
+    """Where screenshots go: docs/screenshots with `make screenshots`, else a temporary folder."""
+    target = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path)
+    target.mkdir(parents=True, exist_ok=True)
+    return lambda page, name: page.screenshot(path=str(target / f"{name}.png"), full_page=True)
+
+
+@pytest.fixture
+def laptop_page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR")
+    page = context.new_page()
+    yield page
+    context.close()
 
 
 @pytest.fixture

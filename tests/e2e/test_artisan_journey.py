@@ -20,10 +20,11 @@ def fill_request(page, postal_code="75011"):
     page.get_by_label("Votre question en quelques mots").fill("Ai-je droit au fonds de solidarité ce mois-ci ?")
 
 
-def test_submit_follow_and_cancel_on_a_phone(live_server, phone_page):
+def test_submit_follow_and_cancel_on_a_phone(live_server, phone_page, shots):
     base, app = live_server
     page = phone_page
     page.goto(base + "/")
+    shots(page, "form")
     assert page.locator("h1").inner_text() == "Être rappelé par un conseiller"
 
     # Urgency reasons appear only once the request is marked urgent.
@@ -46,9 +47,11 @@ def test_submit_follow_and_cancel_on_a_phone(live_server, phone_page):
     reference = page.locator(".reference").first.inner_text()
     assert re.fullmatch(r"[A-Z0-9]{4}-[A-Z0-9]{4}", reference)
     assert "Votre demande est enregistrée" in page.content()
+    shots(page, "confirmation")
 
     page.get_by_role("link", name="Voir l'état de ma demande").click()
     assert "Suivi de votre demande de rappel" in page.locator("h1").inner_text()
+    shots(page, "status")
     page.get_by_role("button", name="Annuler ma demande").click()
     assert "Votre demande est annulée" in page.locator(".notice").inner_text()
     with app.app_context():
@@ -56,13 +59,17 @@ def test_submit_follow_and_cancel_on_a_phone(live_server, phone_page):
         assert (request.reference, request.status, request.urgent) == (reference, "cancelled", True)
 
 
-def test_commune_is_asked_when_the_postal_code_spans_two_departements(live_server, phone_page):
+def test_commune_is_asked_when_the_postal_code_spans_two_departements(live_server, phone_page, shots):
     base, app = live_server
     page = phone_page
     page.goto(base + "/")
     fill_request(page, postal_code="05110")
     commune = page.get_by_label("Commune")
     commune.wait_for(state="visible")
+    page.get_by_role("button", name="Envoyer ma demande").click()  # commune and consent missing
+    assert "choisissez votre commune" in page.locator("#commune-error").inner_text()
+    shots(page, "form-errors")
+    commune = page.get_by_label("Commune")
     commune.select_option(label="Claret")
     page.locator("#consent").check()
     page.get_by_role("button", name="Envoyer ma demande").click()

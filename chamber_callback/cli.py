@@ -1,6 +1,7 @@
 """Flask commands: ``flask --app chamber_callback <command>``."""
 from __future__ import annotations
 
+import logging
 import random
 import sys
 from datetime import datetime, timedelta, timezone
@@ -137,6 +138,9 @@ def seed_demo(count: int) -> None:
     from .services.audit import Actor
     from .services.intake import cancel_request, submit_request
 
+    # make run seeds before the embedded Redis starts: one line instead of a warning per request.
+    for name in ("chamber_callback.queues", "chamber_callback.services"):
+        logging.getLogger(name).setLevel(logging.ERROR)
     _seed_demo_staff()
     existing = db.session.scalar(
         select(func.count()).select_from(CallbackRequest).where(CallbackRequest.phone.startswith(DEMO_PHONE_PREFIX))
@@ -168,6 +172,9 @@ def seed_demo(count: int) -> None:
             cancelled += 1
     handled = _seed_demo_calls(now)
     click.echo(f"Demo data: {created} requests created ({cancelled} cancelled, {handled} already called).")
+    if not db.session.scalar(select(func.count()).select_from(CallbackRequest)
+                             .where(CallbackRequest.enqueued_at.is_not(None))):
+        click.echo("Redis is not running yet: the reconciler queues these requests once the worker starts.")
 
 
 def _seed_demo_staff() -> None:

@@ -32,13 +32,23 @@ def open_attempt(request: CallbackRequest) -> CallAttempt | None:
                                                        CallAttempt.ended_at.is_(None)))
 
 
-def artisan_history(request: CallbackRequest) -> list[CallbackRequest]:
-    """Other requests of the same artisan (same phone or SIRET), newest first: the portfolio."""
+def artisan_history(request: CallbackRequest, viewer: StaffUser) -> list[CallbackRequest]:
+    """Other requests of the same artisan (same phone or SIRET), newest first: the portfolio,
+    limited to what ``viewer`` may see (its unit's requests and the ones it called)."""
     same = CallbackRequest.phone == request.phone
     if request.siret:
         same = or_(same, CallbackRequest.siret == request.siret)
-    return list(db.session.scalars(select(CallbackRequest).where(same, CallbackRequest.id != request.id)
-                                   .order_by(CallbackRequest.submitted_at.desc()).limit(20)))
+    others = db.session.scalars(select(CallbackRequest).where(same, CallbackRequest.id != request.id)
+                                .order_by(CallbackRequest.submitted_at.desc()).limit(20))
+    return [other for other in others if may_view(viewer, other)]
+
+
+def may_view(user: StaffUser, callback: CallbackRequest) -> bool:
+    """Managers see everything; agents and seniors their unit's requests and those they called."""
+    if user.role in ("manager", "admin") or callback.unit_id == user.unit_id or callback.assigned_agent_id == user.id:
+        return True
+    return db.session.scalar(select(CallAttempt.id).where(CallAttempt.request_id == callback.id,
+                                                          CallAttempt.agent_id == user.id).limit(1)) is not None
 
 
 def timeline(request: CallbackRequest) -> list[AuditEvent]:
@@ -82,7 +92,7 @@ def request_summary(request: CallbackRequest) -> dict:
     }
 
 
-def request_detail(request: CallbackRequest) -> dict:
+def request_detail(request: CallbackRequest, viewer: StaffUser) -> dict:
     """The staff view of a request: the artisan, the question, attempts, history and timeline."""
     return {
         **request_summary(request),
@@ -106,7 +116,7 @@ def request_detail(request: CallbackRequest) -> dict:
             for a in request.attempts
         ],
         "artisan_history": [request_summary(other) | {"submitted_at": iso(other.submitted_at)}
-                            for other in artisan_history(request)],
+                            for other in artisan_history(request, viewer)],
         "timeline": [
             {"at": iso(e.created_at), "action": e.action, "actor": e.actor_type, "actor_id": e.actor_id,
              "from": e.from_status, "to": e.to_status, "reason": e.reason}

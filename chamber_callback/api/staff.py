@@ -11,7 +11,7 @@ from ..domain.lifecycle import Outcome
 from ..domain.routing import AGENT_SETTABLE, Availability
 from ..extensions import db
 from ..models import CallAttempt, CallbackRequest
-from ..presenters import iso, offer_json, pending_offer, request_detail
+from ..presenters import iso, may_view, offer_json, pending_offer, request_detail
 from ..services import assignment
 from ..web import problem
 from . import bp
@@ -66,7 +66,7 @@ def accept(offer_id: int):
         accepted = assignment.accept_offer(offer_id, g.api_user, utcnow())
     except assignment.AssignmentConflict as error:
         return conflict(error)
-    return jsonify(request_detail(accepted))
+    return jsonify(request_detail(accepted, g.api_user))
 
 
 @bp.post("/offers/<int:offer_id>/decline")
@@ -89,7 +89,7 @@ def pull_next():
         return conflict(error)
     if taken is None:
         return "", 204
-    return jsonify(request_detail(taken))
+    return jsonify(request_detail(taken, g.api_user))
 
 
 @bp.post("/requests/<reference>/attempts")
@@ -133,7 +133,7 @@ def outcome(attempt_id: int):
         return problem(404, "Appel introuvable")
     except assignment.AssignmentConflict as error:
         return conflict(error)
-    return jsonify(request_detail(updated))
+    return jsonify(request_detail(updated, g.api_user))
 
 
 @bp.get("/requests/<reference>")
@@ -142,15 +142,7 @@ def staff_request(reference: str):
     found = db.session.scalar(select(CallbackRequest).where(CallbackRequest.reference == reference.upper()))
     if found is None or not may_view(g.api_user, found):
         return problem(404, "Demande introuvable")
-    return jsonify(request_detail(found))
-
-
-def may_view(user, callback: CallbackRequest) -> bool:
-    """Managers see everything; agents and seniors their unit's requests and those they called."""
-    if user.role in ("manager", "admin") or callback.unit_id == user.unit_id or callback.assigned_agent_id == user.id:
-        return True
-    return db.session.scalar(select(CallAttempt.id).where(CallAttempt.request_id == callback.id,
-                                                          CallAttempt.agent_id == user.id).limit(1)) is not None
+    return jsonify(request_detail(found, g.api_user))
 
 
 def attempt_json(attempt: CallAttempt) -> dict:

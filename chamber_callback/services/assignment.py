@@ -27,6 +27,10 @@ from .lifecycle import transition
 log = logging.getLogger(__name__)
 
 HELD_STATUSES = (Status.OFFERED.value, Status.IN_CALL.value)
+# An agent who declined or let expire a request is not offered it again for this long.
+EXCLUSION_WINDOW = timedelta(minutes=15)
+# A minute of slack: RQ schedules in whole seconds and may run a job just before its time.
+SCHEDULE_SLACK = timedelta(seconds=1)
 
 
 class AssignmentConflict(Exception):
@@ -108,9 +112,9 @@ def _available_agents(request: CallbackRequest) -> list[AgentView]:
     ]
 
 
-def _excluded_agents(request: CallbackRequest) -> frozenset[int]:
-    """Agents who declined or let expire an offer of this request since it was last queued."""
-    since = request.queued_at or request.submitted_at
+def _excluded_agents(request: CallbackRequest, now: datetime) -> frozenset[int]:
+    """Agents who declined or let expire an offer of this request in the last minutes."""
+    since = max(request.queued_at or request.submitted_at, now - EXCLUSION_WINDOW)
     return frozenset(db.session.scalars(
         select(Offer.agent_id).where(Offer.request_id == request.id, Offer.status.in_(("declined", "expired")),
                                      Offer.created_at >= since)
@@ -129,11 +133,11 @@ def _affinity(request: CallbackRequest) -> dict[int, int]:
     return dict(rows)
 
 
-def request_view(request: CallbackRequest) -> RequestView:
+def request_view(request: CallbackRequest, now: datetime) -> RequestView:
     return RequestView(
         id=request.id, unit_id=request.unit_id, topic=request.topic.code, urgent=request.urgent,
         sla_deadline=request.sla_deadline, overflow=request.overflow_at is not None,
-        preferred_agent_id=request.preferred_agent_id, excluded_agent_ids=_excluded_agents(request),
+        preferred_agent_id=request.preferred_agent_id, excluded_agent_ids=_excluded_agents(request, now),
     )
 
 
@@ -143,6 +147,8 @@ def _make_offer(request_id: int, agent: StaffUser, now: datetime, settings: Sett
     """Offer a queued request to an available agent with free capacity (caller holds the agent lock)."""
     if agent.availability != Availability.AVAILABLE.value or held_count(agent.id) >= agent.capacity:
         return None
+    if db.session.scalar(select(Offer.id).where(Offer.agent_id == agent.id, Offer.status == "pending").limit(1)):
+        return None  # one proposal at a time: the console shows one
     claimed = db.session.execute(
         update(CallbackRequest)
         .where(CallbackRequest.id == request_id, CallbackRequest.status == Status.QUEUED.value)
@@ -164,7 +170,7 @@ def _make_offer(request_id: int, agent: StaffUser, now: datetime, settings: Sett
 def _after_offer_commit(offer: Offer | None, settings: Settings) -> None:
     if offer is not None:
         schedule_job("chamber_callback.jobs.expire_offer", offer.id, job_id=f"offer-exp-{offer.id}",
-                     at=offer.expires_at)
+                     at=offer.expires_at + SCHEDULE_SLACK)
 
 
 def assign_request(request_id: int, now: datetime) -> int | None:
@@ -175,7 +181,7 @@ def assign_request(request_id: int, now: datetime) -> int | None:
     if request is None or request.status != Status.QUEUED.value:
         db.session.commit()
         return None
-    view = request_view(request)
+    view = request_view(request, now)
     offer = None
     for candidate in rank_agents(view, _available_agents(request), _affinity(request)):
         agent = _lock_agent(candidate.id)
@@ -189,20 +195,26 @@ def assign_request(request_id: int, now: datetime) -> int | None:
     return offer.agent_id if offer else None
 
 
-def _next_request_query(agent: StaffUser, skill_ids: list[int]):
-    """Waiting requests this agent may take, best first (its own follow-ups, urgent, deadline)."""
-    declined_since_queued = select(Offer.id).where(
-        Offer.request_id == CallbackRequest.id, Offer.agent_id == agent.id,
-        Offer.status.in_(("declined", "expired")), Offer.created_at >= CallbackRequest.queued_at,
-    ).exists()
+def _next_request_query(agent: StaffUser, skill_ids: list[int], now: datetime | None = None):
+    """Waiting requests this agent may take, best first (its own follow-ups, urgent, deadline).
+
+    With ``now``, requests the agent just declined or let expire are left to others (offers);
+    without it (the agent pulls a call itself) nothing is skipped.
+    """
+    conditions = [
+        CallbackRequest.status == Status.QUEUED.value,
+        CallbackRequest.topic_id.in_(skill_ids),
+        or_(CallbackRequest.unit_id == agent.unit_id, CallbackRequest.overflow_at.is_not(None)),
+    ]
+    if now is not None:
+        conditions.append(~select(Offer.id).where(
+            Offer.request_id == CallbackRequest.id, Offer.agent_id == agent.id,
+            Offer.status.in_(("declined", "expired")), Offer.created_at >= CallbackRequest.queued_at,
+            Offer.created_at >= now - EXCLUSION_WINDOW,
+        ).exists())
     return (
         select(CallbackRequest.id)
-        .where(
-            CallbackRequest.status == Status.QUEUED.value,
-            CallbackRequest.topic_id.in_(skill_ids),
-            or_(CallbackRequest.unit_id == agent.unit_id, CallbackRequest.overflow_at.is_not(None)),
-            ~declined_since_queued,
-        )
+        .where(*conditions)
         .order_by(
             (CallbackRequest.preferred_agent_id == agent.id).desc(),
             CallbackRequest.urgent.desc(),
@@ -223,7 +235,7 @@ def offer_next_to_agent(agent_id: int, now: datetime) -> Offer | None:
     agent = _lock_agent(agent_id)
     offer = None
     if agent is not None and agent.availability == Availability.AVAILABLE.value:
-        for request_id in db.session.scalars(_next_request_query(agent, _skill_ids(agent)).limit(5)):
+        for request_id in db.session.scalars(_next_request_query(agent, _skill_ids(agent), now).limit(5)):
             offer = _make_offer(request_id, agent, now, settings)
             if offer is not None:
                 break
@@ -248,7 +260,9 @@ def accept_offer(offer_id: int, agent: StaffUser, now: datetime) -> CallbackRequ
     if request.status != Status.OFFERED.value or request.assigned_agent_id != agent.id:
         db.session.rollback()
         raise AssignmentConflict("Cette demande n'est plus disponible.")
-    transition(request, Status.IN_CALL, actor=agent_actor(agent), now=now, action="request.accepted")
+    if not transition(request, Status.IN_CALL, actor=agent_actor(agent), now=now, action="request.accepted"):
+        db.session.rollback()
+        raise AssignmentConflict("Cette demande n'est plus disponible.")
     agent.missed_offers = 0
     _set_availability(agent, Availability.BUSY, actor=agent_actor(agent), now=now, reason="offer accepted")
     db.session.commit()
@@ -274,19 +288,28 @@ def decline_offer(offer_id: int, agent: StaffUser, now: datetime, reason: str | 
 
 
 def _release_offered(request_id: int, *, agent_id: int, actor: Actor, now: datetime, action: str,
-                     reason: str | None = None) -> None:
-    """An offer ended without acceptance: the request returns to the queue, keeping its place."""
+                     reason: str | None = None) -> bool:
+    """An offer ended without acceptance: the request returns to the queue, keeping its place.
+    False when the request had already moved on (cancelled by the artisan, for instance)."""
     request = db.session.get(CallbackRequest, request_id, populate_existing=True)
-    if request.status == Status.OFFERED.value and request.assigned_agent_id == agent_id:
-        transition(request, Status.QUEUED, actor=actor, now=now, action=action, reason=reason)
-        request.assigned_agent_id = None
-        request.assignment_checked_at = None
+    if request.status != Status.OFFERED.value or request.assigned_agent_id != agent_id:
+        return False
+    if not transition(request, Status.QUEUED, actor=actor, now=now, action=action, reason=reason):
+        return False
+    request.assigned_agent_id = None
+    request.assignment_checked_at = None
+    return True
 
 
 def expire_offer(offer_id: int, now: datetime) -> bool:
     """Expire a pending offer past its deadline (idempotent). True when this call expired it."""
     settings = Settings.from_config()
     begin_write()
+    agent_id = db.session.scalar(select(Offer.agent_id).where(Offer.id == offer_id))
+    if agent_id is None:
+        db.session.commit()
+        return False
+    agent = _lock_agent(agent_id)  # same lock order as accept_offer: agent, then offer
     expired = db.session.execute(
         update(Offer).where(Offer.id == offer_id, Offer.status == "pending", Offer.expires_at <= now)
         .values(status="expired", responded_at=now).execution_options(synchronize_session=False)
@@ -295,9 +318,10 @@ def expire_offer(offer_id: int, now: datetime) -> bool:
         db.session.commit()
         return False
     offer = db.session.get(Offer, offer_id, populate_existing=True)
-    _release_offered(offer.request_id, agent_id=offer.agent_id, actor=SYSTEM, now=now,
-                     action="request.offer_expired")
-    agent = _lock_agent(offer.agent_id)
+    if not _release_offered(offer.request_id, agent_id=agent_id, actor=SYSTEM, now=now,
+                            action="request.offer_expired"):
+        db.session.commit()  # the request had moved on (cancelled): not the agent's miss
+        return True
     agent.missed_offers += 1
     if agent.missed_offers >= settings.max_missed_offers and agent.availability == Availability.AVAILABLE.value:
         _set_availability(agent, Availability.AWAY, actor=SYSTEM, now=now,
@@ -336,8 +360,9 @@ def claim_next(agent: StaffUser, now: datetime) -> CallbackRequest | None:
 
 
 def _held_request(reference_or_id, agent: StaffUser) -> CallbackRequest:
+    """The request, locked, if this agent holds it (the caller has locked the agent first)."""
     column = CallbackRequest.reference if isinstance(reference_or_id, str) else CallbackRequest.id
-    request = db.session.scalar(select(CallbackRequest).where(column == reference_or_id)
+    request = db.session.scalar(select(CallbackRequest).where(column == reference_or_id).with_for_update()
                                 .execution_options(populate_existing=True))
     if request is None:
         db.session.rollback()
@@ -350,6 +375,7 @@ def _held_request(reference_or_id, agent: StaffUser) -> CallbackRequest:
 
 def start_attempt(reference_or_id, agent: StaffUser, now: datetime) -> CallAttempt:
     begin_write()
+    _lock_agent(agent.id)
     request = _held_request(reference_or_id, agent)
     attempt = CallAttempt(request_id=request.id, agent_id=agent.id, started_at=now)
     try:
@@ -372,6 +398,7 @@ def record_outcome(attempt_id: int, agent: StaffUser, outcome: Outcome | str, no
     settings = Settings.from_config()
     outcome = Outcome(outcome)
     begin_write()
+    _lock_agent(agent.id)
     attempt = db.session.get(CallAttempt, attempt_id, populate_existing=True)
     if attempt is None:
         db.session.rollback()
@@ -396,41 +423,62 @@ def record_outcome(attempt_id: int, agent: StaffUser, outcome: Outcome | str, no
     if not closed:
         db.session.rollback()
         raise AssignmentConflict("Le résultat de cet appel est déjà enregistré.")
-    transition(request, step.status, actor=agent_actor(agent), now=now, action=f"attempt.{outcome.value}",
-               reason=(note or "").strip()[:500] or None)
+    if not transition(request, step.status, actor=agent_actor(agent), now=now, action=f"attempt.{outcome.value}",
+                      reason=(note or "").strip()[:500] or None):
+        db.session.rollback()
+        raise AssignmentConflict("Cette demande a changé entre-temps : rechargez la page.")
     request.failed_attempts = failed
     request.next_attempt_at = step.next_attempt_at
     request.assigned_agent_id = None
     request.preferred_agent_id = agent.id if step.status == Status.SCHEDULED else request.preferred_agent_id
-    _after_call(agent, now)
+    available_again = _after_call(agent, now)
     db.session.commit()
     if step.next_attempt_at is not None:
         schedule_job("chamber_callback.jobs.requeue_request", request.id,
-                     job_id=f"requeue-{request.id}-{int(step.next_attempt_at.timestamp())}", at=step.next_attempt_at)
+                     job_id=f"requeue-{request.id}-{int(step.next_attempt_at.timestamp())}",
+                     at=step.next_attempt_at + SCHEDULE_SLACK)
+    if available_again:
+        offer_next_to_agent(agent.id, now)  # the next call at once, not at the next tick
     return request
 
 
 def release_request(reference_or_id, agent: StaffUser, now: datetime, reason: str | None = None) -> None:
     """The agent gives back a call it took but did not dial: it returns to the queue."""
     begin_write()
+    _lock_agent(agent.id)
     request = _held_request(reference_or_id, agent)
-    if db.session.scalar(select(CallAttempt.id).where(CallAttempt.request_id == request.id,
-                                                      CallAttempt.ended_at.is_(None))):
+    if not _release_held(request, actor=agent_actor(agent), now=now, reason=reason):
         db.session.rollback()
         raise AssignmentConflict("Enregistrez d'abord le résultat de l'appel en cours.")
-    transition(request, Status.QUEUED, actor=agent_actor(agent), now=now, action="request.released", reason=reason)
-    request.assigned_agent_id = None
-    request.assignment_checked_at = None
-    _after_call(agent, now)
+    # Recorded as a declined offer, so the request goes to someone else first.
+    db.session.add(Offer(request_id=request.id, agent_id=agent.id, status="declined", created_at=now,
+                         expires_at=now, responded_at=now))
+    available_again = _after_call(agent, now)
     db.session.commit()
     enqueue_assignment(request.id)
+    if available_again:
+        offer_next_to_agent(agent.id, now)
 
 
-def _after_call(agent: StaffUser, now: datetime) -> None:
-    """A busy agent with nothing left in hand is available again."""
+def _release_held(request: CallbackRequest, *, actor: Actor, now: datetime, reason: str | None) -> bool:
+    """A call in hand but not dialled goes back to the queue (False while an attempt is open)."""
+    if db.session.scalar(select(CallAttempt.id).where(CallAttempt.request_id == request.id,
+                                                      CallAttempt.ended_at.is_(None))):
+        return False
+    if not transition(request, Status.QUEUED, actor=actor, now=now, action="request.released", reason=reason):
+        return False
+    request.assigned_agent_id = None
+    request.assignment_checked_at = None
+    return True
+
+
+def _after_call(agent: StaffUser, now: datetime) -> bool:
+    """A busy agent with nothing left in hand is available again (True when that happened)."""
     db.session.flush()
     if agent.availability == Availability.BUSY.value and held_count(agent.id) == 0:
         _set_availability(agent, Availability.AVAILABLE, actor=agent_actor(agent), now=now, reason="call ended")
+        return True
+    return False
 
 
 def requeue_due(now: datetime, request_id: int | None = None) -> list[int]:
@@ -480,6 +528,13 @@ def set_availability(agent: StaffUser, state: Availability | str, now: datetime,
             _release_offered(offer.request_id, agent_id=agent.id, actor=actor, now=now,
                              action="request.offer_withdrawn", reason=f"agent is now {state.value}")
             withdrawn.append(offer.request_id)
+    if state in (Availability.OFFLINE, Availability.AWAY):
+        # Calls taken but not dialled go back to the queue; one being dialled stays until its outcome.
+        for held in db.session.scalars(select(CallbackRequest).where(
+                CallbackRequest.assigned_agent_id == agent.id, CallbackRequest.status == Status.IN_CALL.value)
+                .with_for_update()).all():
+            if _release_held(held, actor=actor, now=now, reason=f"agent is now {state.value}"):
+                withdrawn.append(held.id)
     if state == Availability.AVAILABLE:
         agent.missed_offers = 0
         if held_count(agent.id) and db.session.scalar(select(func.count()).select_from(CallbackRequest).where(

@@ -13,7 +13,7 @@ from ..domain.lifecycle import ACTIVE_STATUSES, Status
 from ..domain.reference import new_reference, new_status_token, token_digest
 from ..domain.sla import sla_deadline
 from ..extensions import begin_write, db
-from ..models import CallbackRequest, Departement, Topic
+from ..models import CallbackRequest, Departement, Offer, Topic
 from ..queues import enqueue_assignment
 from .audit import Actor, record_event
 from .lifecycle import transition
@@ -147,6 +147,13 @@ def cancel_request(request: CallbackRequest, *, actor: Actor, now: datetime, rea
     begin_write()
     db.session.refresh(request)
     done = transition(request, Status.CANCELLED, actor=actor, now=now, reason=reason, action="request.cancelled")
+    if done:
+        # An agent may have it on screen as an offer: withdraw it, it is not the agent's miss.
+        db.session.execute(
+            update(Offer).where(Offer.request_id == request.id, Offer.status == "pending")
+            .values(status="withdrawn", responded_at=now).execution_options(synchronize_session=False)
+        )
+        request.assigned_agent_id = None
     db.session.commit()
     return done
 

@@ -15,7 +15,8 @@ from ..domain.lifecycle import ACTIVE_STATUSES, Status
 from ..domain.routing import Availability
 from ..extensions import db, limiter
 from ..models import CallAttempt, CallbackRequest, RegionalUnit, StaffUser
-from ..presenters import artisan_history, held_requests, my_day, open_attempt, pending_offer, sla_level, timeline
+from ..presenters import (artisan_history, held_requests, may_view, my_day, open_attempt, pending_offer, sla_level,
+                          timeline)
 from ..services import assignment
 from ..services.staff import AccountError, change_password
 from . import bp
@@ -91,7 +92,7 @@ def password():
 def panel_context(agent: StaffUser) -> dict:
     now = utcnow()
     offer = pending_offer(agent)
-    calls = [(held, open_attempt(held), artisan_history(held)) for held in held_requests(agent)]
+    calls = [(held, open_attempt(held), artisan_history(held, agent)) for held in held_requests(agent)]
     version_source = "|".join([agent.availability, str(offer.id if offer else ""),
                                ",".join(f"{c.id}:{a.id if a else ''}:{c.status}" for c, a, _h in calls)])
     return {
@@ -222,6 +223,9 @@ def record_outcome(attempt_id: int):
             flash(errors[0], "error")
         return _back()
     follow_up_at = None
+    if form.outcome.data == "reached_follow_up" and not form.follow_up_at.data:
+        flash(_("Indiquez quand rappeler l'artisan, ou choisissez « Joint : question réglée »."), "error")
+        return _back()
     if form.follow_up_at.data and form.outcome.data == "reached_follow_up":
         tz = ZoneInfo(current_app.config["TIMEZONE"])
         follow_up_at = form.follow_up_at.data.replace(tzinfo=tz).astimezone(timezone.utc)
@@ -241,13 +245,11 @@ def record_outcome(attempt_id: int):
 @bp.get("/console/demandes/<reference>")
 @roles_required(*ROLES)
 def request_card(reference: str):
-    from ..api.staff import may_view
-
     found = db.session.scalar(select(CallbackRequest).where(CallbackRequest.reference == reference.upper()))
     if found is None or not may_view(current_user, found):
         abort(404)
     return render_template("staff/request.html", request=found, events=timeline(found),
-                           history=artisan_history(found), sla_level=sla_level, now=utcnow(),
+                           history=artisan_history(found, current_user), sla_level=sla_level, now=utcnow(),
                            outcome_labels={o.value: label for o, label in OUTCOME_LABELS.items()})
 
 

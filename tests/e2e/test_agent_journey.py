@@ -47,8 +47,9 @@ def test_offer_accept_no_answer_retry_then_complete(live_server, laptop_page, ph
     reference = phone_page.locator(".reference").first.inner_text()
 
     run_worker(app)  # the assignment job offers it to the agent
-    console.get_by_text("Nouvel appel proposé").wait_for(timeout=10_000)
+    console.get_by_role("heading", name="Nouvel appel proposé").wait_for(timeout=10_000)
     assert console.evaluate("window.__sameDocument") is True  # arrived without a reload
+    assert "Boulangerie Lefèvre" in console.locator("#console-status").inner_text()  # told to screen readers
     assert "Boulangerie Lefèvre" in console.locator(".offer").inner_text()
     assert re.search(r"À accepter dans \d min", console.locator(".countdown").inner_text())
     shots(console, "console-offer")
@@ -71,7 +72,7 @@ def test_offer_accept_no_answer_retry_then_complete(live_server, laptop_page, ph
     with app.app_context():
         requeue_due(due + timedelta(seconds=1))  # what the scheduled job or the tick does
     run_worker(app)
-    console.get_by_text("Nouvel appel proposé").wait_for(timeout=10_000)
+    console.get_by_role("heading", name="Nouvel appel proposé").wait_for(timeout=10_000)
     console.get_by_role("button", name="Accepter").click()
     console.get_by_role("button", name="Démarrer l'appel").click()
     console.get_by_label("Joint : question réglée").check()

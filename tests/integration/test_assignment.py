@@ -245,9 +245,13 @@ def test_release_puts_the_request_back_in_the_queue(app):
     agent = make_staff()
     request = make_request()
     engine.claim_next(agent, T0)
+    other = make_staff()
     engine.release_request(request.reference, agent, T0, reason="pas le bon interlocuteur")
     request = request_by_id(request.id)
-    assert (request.status, request.assigned_agent_id) == ("queued", None)
+    assert request.status == "queued" and request.assigned_agent_id is None
+    assert reload(agent).availability == "available"
+    engine.assign_request(request.id, T0)
+    assert request_by_id(request.id).assigned_agent_id == other.id  # someone else first
 
 
 def test_cancelled_while_offered_withdraws_from_the_agent(app, client, run_jobs, valid_json):
@@ -272,3 +276,78 @@ def test_tick_repairs_lost_expiry_and_retry_jobs(app, run_jobs, redis_conn):
     # the same agent is not offered the request again right away (it let it expire)
     assert request_by_id(request.id).status == "queued"
     assert reload(agent).missed_offers == 1
+
+
+def test_cancelled_offer_is_withdrawn_and_not_counted_as_a_miss(app, client, run_jobs, valid_json):
+    agent = make_staff(unit="sud-est")
+    token = client.post("/api/v1/callback-requests", json=valid_json).get_json()["token"]
+    run_jobs()
+    [offer] = pending_offers()
+    client.delete(f"/api/v1/callback-requests/{token}")
+    db.session.expire_all()
+    assert db.session.get(Offer, offer.id).status == "withdrawn"
+    assert engine.expire_offer(offer.id, offer.expires_at) is False
+    assert reload(agent).missed_offers == 0
+
+
+def test_going_offline_gives_back_calls_not_yet_dialled(app):
+    agent = make_staff(capacity=2)
+    dialled, waiting = make_request(), make_request(now=T0 + timedelta(minutes=1))
+    engine.claim_next(agent, T0)
+    engine.claim_next(agent, T0)
+    engine.start_attempt(dialled.reference, agent, T0)
+    engine.set_availability(agent, "offline", T0)
+    assert request_by_id(waiting.id).status == "queued"  # back in the queue for someone else
+    assert request_by_id(dialled.id).status == "in_call"  # being dialled: kept until its outcome
+    assert reload(agent).availability == "offline"
+
+
+def test_next_call_is_offered_as_soon_as_the_outcome_is_recorded(app):
+    agent = make_staff()
+    first, second = make_request(), make_request(now=T0 + timedelta(minutes=1))
+    engine.claim_next(agent, T0)
+    attempt = engine.start_attempt(first.reference, agent, T0)
+    engine.record_outcome(attempt.id, agent, "reached_resolved", T0 + timedelta(minutes=3))
+    [offer] = pending_offers()
+    assert (offer.agent_id, offer.request_id) == (agent.id, second.id)
+
+
+def test_a_declining_agent_is_skipped_for_a_while_only(app, run_jobs):
+    agent = make_staff()
+    request = make_request()
+    run_jobs()
+    [offer] = pending_offers()
+    engine.decline_offer(offer.id, agent, offer.created_at)
+    assert engine.assign_request(request.id, offer.created_at + timedelta(minutes=1)) is None
+    assert engine.assign_request(request.id, offer.created_at + timedelta(minutes=16)) == agent.id
+
+
+def test_pulling_ignores_a_recent_decline(app, run_jobs):
+    agent = make_staff()
+    request = make_request()
+    run_jobs()
+    [offer] = pending_offers()
+    engine.decline_offer(offer.id, agent, offer.created_at)
+    assert engine.claim_next(agent, offer.created_at).id == request.id  # the agent changed its mind
+
+
+def test_one_proposal_at_a_time_even_with_room_for_more(app):
+    agent = make_staff(capacity=3, availability="offline")
+    make_request()
+    make_request()
+    engine.set_availability(agent, "available", T0)
+    assert len(pending_offers()) == 1
+    assert engine.dispatch_tick(T0)["offered"] == 0
+
+
+def test_artisan_history_is_limited_to_what_the_agent_may_see(app):
+    from chamber_callback.presenters import artisan_history
+
+    agent = make_staff(unit="sud-est", availability="offline")
+    elsewhere = make_request(unit="idf-nord-om", phone="+33611111111")
+    elsewhere.status = "completed"
+    here = make_request(unit="sud-est", phone="+33611111111")
+    db.session.commit()
+    assert artisan_history(here, agent) == []  # the other unit's request stays private
+    manager = make_staff(role="manager")
+    assert [r.id for r in artisan_history(here, manager)] == [elsewhere.id]

@@ -143,19 +143,23 @@ def request_view(request: CallbackRequest, now: datetime) -> RequestView:
 
 # --- offers ----------------------------------------------------------------------------------
 
+def _claim_queued(request_id: int, agent_id: int, target: Status, now: datetime) -> bool:
+    """The one claim: a queued request becomes the agent's (offered or in call), or nothing happens."""
+    return db.session.execute(
+        update(CallbackRequest)
+        .where(CallbackRequest.id == request_id, CallbackRequest.status == Status.QUEUED.value)
+        .values(status=target.value, assigned_agent_id=agent_id, assignment_checked_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount == 1
+
+
 def _make_offer(request_id: int, agent: StaffUser, now: datetime, settings: Settings) -> Offer | None:
     """Offer a queued request to an available agent with free capacity (caller holds the agent lock)."""
     if agent.availability != Availability.AVAILABLE.value or held_count(agent.id) >= agent.capacity:
         return None
     if db.session.scalar(select(Offer.id).where(Offer.agent_id == agent.id, Offer.status == "pending").limit(1)):
         return None  # one proposal at a time: the console shows one
-    claimed = db.session.execute(
-        update(CallbackRequest)
-        .where(CallbackRequest.id == request_id, CallbackRequest.status == Status.QUEUED.value)
-        .values(status=Status.OFFERED.value, assigned_agent_id=agent.id, assignment_checked_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if not claimed:
+    if not _claim_queued(request_id, agent.id, Status.OFFERED, now):
         return None
     offer = Offer(request_id=request_id, agent_id=agent.id, status="pending", created_at=now,
                   expires_at=now + settings.offer_timeout)
@@ -167,7 +171,7 @@ def _make_offer(request_id: int, agent: StaffUser, now: datetime, settings: Sett
     return offer
 
 
-def _after_offer_commit(offer: Offer | None, settings: Settings) -> None:
+def _after_offer_commit(offer: Offer | None) -> None:
     if offer is not None:
         schedule_job("chamber_callback.jobs.expire_offer", offer.id, job_id=f"offer-exp-{offer.id}",
                      at=offer.expires_at + SCHEDULE_SLACK)
@@ -191,7 +195,7 @@ def assign_request(request_id: int, now: datetime) -> int | None:
     if offer is None:
         request.assignment_checked_at = now
     db.session.commit()
-    _after_offer_commit(offer, settings)
+    _after_offer_commit(offer)
     return offer.agent_id if offer else None
 
 
@@ -240,7 +244,7 @@ def offer_next_to_agent(agent_id: int, now: datetime) -> Offer | None:
             if offer is not None:
                 break
     db.session.commit()
-    _after_offer_commit(offer, settings)
+    _after_offer_commit(offer)
     return offer
 
 
@@ -342,13 +346,7 @@ def claim_next(agent: StaffUser, now: datetime) -> CallbackRequest | None:
         raise AssignmentConflict("Vous avez déjà autant d'appels en cours que votre capacité le permet.")
     candidates = _next_request_query(agent, _skill_ids(agent)).limit(1).with_for_update(skip_locked=True)
     for request_id in db.session.scalars(candidates):
-        taken = db.session.execute(
-            update(CallbackRequest)
-            .where(CallbackRequest.id == request_id, CallbackRequest.status == Status.QUEUED.value)
-            .values(status=Status.IN_CALL.value, assigned_agent_id=agent.id, assignment_checked_at=now)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if taken:
+        if _claim_queued(request_id, agent.id, Status.IN_CALL, now):
             record_event(request_id=request_id, action="request.pulled", actor=agent_actor(agent), now=now,
                          from_status=Status.QUEUED.value, to_status=Status.IN_CALL.value, staff_user_id=agent.id)
             agent.missed_offers = 0

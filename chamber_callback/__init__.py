@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from flask import Flask, request
+from flask import Flask, has_request_context, request
 from jinja2 import ChoiceLoader, FileSystemLoader
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -84,7 +84,9 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def _select_locale() -> str | None:
-    # French unless the browser prefers a language we have a catalogue for.
+    # French unless the browser prefers a language we have a catalogue for (jobs: French).
+    if not has_request_context():
+        return None
     available = [str(locale) for locale in babel.list_translations()]
     return request.accept_languages.best_match(available) or None
 

@@ -70,6 +70,50 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(create_user_command)
     app.cli.add_command(issue_token_command)
     app.cli.add_command(demo_logins_command)
+    app.cli.add_command(sla_tick_command)
+    app.cli.add_command(closed_day_command)
+
+
+@click.command("sla-tick")
+def sla_tick_command():
+    """One escalation pass: fire the levels that are due (safe to run at any time)."""
+    from .services.sla import send_pending_emails, sla_tick
+
+    counts = sla_tick(datetime.now(timezone.utc))
+    counts.update(send_pending_emails())
+    click.echo(", ".join(f"{key}={value}" for key, value in counts.items()))
+
+
+@click.command("closed-day")
+@click.argument("day", type=click.DateTime(formats=["%Y-%m-%d"]))
+@click.option("--unit", "unit_code", help="Only this unit (default: the whole chamber).")
+@click.option("--reason", help="Shown to staff.")
+@click.option("--remove", is_flag=True, help="Open that day again.")
+def closed_day_command(day, unit_code, reason, remove):
+    """Close (or reopen) a day for the business-hours SLA clock, e.g. 2026-12-24."""
+    from .extensions import begin_write
+    from .models import ClosedDay, RegionalUnit
+
+    unit_id = None
+    if unit_code:
+        unit_id = db.session.scalar(select(RegionalUnit.id).where(RegionalUnit.code == unit_code))
+        if unit_id is None:
+            raise click.ClickException(f"Unknown unit {unit_code}.")
+    begin_write()
+    existing = db.session.scalars(select(ClosedDay).where(ClosedDay.day == day.date(), ClosedDay.unit_id == unit_id)
+                                  if unit_id else select(ClosedDay).where(ClosedDay.day == day.date(),
+                                                                          ClosedDay.unit_id.is_(None))).all()
+    if remove:
+        for row in existing:
+            db.session.delete(row)
+        db.session.commit()
+        click.echo(f"{day.date()} open again ({len(existing)} closure(s) removed).")
+        return
+    if not existing:
+        db.session.add(ClosedDay(day=day.date(), unit_id=unit_id, reason=reason, created_at=datetime.now(timezone.utc)))
+    db.session.commit()
+    click.echo(f"{day.date()} closed{' for ' + unit_code if unit_code else ''}. "
+               "New deadlines use it; deadlines already set do not move.")
 
 
 @click.command("create-user")

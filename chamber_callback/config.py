@@ -73,6 +73,9 @@ def load_config() -> dict:
     if not database_url:
         database_url = f"sqlite:///{INSTANCE_DIR / 'chamber_callback.sqlite3'}"
     redis_url = _env("REDIS_URL", EMBEDDED_REDIS_URL)
+    for name, allowed in (("SLA_CLOCK", ("calendar", "business")), ("SLA_MET_ON", ("first_attempt", "first_reach"))):
+        if _env(name) and _env(name) not in allowed:
+            raise ConfigError(f"{name} must be one of: {', '.join(allowed)} (got {_env(name)!r}).")
 
     return {
         "APP_ENV": app_env,
@@ -88,6 +91,12 @@ def load_config() -> dict:
         # SLA and queue tuning
         "SLA_HOURS": float(_env("SLA_HOURS", "24")),
         "RETENTION_DAYS": int(_env("RETENTION_DAYS", "365")),
+        "SLA_CLOCK": _env("SLA_CLOCK", "calendar"),  # calendar | business
+        "SLA_MET_ON": _env("SLA_MET_ON", "first_attempt"),  # first_attempt | first_reach
+        "ESCALATION_REPEAT_HOURS": float(_env("ESCALATION_REPEAT_HOURS", "4")),
+        "SMTP_URL": _env("SMTP_URL"),
+        "MAIL_FROM": _env("MAIL_FROM", "rappels@cma.invalid"),
+        "MAIL_LOG": str(INSTANCE_DIR / "mail.log"),
         "OFFER_TIMEOUT_SECONDS": int(_env("OFFER_TIMEOUT_SECONDS", "120")),
         "MAX_MISSED_OFFERS": int(_env("MAX_MISSED_OFFERS", "2")),
         "OVERFLOW_AFTER_MINUTES": float(_env("OVERFLOW_AFTER_MINUTES", "30")),

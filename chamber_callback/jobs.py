@@ -71,6 +71,17 @@ def dispatch_tick() -> dict:
         return tick(utcnow())
 
 
+def sla_tick() -> dict:
+    """Periodic: fire the escalation levels that are due, retry failed e-mails."""
+    from .services.sla import send_pending_emails
+    from .services.sla import sla_tick as tick
+
+    with app_context():
+        counts = tick(utcnow())
+        counts.update(send_pending_emails())
+        return counts
+
+
 def reconcile_job() -> int:
     """Periodic job: enqueue what Redis lost (see services.reconcile)."""
     from .services.reconcile import reconcile

@@ -1,10 +1,10 @@
 """Database models (SQLAlchemy 2 typed). The database is the source of truth."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, Boolean, Column, ForeignKey, Index, Integer, String, Table, Text, text
+from sqlalchemy import JSON, Boolean, Column, Date, ForeignKey, Index, Integer, String, Table, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -22,6 +22,8 @@ class RegionalUnit(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    # {"0": ["08:00", "21:00"], …} by weekday (Monday = 0); None: Monday–Saturday 08:00–21:00.
+    opening_hours: Mapped[dict | None] = mapped_column(JSON)
 
     departements: Mapped[list[Departement]] = relationship(back_populates="unit", order_by="Departement.code")
 
@@ -100,6 +102,14 @@ class CallbackRequest(db.Model):
     failed_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     first_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
+    # SLA tracking, written once when it happens (reports never recompute it)
+    first_reached_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sla_met: Mapped[bool | None] = mapped_column(Boolean)  # None until the first attempt (or reach)
+    sla_met_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    time_to_first_attempt_s: Mapped[int | None] = mapped_column(Integer)
+    priority: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # raised by escalation
+    next_escalation_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # None: nothing left to do
+
     unit: Mapped[RegionalUnit] = relationship()
     topic: Mapped[Topic] = relationship()
     departement: Mapped[Departement] = relationship()
@@ -118,6 +128,8 @@ class CallbackRequest(db.Model):
         Index("ix_callback_requests_unit_queue", "unit_id", "status", "sla_deadline"),
         Index("ix_callback_requests_status_deadline", "status", "sla_deadline"),
         Index("ix_callback_requests_status_next_attempt", "status", "next_attempt_at"),
+        # The SLA tick reads only what is due: its cost follows the due items, not the table.
+        Index("ix_callback_requests_next_escalation", "next_escalation_at"),
     )
 
     @property
@@ -277,3 +289,62 @@ class CallAttempt(db.Model):
               sqlite_where=text("ended_at IS NULL"), postgresql_where=text("ended_at IS NULL")),
         Index("ix_call_attempts_request", "request_id", "id"),
     )
+
+
+class Escalation(db.Model):
+    """A level reached by a request; the unique key makes each level fire once."""
+
+    __tablename__ = "escalations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("callback_requests.id", ondelete="CASCADE"))
+    level: Mapped[str] = mapped_column(String(24))
+    fired_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # the request was called
+
+    request: Mapped[CallbackRequest] = relationship()
+
+    __table_args__ = (Index("uq_escalations_request_level", "request_id", "level", unique=True),)
+
+
+class Notification(db.Model):
+    """A message to a staff member: shown in the app, and e-mailed when ``email_status`` is set."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id", ondelete="CASCADE"))
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("callback_requests.id", ondelete="CASCADE"))
+    escalation_id: Mapped[int | None] = mapped_column(ForeignKey("escalations.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))  # escalation.senior, escalation.breach, escalation.resolved…
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    email_status: Mapped[str | None] = mapped_column(String(16))  # pending | sent | failed
+    email_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    emailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    user: Mapped[StaffUser] = relationship()
+    request: Mapped[CallbackRequest | None] = relationship()
+
+    __table_args__ = (
+        Index("ix_notifications_user_unread", "user_id", "read_at"),
+        Index("ix_notifications_email_status", "email_status"),
+    )
+
+
+class ClosedDay(db.Model):
+    """A day the chamber does not answer (besides public holidays), for all units or one."""
+
+    __tablename__ = "closed_days"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("regional_units.id", ondelete="CASCADE"))
+    reason: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    unit: Mapped[RegionalUnit | None] = relationship()
+
+    __table_args__ = (Index("ix_closed_days_day", "day"),)

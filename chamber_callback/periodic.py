@@ -17,4 +17,6 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("reconcile", "chamber_callback.jobs.reconcile_job", every_seconds=60),
     # Offer expiries, retries and overflow, and offers to idle agents, should a scheduled job be lost.
     PeriodicJob("dispatch", "chamber_callback.jobs.dispatch_tick", every_seconds=15),
+    # Escalation levels due (50 % / 75 % / breach / reminders) and e-mails that failed before.
+    PeriodicJob("sla", "chamber_callback.jobs.sla_tick", every_seconds=30),
 )

@@ -1,7 +1,7 @@
 """What staff see of requests, offers and their own state (shared by the console and the API)."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -66,16 +66,10 @@ def my_day(agent: StaffUser, now: datetime) -> list[CallAttempt]:
 
 
 def sla_level(request: CallbackRequest, now: datetime) -> str:
-    """How close the deadline is: ok / half (50 %) / warning (75 %) / breached."""
-    total = (request.sla_deadline - request.submitted_at) or timedelta(seconds=1)
-    used = (now - request.submitted_at) / total
-    if used >= 1:
-        return "breached"
-    if used >= 0.75:
-        return "warning"
-    if used >= 0.5:
-        return "half"
-    return "ok"
+    """How close the deadline is: ok / half (50 %) / warning (75 %) / breached (see services.sla)."""
+    from .services.sla import colour
+
+    return colour(request, now)
 
 
 def request_summary(request: CallbackRequest) -> dict:

@@ -26,8 +26,8 @@ from chamber_callback.queues import ALL_QUEUES, get_queue  # noqa: E402
 
 SYSTEM_REDIS_URL = "redis://127.0.0.1:6379/14"
 # Emptied after every test, children first (reference data from the migrations stays).
-MUTABLE_TABLES = ("audit_events", "call_attempts", "offers", "callback_requests", "api_tokens", "agent_skills",
-                  "staff_users")
+MUTABLE_TABLES = ("notifications", "escalations", "closed_days", "audit_events", "call_attempts", "offers",
+                  "callback_requests", "api_tokens", "agent_skills", "staff_users")
 _embedded_redis = None
 
 
@@ -77,6 +77,7 @@ TEST_CONFIG = {
     "SECRET_KEY": "test-secret",
     "PUBLIC_BASE_URL": "https://rappel.example.fr",
     "WTF_CSRF_ENABLED": False,
+    "MAIL_LOG": os.path.join(os.environ["INSTANCE_PATH"], "mail.log"),
 }
 
 
@@ -126,6 +127,18 @@ def app(_migrated):
             for table in MUTABLE_TABLES:
                 conn.execute(text(f"DELETE FROM {table}"))
     connection.flushdb()
+
+
+@pytest.fixture(autouse=True)
+def _no_real_smtp(monkeypatch):
+    """No test may talk to a mail server: opening an SMTP connection fails the test."""
+    import smtplib
+
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("a test tried to open a real SMTP connection")
+
+    monkeypatch.setattr(smtplib, "SMTP", refuse)
+    monkeypatch.setattr(smtplib, "SMTP_SSL", refuse)
 
 
 @pytest.fixture

@@ -51,6 +51,7 @@ class RequestView:
     overflow: bool = False
     preferred_agent_id: int | None = None
     excluded_agent_ids: frozenset[int] = field(default_factory=frozenset)
+    priority: int = 0  # raised by escalation: 1 at 50 % of the SLA, 2 once breached
 
 
 def can_take(agent: AgentView, request: RequestView) -> bool:
@@ -77,9 +78,13 @@ def rank_agents(request: RequestView, agents: Iterable[AgentView], affinity: dic
     ))
 
 
+TOP_PRIORITY = 2
+
+
 def queue_key(request: RequestView) -> tuple:
-    """Order of the queue: urgent first, then earliest deadline (then oldest id)."""
-    return (not request.urgent, request.sla_deadline, request.id)
+    """Order of the queue: breached first, then urgent, then raised by escalation, then earliest
+    deadline (then oldest id)."""
+    return (request.priority < TOP_PRIORITY, not request.urgent, -request.priority, request.sla_deadline, request.id)
 
 
 def should_overflow(queued_at: datetime, now: datetime, overflow_after: timedelta) -> bool:

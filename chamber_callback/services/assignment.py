@@ -16,13 +16,15 @@ from flask import current_app
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..domain.lifecycle import Outcome, Status, after_outcome
+from ..domain.lifecycle import REACHED_OUTCOMES, Outcome, Status, after_outcome
+from ..domain.escalation import PRIORITY_TOP
 from ..domain.routing import AgentView, Availability, RequestView, rank_agents, should_overflow
 from ..extensions import begin_write, db
 from ..models import CallAttempt, CallbackRequest, Offer, StaffUser, Topic, agent_skills
 from ..queues import cancel_scheduled, enqueue_assignment, schedule_job
 from .audit import SYSTEM, Actor, record_event
 from .lifecycle import transition
+from .sla import record_contact, rebuild_request_deadline
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +140,7 @@ def request_view(request: CallbackRequest, now: datetime) -> RequestView:
         id=request.id, unit_id=request.unit_id, topic=request.topic.code, urgent=request.urgent,
         sla_deadline=request.sla_deadline, overflow=request.overflow_at is not None,
         preferred_agent_id=request.preferred_agent_id, excluded_agent_ids=_excluded_agents(request, now),
+        priority=request.priority,
     )
 
 
@@ -221,7 +224,9 @@ def _next_request_query(agent: StaffUser, skill_ids: list[int], now: datetime | 
         .where(*conditions)
         .order_by(
             (CallbackRequest.preferred_agent_id == agent.id).desc(),
+            (CallbackRequest.priority >= PRIORITY_TOP).desc(),  # breached: before anything else
             CallbackRequest.urgent.desc(),
+            CallbackRequest.priority.desc(),
             CallbackRequest.sla_deadline,
             CallbackRequest.id,
         )
@@ -382,10 +387,9 @@ def start_attempt(reference_or_id, agent: StaffUser, now: datetime) -> CallAttem
     except IntegrityError:
         db.session.rollback()
         raise AssignmentConflict("Un appel est déjà en cours pour cette demande.") from None
-    if request.first_attempt_at is None:
-        request.first_attempt_at = now
     record_event(request_id=request.id, action="attempt.started", actor=agent_actor(agent), now=now,
                  data={"attempt_id": attempt.id}, staff_user_id=agent.id)
+    record_contact(request, now, reached=False)
     db.session.commit()
     return attempt
 
@@ -425,6 +429,8 @@ def record_outcome(attempt_id: int, agent: StaffUser, outcome: Outcome | str, no
                       reason=(note or "").strip()[:500] or None):
         db.session.rollback()
         raise AssignmentConflict("Cette demande a changé entre-temps : rechargez la page.")
+    if outcome in REACHED_OUTCOMES:
+        record_contact(request, now, reached=True)
     request.failed_attempts = failed
     request.next_attempt_at = step.next_attempt_at
     request.assigned_agent_id = None
@@ -490,7 +496,10 @@ def requeue_due(now: datetime, request_id: int | None = None) -> list[int]:
         query = query.where(CallbackRequest.id == request_id)
     requeued = []
     for request in db.session.scalars(query.limit(500)).all():
+        was_scheduled = request.status == Status.SCHEDULED.value
         if transition(request, Status.QUEUED, actor=SYSTEM, now=now, action="request.requeued"):
+            if was_scheduled:
+                rebuild_request_deadline(request, now)  # the agreed wait does not count against the SLA
             request.queued_at = now
             request.next_attempt_at = None
             request.assignment_checked_at = None

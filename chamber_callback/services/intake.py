@@ -17,6 +17,7 @@ from ..models import CallbackRequest, Departement, Offer, Topic
 from ..queues import enqueue_assignment
 from .audit import Actor, record_event
 from .lifecycle import transition
+from .sla import calendar_for, first_escalation_at
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,7 @@ def submit_request(intake: Intake, *, actor: Actor, now: datetime, sla_hours: fl
     if departement is None:
         raise LookupError(f"département {intake.commune.departement} has no regional unit")
     topic_id, unit_id = topic.id, departement.unit_id
+    calendar = calendar_for(departement.unit, departement.code)
 
     begin_write()
     existing = active_request_for_phone(intake.phone)
@@ -68,7 +70,7 @@ def submit_request(intake: Intake, *, actor: Actor, now: datetime, sla_hours: fl
         token = new_status_token()
         for _attempt in range(5):
             request = _new_request(intake, token=token, topic_id=topic_id, unit_id=unit_id,
-                                   now=now, sla_hours=sla_hours)
+                                   now=now, sla_hours=sla_hours, calendar=calendar)
             try:
                 with db.session.begin_nested():
                     db.session.add(request)
@@ -98,8 +100,8 @@ def submit_request(intake: Intake, *, actor: Actor, now: datetime, sla_hours: fl
 
 
 def _new_request(intake: Intake, *, token: str, topic_id: int, unit_id: int, now: datetime,
-                 sla_hours: float) -> CallbackRequest:
-    return CallbackRequest(
+                 sla_hours: float, calendar) -> CallbackRequest:
+    request = CallbackRequest(
         reference=new_reference(),
         token_digest=token_digest(token),
         status=Status.QUEUED.value,
@@ -124,8 +126,11 @@ def _new_request(intake: Intake, *, token: str, topic_id: int, unit_id: int, now
         consent_at=now,
         submitted_at=now,
         queued_at=now,
-        sla_deadline=sla_deadline(now, sla_hours, intake.preferred_end),
+        sla_deadline=sla_deadline(now, sla_hours, intake.preferred_end, calendar),
+        priority=0,
     )
+    request.next_escalation_at = first_escalation_at(request, calendar)
+    return request
 
 
 def _mark_enqueued(request_id: int, now: datetime) -> None:

@@ -27,6 +27,7 @@ def transition(request: CallbackRequest, target: Status, *, actor: Actor, now: d
         values = {"status": target.value}
         if target in TERMINAL_STATUSES:
             values["closed_at"] = now
+            values["next_escalation_at"] = None  # nothing is escalated once a request is closed
         result = db.session.execute(
             update(CallbackRequest)
             .where(CallbackRequest.id == request.id, CallbackRequest.status == current)

@@ -8,13 +8,13 @@ from zoneinfo import ZoneInfo
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from ..auth import CALL_ROLES, ROLES, SUPERVISOR_ROLES, roles_required
 from ..domain.lifecycle import ACTIVE_STATUSES, Status
 from ..domain.routing import Availability
 from ..extensions import db, limiter
-from ..models import CallAttempt, CallbackRequest, RegionalUnit, StaffUser
+from ..models import CallAttempt, CallbackRequest, Notification, RegionalUnit, StaffUser
 from ..presenters import (artisan_history, held_requests, may_view, my_day, open_attempt, pending_offer, sla_level,
                           timeline)
 from ..services import assignment
@@ -282,6 +282,41 @@ def team_queue():
         CallbackRequest.status.in_(active), *( [CallbackRequest.unit_id == unit_id] if unit_id else [])
     ).group_by(CallbackRequest.status)).all())
     agents = db.session.scalars(agents_query.order_by(StaffUser.unit_id, StaffUser.name)).all()
+    now = utcnow()
+    at_risk = sorted((r for r in requests_ if r.sla_met is None and sla_level(r, now) in ("warning", "breached")),
+                     key=lambda r: r.sla_deadline)
     return render_template("staff/queue.html", requests=requests_, agents=agents, units=units, unit_id=unit_id,
-                           counts=counts, now=utcnow(), sla_level=sla_level, availability_labels=AVAILABILITY_LABELS,
+                           at_risk=at_risk,
+                           counts=counts, now=now, sla_level=sla_level, availability_labels=AVAILABILITY_LABELS,
                            statuses=Status)
+
+
+# --- notifications ----------------------------------------------------------------------------
+
+@bp.app_context_processor
+def unread_notifications():
+    """The unread count shown in the staff navigation."""
+    if not current_user.is_authenticated:
+        return {}
+    count = db.session.scalar(select(func.count()).select_from(Notification).where(
+        Notification.user_id == current_user.id, Notification.read_at.is_(None)))
+    return {"unread_count": count}
+
+
+@bp.get("/notifications")
+@roles_required(*ROLES)
+def notifications():
+    items = db.session.scalars(select(Notification).where(Notification.user_id == current_user.id)
+                               .order_by(Notification.id.desc()).limit(200)).all()
+    return render_template("staff/notifications.html", notifications=items, action_form=ActionForm())
+
+
+@bp.post("/notifications/lues")
+@roles_required(*ROLES)
+def notifications_read():
+    _checked_action()
+    db.session.execute(update(Notification).where(Notification.user_id == current_user.id,
+                                                  Notification.read_at.is_(None)).values(read_at=utcnow())
+                       .execution_options(synchronize_session=False))
+    db.session.commit()
+    return redirect(url_for("staff.notifications"))

@@ -65,7 +65,7 @@ def test_full_cycle_accept_no_answer_retry_and_complete(app, run_jobs):
 
     actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.request_id == request.id)
                                  .order_by(AuditEvent.id)).all()
-    assert actions == ["request.submitted", "request.offered", "request.accepted", "attempt.started",
+    assert actions == ["request.submitted", "request.offered", "request.accepted", "attempt.started", "sla.met",
                        "attempt.no_answer", "request.requeued", "request.offered", "request.accepted",
                        "attempt.started", "attempt.reached_resolved"]
 

@@ -94,3 +94,28 @@ def test_forking_worker_runs_assignment_jobs(client, redis_conn, valid_json):
     db.session.expire_all()
     request = db.session.scalar(select(CallbackRequest))
     assert request.assignment_checked_at is not None
+
+
+def test_unknown_sla_settings_are_refused(monkeypatch):
+    monkeypatch.setenv("SLA_CLOCK", "lunar")
+    with pytest.raises(ConfigError, match="SLA_CLOCK must be one of: calendar, business"):
+        load_config()
+    monkeypatch.setenv("SLA_CLOCK", "business")
+    monkeypatch.setenv("SLA_MET_ON", "first_reach")
+    settings = load_config()
+    assert (settings["SLA_CLOCK"], settings["SLA_MET_ON"]) == ("business", "first_reach")
+
+
+def test_sla_tick_and_closed_day_commands(app):
+    runner = app.test_cli_runner()
+    assert "due=0" in runner.invoke(args=["sla-tick"]).output
+    closed = runner.invoke(args=["closed-day", "2026-12-24", "--unit", "est", "--reason", "Inondations"])
+    assert closed.exit_code == 0 and "2026-12-24 closed for est" in closed.output
+    from chamber_callback.models import ClosedDay
+    from chamber_callback.services.sla import closed_days
+
+    unit_id = db.session.scalar(select(ClosedDay.unit_id))
+    assert closed_days(unit_id) == frozenset({__import__("datetime").date(2026, 12, 24)})
+    assert closed_days(None) == frozenset()  # only that unit
+    reopened = runner.invoke(args=["closed-day", "2026-12-24", "--unit", "est", "--remove"])
+    assert "open again (1 closure(s) removed)" in reopened.output

@@ -27,6 +27,8 @@ CONSOLE_MATRIX = {
     ("GET", "/equipe"): SUPERVISORS,
     ("GET", "/compte/mot-de-passe"): EVERYONE,
     ("POST", "/deconnexion"): EVERYONE,
+    ("GET", "/notifications"): EVERYONE,
+    ("POST", "/notifications/lues"): EVERYONE,
 }
 API_MATRIX = {
     ("GET", "/api/v1/me"): EVERYONE,
@@ -84,7 +86,7 @@ def test_every_staff_route_is_in_the_matrix(app):
     rules = {(rule.endpoint, rule.rule) for rule in app.url_map.iter_rules()}
     staff_endpoints = {endpoint for endpoint, _rule in rules if endpoint.startswith("staff.")} - {"staff.login"}
     assert len(staff_endpoints) == len(CONSOLE_MATRIX), sorted(staff_endpoints)
-    assert covered <= {"console", "equipe", "compte", "deconnexion"}
+    assert covered <= {"console", "equipe", "compte", "deconnexion", "notifications"}
     api_staff = {endpoint for endpoint, rule in rules if endpoint.startswith("api.") and (
         "/me" in rule or "/offers" in rule or "/attempts" in rule or rule == "/api/v1/requests/<reference>")}
     assert len(api_staff) == len(API_MATRIX), sorted(api_staff)

@@ -1,0 +1,80 @@
+"""Escalation levels, as data, and when each is due for a request.
+
+Default: at 50 % of the SLA the request gains priority; at 75 % the unit's senior is notified;
+at 100 % the request is breached: managers are notified and any unit may take it, with top
+priority. While it still waits, managers are reminded every ``repeat_every`` after the deadline.
+"""
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from .sla import BusinessCalendar, instant_at_share
+
+PRIORITY_NORMAL, PRIORITY_RAISED, PRIORITY_TOP = 0, 1, 2
+REPEAT_PREFIX = "breach+"
+
+
+@dataclass(frozen=True)
+class EscalationLevel:
+    code: str
+    share: float  # of the SLA used
+    priority: int = PRIORITY_NORMAL  # the request's priority from this level on
+    notify: tuple[str, ...] = ()  # roles to notify: "senior" (of the unit), "manager"
+    overflow: bool = False  # any unit may take the request from this level on
+
+
+DEFAULT_LEVELS: tuple[EscalationLevel, ...] = (
+    EscalationLevel("half", 0.5, priority=PRIORITY_RAISED),
+    EscalationLevel("senior", 0.75, priority=PRIORITY_RAISED, notify=("senior",)),
+    EscalationLevel("breach", 1.0, priority=PRIORITY_TOP, notify=("manager",), overflow=True),
+)
+
+
+def repeat_level(number: int) -> EscalationLevel:
+    """The n-th reminder after the breach (managers again)."""
+    return EscalationLevel(f"{REPEAT_PREFIX}{number}", 1.0, priority=PRIORITY_TOP, notify=("manager",),
+                           overflow=True)
+
+
+@dataclass(frozen=True)
+class Due:
+    level: EscalationLevel
+    at: datetime
+
+
+def next_escalation(submitted_at: datetime, deadline: datetime, fired: Collection[str],
+                    levels: Sequence[EscalationLevel] = DEFAULT_LEVELS, repeat_every: timedelta | None = None,
+                    calendar: BusinessCalendar | None = None) -> Due | None:
+    """The first level not fired yet, and when it is due (None when nothing is left)."""
+    for level in sorted(levels, key=lambda lv: lv.share):
+        if level.code not in fired:
+            return Due(level, instant_at_share(submitted_at, deadline, level.share, calendar))
+    if not repeat_every:
+        return None
+    number = 1 + sum(1 for code in fired if code.startswith(REPEAT_PREFIX))
+    return Due(repeat_level(number), deadline + repeat_every * number)
+
+
+def due_now(submitted_at: datetime, deadline: datetime, fired: Collection[str], now: datetime,
+            levels: Sequence[EscalationLevel] = DEFAULT_LEVELS, repeat_every: timedelta | None = None,
+            calendar: BusinessCalendar | None = None) -> list[EscalationLevel]:
+    """Every level due at ``now`` and not fired yet, in order (a late tick catches up at once)."""
+    fired = set(fired)
+    due = []
+    while (step := next_escalation(submitted_at, deadline, fired, levels, repeat_every, calendar)) and step.at <= now:
+        due.append(step.level)
+        fired.add(step.level.code)
+    return due
+
+
+def sla_colour(share_used: float) -> str:
+    """The colour of a deadline on screens: ok, half (≥ 50 %), warning (≥ 75 %), breached."""
+    if share_used >= 1:
+        return "breached"
+    if share_used >= 0.75:
+        return "warning"
+    if share_used >= 0.5:
+        return "half"
+    return "ok"

@@ -1,0 +1,274 @@
+"""The SLA tracker: deadlines, the escalation tick, and recording when the promise was kept.
+
+Each level fires once per request: the (request, level) pair is unique in ``escalations``,
+inserted with ON CONFLICT DO NOTHING inside the tick's transaction; notifications are rows of
+that same transaction and are e-mailed after it commits (and again later only if that failed).
+"""
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask_babel import format_datetime
+from sqlalchemy import or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ..domain.escalation import DEFAULT_LEVELS, EscalationLevel, due_now, next_escalation, sla_colour
+from ..domain.lifecycle import ACTIVE_STATUSES
+from ..domain.sla import DEFAULT_OPENING_HOURS, BusinessCalendar, sla_used
+from ..extensions import begin_write, db
+from ..models import CallbackRequest, ClosedDay, Escalation, Notification, RegionalUnit, StaffUser
+from ..notify import get_mailer
+from ..notify.email import MailError
+from .audit import SYSTEM, record_event
+
+log = logging.getLogger(__name__)
+
+ACTIVE = [s.value for s in ACTIVE_STATUSES]
+LEVEL_TITLES = {
+    "half": "Demande {ref} : la moitié du délai est passée",
+    "senior": "Demande {ref} : 75 % du délai écoulé, rappel à faire",
+    "breach": "Demande {ref} : délai de rappel dépassé",
+}
+MAX_EMAIL_ATTEMPTS = 5
+
+
+# --- the clock for a request -------------------------------------------------------------------
+
+def opening_hours(unit: RegionalUnit | None) -> dict[int, tuple[time, time]]:
+    if unit is None or not unit.opening_hours:
+        return dict(DEFAULT_OPENING_HOURS)
+    return {int(day): (time.fromisoformat(start), time.fromisoformat(end))
+            for day, (start, end) in unit.opening_hours.items()}
+
+
+def closed_days(unit_id: int | None) -> frozenset[date]:
+    return frozenset(db.session.scalars(select(ClosedDay.day).where(
+        or_(ClosedDay.unit_id.is_(None), ClosedDay.unit_id == unit_id))))
+
+
+def calendar_for(unit: RegionalUnit | None, departement: str | None) -> BusinessCalendar | None:
+    """The business calendar when ``SLA_CLOCK=business``; None for the calendar clock."""
+    if current_app.config["SLA_CLOCK"] != "business":
+        return None
+    return BusinessCalendar(tz=ZoneInfo(current_app.config["TIMEZONE"]), hours=opening_hours(unit),
+                            departement=departement, closed_days=closed_days(unit.id if unit else None))
+
+
+def request_calendar(request: CallbackRequest) -> BusinessCalendar | None:
+    return calendar_for(request.unit, request.departement_code)
+
+
+def repeat_every() -> timedelta | None:
+    hours = current_app.config["ESCALATION_REPEAT_HOURS"]
+    return timedelta(hours=hours) if hours > 0 else None
+
+
+def first_escalation_at(request: CallbackRequest, calendar: BusinessCalendar | None) -> datetime | None:
+    step = next_escalation(request.submitted_at, request.sla_deadline, set(), DEFAULT_LEVELS, repeat_every(),
+                           calendar)
+    return step.at if step else None
+
+
+def share_used(request: CallbackRequest, now: datetime, calendar: BusinessCalendar | None = None) -> float:
+    return sla_used(request.submitted_at, request.sla_deadline, now, calendar)
+
+
+def colour(request: CallbackRequest, now: datetime) -> str:
+    """ok / half / warning / breached, for screens (met requests are always ok)."""
+    if request.sla_met is not None:
+        return "ok" if request.sla_met else "breached"
+    return sla_colour(share_used(request, now, request_calendar(request)))
+
+
+# --- recording the promise ----------------------------------------------------------------------
+
+def record_contact(request: CallbackRequest, now: datetime, *, reached: bool) -> None:
+    """Called in the transaction of an attempt's start (reached=False) or of a reached outcome.
+
+    Stores, once, whether the SLA was met and the time to first attempt; resolves open escalations.
+    """
+    if not reached and request.first_attempt_at is None:
+        request.first_attempt_at = now
+        request.time_to_first_attempt_s = int((now - request.submitted_at).total_seconds())
+    if reached and request.first_reached_at is None:
+        request.first_reached_at = now
+    met_on_reach = current_app.config["SLA_MET_ON"] == "first_reach"
+    if request.sla_met is not None or (met_on_reach and not reached) or (not met_on_reach and reached):
+        return
+    request.sla_met = now <= request.sla_deadline
+    request.sla_met_at = now
+    request.next_escalation_at = None
+    record_event(request_id=request.id, action="sla.met" if request.sla_met else "sla.missed", actor=SYSTEM,
+                 now=now, data={"late_by_s": max(0, int((now - request.sla_deadline).total_seconds()))})
+    _resolve_escalations(request, now)
+
+
+def _resolve_escalations(request: CallbackRequest, now: datetime) -> None:
+    open_levels = db.session.scalars(select(Escalation).where(Escalation.request_id == request.id,
+                                                              Escalation.resolved_at.is_(None))).all()
+    if not open_levels:
+        return
+    for escalation in open_levels:
+        escalation.resolved_at = now
+    notified = set(db.session.scalars(select(Notification.user_id).where(
+        Notification.request_id == request.id, Notification.kind.like("escalation.%"))))
+    for user_id in notified:
+        _notify(user_id, request, None, "escalation.resolved", f"Demande {request.reference} rappelée",
+                f"La demande {request.reference} a été rappelée le {_when(now)} : l'alerte est levée.", now)
+
+
+def rebuild_request_deadline(request: CallbackRequest, now: datetime) -> None:
+    """Recompute the deadline from the request's timeline (scheduled time pauses the clock)."""
+    if request.sla_met is not None:
+        return
+    from ..domain.sla import rebuild_deadline
+    from ..models import AuditEvent
+
+    moves = db.session.execute(select(AuditEvent.created_at, AuditEvent.from_status, AuditEvent.to_status)
+                               .where(AuditEvent.request_id == request.id, AuditEvent.to_status.is_not(None))).all()
+    calendar = request_calendar(request)
+    deadline = rebuild_deadline(request.submitted_at, current_app.config["SLA_HOURS"], [tuple(m) for m in moves],
+                                now, request.preferred_end, calendar)
+    if deadline != request.sla_deadline:
+        record_event(request_id=request.id, action="sla.deadline_moved", actor=SYSTEM, now=now,
+                     data={"from": request.sla_deadline.isoformat(), "to": deadline.isoformat()})
+        request.sla_deadline = deadline
+    fired = set(db.session.scalars(select(Escalation.level).where(Escalation.request_id == request.id)))
+    step = next_escalation(request.submitted_at, deadline, fired, DEFAULT_LEVELS, repeat_every(), calendar)
+    request.next_escalation_at = step.at if step else None
+
+
+# --- the tick ----------------------------------------------------------------------------------
+
+def sla_tick(now: datetime, limit: int = 500) -> dict[str, int]:
+    """Fire the escalation levels that are due. Reads only due rows (indexed on
+    ``next_escalation_at``); idempotent, and safe with several workers at once."""
+    due_ids = db.session.scalars(
+        select(CallbackRequest.id).where(CallbackRequest.next_escalation_at <= now)
+        .order_by(CallbackRequest.next_escalation_at).limit(limit)
+    ).all()
+    counts = {"due": len(due_ids), "fired": 0, "notified": 0}
+    if not due_ids:
+        db.session.commit()
+        log.info("sla tick: nothing due")
+        return counts
+    begin_write()
+    requests = db.session.scalars(
+        select(CallbackRequest).where(CallbackRequest.id.in_(due_ids), CallbackRequest.next_escalation_at <= now)
+        .with_for_update(skip_locked=True).execution_options(populate_existing=True)
+    ).all()
+    fired: dict[int, set[str]] = defaultdict(set)
+    for request_id, level in db.session.execute(
+            select(Escalation.request_id, Escalation.level).where(Escalation.request_id.in_(due_ids))):
+        fired[request_id].add(level)
+    recipients = _Recipients()
+    new_notifications: list[Notification] = []
+    for request in requests:
+        if request.status not in ACTIVE or request.sla_met is not None:
+            request.next_escalation_at = None  # called, closed or cancelled: nothing more to escalate
+            continue
+        calendar = request_calendar(request)
+        for level in due_now(request.submitted_at, request.sla_deadline, fired[request.id], now, DEFAULT_LEVELS,
+                             repeat_every(), calendar):
+            escalation_id = _insert_escalation(request.id, level.code, now)
+            fired[request.id].add(level.code)
+            if escalation_id is None:
+                continue  # another worker fired it
+            counts["fired"] += 1
+            new_notifications += _apply(request, level, escalation_id, now, recipients)
+        step = next_escalation(request.submitted_at, request.sla_deadline, fired[request.id], DEFAULT_LEVELS,
+                               repeat_every(), calendar)
+        request.next_escalation_at = step.at if step else None
+    db.session.commit()
+    counts["notified"] = len(new_notifications)
+    send_pending_emails([n.id for n in new_notifications])
+    log.info("sla tick: %(due)d due, %(fired)d level(s) fired, %(notified)d notification(s)", counts)
+    return counts
+
+
+def _insert_escalation(request_id: int, level: str, now: datetime) -> int | None:
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    return db.session.scalar(
+        dialect.insert(Escalation).values(request_id=request_id, level=level, fired_at=now)
+        .on_conflict_do_nothing(index_elements=["request_id", "level"]).returning(Escalation.id)
+    )
+
+
+def _apply(request: CallbackRequest, level: EscalationLevel, escalation_id: int, now: datetime,
+           recipients: _Recipients) -> list[Notification]:
+    request.priority = max(request.priority, level.priority)
+    if level.overflow and request.overflow_at is None:
+        request.overflow_at = now  # every unit may take it; its deadline does not move
+    record_event(request_id=request.id, action=f"sla.{level.code}", actor=SYSTEM, now=now,
+                 data={"priority": request.priority, "overflow": request.overflow_at is not None})
+    title = LEVEL_TITLES.get(level.code, "Demande {ref} : toujours en attente après le délai").format(
+        ref=request.reference)
+    body = (f"Demande {request.reference} ({request.topic.label}, unité {request.unit.name}) : "
+            f"échéance {_when(request.sla_deadline)}, toujours pas rappelée.")
+    notifications = []
+    for role in level.notify:
+        for user_id in recipients.for_role(role, request.unit_id):
+            notifications.append(_notify(user_id, request, escalation_id, f"escalation.{level.code}", title, body, now))
+    return notifications
+
+
+class _Recipients:
+    """Seniors per unit and managers, looked up once per tick."""
+
+    def __init__(self):
+        self._cache: dict[tuple[str, int | None], list[int]] = {}
+
+    def for_role(self, role: str, unit_id: int) -> list[int]:
+        key = (role, unit_id if role == "senior" else None)
+        if key not in self._cache:
+            query = select(StaffUser.id).where(StaffUser.role == role, StaffUser.is_active_account.is_(True))
+            if role == "senior":
+                query = query.where(StaffUser.unit_id == unit_id)
+            self._cache[key] = list(db.session.scalars(query))
+        return self._cache[key]
+
+
+def _notify(user_id: int, request: CallbackRequest, escalation_id: int | None, kind: str, title: str, body: str,
+            now: datetime) -> Notification:
+    notification = Notification(user_id=user_id, request_id=request.id, escalation_id=escalation_id, kind=kind,
+                                title=title, body=body, created_at=now, email_status="pending", email_attempts=0)
+    db.session.add(notification)
+    db.session.flush()
+    return notification
+
+
+def _when(moment: datetime) -> str:
+    return format_datetime(moment, "EEEE d MMMM 'à' HH'h'mm")
+
+
+# --- e-mail delivery, after commit ----------------------------------------------------------------
+
+def send_pending_emails(notification_ids: list[int] | None = None, limit: int = 200) -> dict[str, int]:
+    """E-mail notifications not sent yet (or failed, a few times at most); committed per message."""
+    query = select(Notification).where(Notification.email_status.in_(("pending", "failed")),
+                                       Notification.email_attempts < MAX_EMAIL_ATTEMPTS)
+    if notification_ids is not None:
+        if not notification_ids:
+            return {"sent": 0, "failed": 0}
+        query = query.where(Notification.id.in_(notification_ids))
+    pending = db.session.scalars(query.order_by(Notification.id).limit(limit)).all()
+    db.session.commit()
+    mailer, counts = get_mailer(), {"sent": 0, "failed": 0}
+    for notification in pending:
+        ok = True
+        try:
+            mailer.send(notification.user.email, notification.title, notification.body)
+        except MailError as exc:
+            ok = False
+            log.warning("e-mail for notification %s failed: %s", notification.id, exc)
+        begin_write()
+        db.session.execute(update(Notification).where(Notification.id == notification.id).values(
+            email_status="sent" if ok else "failed", email_attempts=Notification.email_attempts + 1,
+            emailed_at=datetime.now(tz=ZoneInfo("UTC")) if ok else None).execution_options(synchronize_session=False))
+        db.session.commit()
+        counts["sent" if ok else "failed"] += 1
+    return counts

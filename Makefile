@@ -54,5 +54,10 @@ test-postgres: $(TEST_STAMP)
 screenshots: $(TEST_STAMP)
 	SCREENSHOT_DIR=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest tests/e2e -q
 
+## Benchmarks (not tests): see bench/README.md.
+bench: $(TEST_STAMP)
+	$(BIN)/python bench/sla_tick.py
+	$(BIN)/python bench/sla_tick.py --open 1000000
+
 clean:
 	rm -rf $(VENV) instance .pytest_cache

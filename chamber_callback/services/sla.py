@@ -13,14 +13,14 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import format_datetime
-from sqlalchemy import or_, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..domain.escalation import DEFAULT_LEVELS, EscalationLevel, due_now, next_escalation, sla_colour
 from ..domain.lifecycle import ACTIVE_STATUSES
 from ..domain.sla import DEFAULT_OPENING_HOURS, BusinessCalendar, sla_used
 from ..extensions import begin_write, db
-from ..models import CallbackRequest, ClosedDay, Escalation, Notification, RegionalUnit, StaffUser
+from ..models import AuditEvent, CallbackRequest, ClosedDay, Escalation, Notification, RegionalUnit, StaffUser
 from ..notify import get_mailer
 from ..notify.email import MailError
 from .audit import SYSTEM, record_event
@@ -126,7 +126,6 @@ def rebuild_request_deadline(request: CallbackRequest, now: datetime) -> None:
     if request.sla_met is not None:
         return
     from ..domain.sla import rebuild_deadline
-    from ..models import AuditEvent
 
     moves = db.session.execute(select(AuditEvent.created_at, AuditEvent.from_status, AuditEvent.to_status)
                                .where(AuditEvent.request_id == request.id, AuditEvent.to_status.is_not(None))).all()
@@ -146,7 +145,8 @@ def rebuild_request_deadline(request: CallbackRequest, now: datetime) -> None:
 
 def sla_tick(now: datetime, limit: int = 500) -> dict[str, int]:
     """Fire the escalation levels that are due. Reads only due rows (indexed on
-    ``next_escalation_at``); idempotent, and safe with several workers at once."""
+    ``next_escalation_at``), as plain rows, and writes in bulk; idempotent, and safe with
+    several workers at once (the unique (request, level) key decides who fired)."""
     due_ids = db.session.scalars(
         select(CallbackRequest.id).where(CallbackRequest.next_escalation_at <= now)
         .order_by(CallbackRequest.next_escalation_at).limit(limit)
@@ -157,32 +157,55 @@ def sla_tick(now: datetime, limit: int = 500) -> dict[str, int]:
         log.info("sla tick: nothing due")
         return counts
     begin_write()
-    requests = db.session.scalars(
-        select(CallbackRequest).where(CallbackRequest.id.in_(due_ids), CallbackRequest.next_escalation_at <= now)
-        .with_for_update(skip_locked=True).execution_options(populate_existing=True)
+    rows = db.session.execute(
+        select(CallbackRequest.id, CallbackRequest.status, CallbackRequest.sla_met, CallbackRequest.submitted_at,
+               CallbackRequest.sla_deadline, CallbackRequest.priority, CallbackRequest.overflow_at,
+               CallbackRequest.unit_id, CallbackRequest.departement_code)
+        .where(CallbackRequest.id.in_(due_ids), CallbackRequest.next_escalation_at <= now)
+        .with_for_update(skip_locked=True)
     ).all()
     fired: dict[int, set[str]] = defaultdict(set)
     for request_id, level in db.session.execute(
             select(Escalation.request_id, Escalation.level).where(Escalation.request_id.in_(due_ids))):
         fired[request_id].add(level)
-    recipients = _Recipients()
-    new_notifications: list[Notification] = []
-    for request in requests:
-        if request.status not in ACTIVE or request.sla_met is not None:
-            request.next_escalation_at = None  # called, closed or cancelled: nothing more to escalate
+    business = current_app.config["SLA_CLOCK"] == "business"
+    every = repeat_every()
+    plan = []
+    updates = []
+    for row in rows:
+        if row.status not in ACTIVE or row.sla_met is not None:
+            # called, closed or cancelled: nothing more to escalate
+            updates.append({"id": row.id, "priority": row.priority, "overflow_at": row.overflow_at,
+                            "next_escalation_at": None})
             continue
-        calendar = request_calendar(request)
-        for level in due_now(request.submitted_at, request.sla_deadline, fired[request.id], now, DEFAULT_LEVELS,
-                             repeat_every(), calendar):
-            escalation_id = _insert_escalation(request.id, level.code, now)
-            fired[request.id].add(level.code)
+        calendar = calendar_for(db.session.get(RegionalUnit, row.unit_id), row.departement_code) if business else None
+        plan.append((row, due_now(row.submitted_at, row.sla_deadline, fired[row.id], now, DEFAULT_LEVELS, every,
+                                  calendar), calendar))
+    inserted = _insert_escalations([(row.id, level.code) for row, levels, _c in plan for level in levels], now)
+    recipients, events, new_notifications = _Recipients(), [], []
+    for row, levels, calendar in plan:
+        priority, overflow_at = row.priority, row.overflow_at
+        for level in levels:
+            fired[row.id].add(level.code)
+            escalation_id = inserted.get((row.id, level.code))
             if escalation_id is None:
                 continue  # another worker fired it
             counts["fired"] += 1
-            new_notifications += _apply(request, level, escalation_id, now, recipients)
-        step = next_escalation(request.submitted_at, request.sla_deadline, fired[request.id], DEFAULT_LEVELS,
-                               repeat_every(), calendar)
-        request.next_escalation_at = step.at if step else None
+            priority = max(priority, level.priority)
+            if level.overflow and overflow_at is None:
+                overflow_at = now  # every unit may take it; its deadline does not move
+            events.append({"created_at": now, "request_id": row.id, "actor_type": SYSTEM.type, "actor_id": SYSTEM.id,
+                           "action": f"sla.{level.code}",
+                           "data": {"priority": priority, "overflow": overflow_at is not None}})
+            if level.notify:
+                new_notifications += _notify_level(db.session.get(CallbackRequest, row.id), level, escalation_id,
+                                                   now, recipients)
+        step = next_escalation(row.submitted_at, row.sla_deadline, fired[row.id], DEFAULT_LEVELS, every, calendar)
+        updates.append({"id": row.id, "priority": priority, "overflow_at": overflow_at,
+                        "next_escalation_at": step.at if step else None})
+    if events:
+        db.session.execute(insert(AuditEvent), events)
+    db.session.execute(update(CallbackRequest), updates)  # bulk UPDATE by primary key
     db.session.commit()
     counts["notified"] = len(new_notifications)
     send_pending_emails([n.id for n in new_notifications])
@@ -190,30 +213,28 @@ def sla_tick(now: datetime, limit: int = 500) -> dict[str, int]:
     return counts
 
 
-def _insert_escalation(request_id: int, level: str, now: datetime) -> int | None:
+def _insert_escalations(pairs: list[tuple[int, str]], now: datetime) -> dict[tuple[int, str], int]:
+    """Insert (request, level) rows in one statement; returns those this call created."""
+    if not pairs:
+        return {}
     dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    return db.session.scalar(
-        dialect.insert(Escalation).values(request_id=request_id, level=level, fired_at=now)
-        .on_conflict_do_nothing(index_elements=["request_id", "level"]).returning(Escalation.id)
-    )
+    # executemany with RETURNING: one cached statement, sent in batches ("insertmanyvalues").
+    statement = (dialect.insert(Escalation).on_conflict_do_nothing(index_elements=["request_id", "level"])
+                 .returning(Escalation.request_id, Escalation.level, Escalation.id))
+    rows = [{"request_id": rid, "level": level, "fired_at": now} for rid, level in pairs]
+    return {(rid, level): eid for rid, level, eid in db.session.execute(statement, rows)}
 
 
-def _apply(request: CallbackRequest, level: EscalationLevel, escalation_id: int, now: datetime,
-           recipients: _Recipients) -> list[Notification]:
-    request.priority = max(request.priority, level.priority)
-    if level.overflow and request.overflow_at is None:
-        request.overflow_at = now  # every unit may take it; its deadline does not move
-    record_event(request_id=request.id, action=f"sla.{level.code}", actor=SYSTEM, now=now,
-                 data={"priority": request.priority, "overflow": request.overflow_at is not None})
+def _notify_level(request: CallbackRequest, level: EscalationLevel, escalation_id: int, now: datetime,
+                  recipients: _Recipients) -> list[Notification]:
+    if not level.notify:
+        return []
     title = LEVEL_TITLES.get(level.code, "Demande {ref} : toujours en attente après le délai").format(
         ref=request.reference)
     body = (f"Demande {request.reference} ({request.topic.label}, unité {request.unit.name}) : "
             f"échéance {_when(request.sla_deadline)}, toujours pas rappelée.")
-    notifications = []
-    for role in level.notify:
-        for user_id in recipients.for_role(role, request.unit_id):
-            notifications.append(_notify(user_id, request, escalation_id, f"escalation.{level.code}", title, body, now))
-    return notifications
+    return [_notify(user_id, request, escalation_id, f"escalation.{level.code}", title, body, now)
+            for role in level.notify for user_id in recipients.for_role(role, request.unit_id)]
 
 
 class _Recipients:

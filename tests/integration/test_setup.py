@@ -1,6 +1,7 @@
 """Configuration, demo seed, and a real forking RQ worker."""
 import os
 import stat
+from datetime import date
 
 import pytest
 from rq import Worker
@@ -115,7 +116,7 @@ def test_sla_tick_and_closed_day_commands(app):
     from chamber_callback.services.sla import closed_days
 
     unit_id = db.session.scalar(select(ClosedDay.unit_id))
-    assert closed_days(unit_id) == frozenset({__import__("datetime").date(2026, 12, 24)})
+    assert closed_days(unit_id) == frozenset({date(2026, 12, 24)})
     assert closed_days(None) == frozenset()  # only that unit
     reopened = runner.invoke(args=["closed-day", "2026-12-24", "--unit", "est", "--remove"])
     assert "open again (1 closure(s) removed)" in reopened.output

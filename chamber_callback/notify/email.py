@@ -34,8 +34,8 @@ class FileMailer:
     def send(self, to: str, subject: str, body: str) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        with self.path.open("a", encoding="utf-8") as handle:
-            handle.write(f"--- {stamp}\n{_message(self.sender, to, subject, body)}\n")
+        with self.path.open("a", encoding="utf-8") as handle:  # readable as is, not MIME-encoded
+            handle.write(f"--- {stamp}\nFrom: {self.sender}\nTo: {to}\nSubject: {subject}\n\n{body}\n\n")
 
 
 class SmtpMailer:

@@ -93,6 +93,7 @@ def closed_day_command(day, unit_code, reason, remove):
     """Close (or reopen) a day for the business-hours SLA clock, e.g. 2026-12-24."""
     from .extensions import begin_write
     from .models import ClosedDay, RegionalUnit
+    from .services.sla import recompute_waiting_deadlines
 
     unit_id = None
     if unit_code:
@@ -107,13 +108,15 @@ def closed_day_command(day, unit_code, reason, remove):
         for row in existing:
             db.session.delete(row)
         db.session.commit()
+        recompute_waiting_deadlines(datetime.now(timezone.utc), unit_id)
         click.echo(f"{day.date()} open again ({len(existing)} closure(s) removed).")
         return
     if not existing:
         db.session.add(ClosedDay(day=day.date(), unit_id=unit_id, reason=reason, created_at=datetime.now(timezone.utc)))
     db.session.commit()
-    click.echo(f"{day.date()} closed{' for ' + unit_code if unit_code else ''}. "
-               "New deadlines use it; deadlines already set do not move.")
+    moved = recompute_waiting_deadlines(datetime.now(timezone.utc), unit_id)
+    click.echo(f"{day.date()} closed{' for ' + unit_code if unit_code else ''}; "
+               f"{moved} waiting request(s) got a later deadline.")
 
 
 @click.command("create-user")

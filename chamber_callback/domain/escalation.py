@@ -10,7 +10,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from .sla import BusinessCalendar, instant_at_share
+from .sla import BusinessCalendar, add_open_time, instant_at_share
 
 PRIORITY_NORMAL, PRIORITY_RAISED, PRIORITY_TOP = 0, 1, 2
 REPEAT_PREFIX = "breach+"
@@ -53,17 +53,30 @@ def next_escalation(submitted_at: datetime, deadline: datetime, fired: Collectio
             return Due(level, instant_at_share(submitted_at, deadline, level.share, calendar))
     if not repeat_every:
         return None
-    number = 1 + sum(1 for code in fired if code.startswith(REPEAT_PREFIX))
-    return Due(repeat_level(number), deadline + repeat_every * number)
+    number = 1 + max((int(code[len(REPEAT_PREFIX):]) for code in fired if code.startswith(REPEAT_PREFIX)), default=0)
+    return Due(repeat_level(number), reminder_at(deadline, number, repeat_every, calendar))
+
+
+def reminder_at(deadline: datetime, number: int, repeat_every: timedelta,
+                calendar: BusinessCalendar | None) -> datetime:
+    """The n-th reminder after the deadline; on the business clock, in open time (no pages at night)."""
+    return add_open_time(deadline, repeat_every * number, calendar)
 
 
 def due_now(submitted_at: datetime, deadline: datetime, fired: Collection[str], now: datetime,
             levels: Sequence[EscalationLevel] = DEFAULT_LEVELS, repeat_every: timedelta | None = None,
             calendar: BusinessCalendar | None = None) -> list[EscalationLevel]:
-    """Every level due at ``now`` and not fired yet, in order (a late tick catches up at once)."""
+    """Every level due at ``now`` and not fired yet, in order. A late tick catches up the levels,
+    but sends only the latest reminder (not one per missed period)."""
     fired = set(fired)
     due = []
     while (step := next_escalation(submitted_at, deadline, fired, levels, repeat_every, calendar)) and step.at <= now:
+        if step.level.code.startswith(REPEAT_PREFIX):
+            number = int(step.level.code[len(REPEAT_PREFIX):])
+            while reminder_at(deadline, number + 1, repeat_every, calendar) <= now:
+                number += 1
+            due.append(repeat_level(number))
+            break
         due.append(step.level)
         fired.add(step.level.code)
     return due

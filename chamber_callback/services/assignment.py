@@ -223,7 +223,8 @@ def _next_request_query(agent: StaffUser, skill_ids: list[int], now: datetime | 
         select(CallbackRequest.id)
         .where(*conditions)
         .order_by(
-            (CallbackRequest.preferred_agent_id == agent.id).desc(),
+            # coalesce: a NULL comparison would sort first on PostgreSQL
+            func.coalesce(CallbackRequest.preferred_agent_id == agent.id, False).desc(),
             (CallbackRequest.priority >= PRIORITY_TOP).desc(),  # breached: before anything else
             CallbackRequest.urgent.desc(),
             CallbackRequest.priority.desc(),

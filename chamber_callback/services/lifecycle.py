@@ -38,5 +38,9 @@ def transition(request: CallbackRequest, target: Status, *, actor: Actor, now: d
         if result.rowcount == 1:
             record_event(request_id=request.id, action=action or f"status.{target.value}", actor=actor, now=now,
                          from_status=current, to_status=target.value, reason=reason)
+            if target in TERMINAL_STATUSES:
+                from .sla import RESOLUTION_WORDS, resolve_escalations  # noqa: PLC0415 (sla builds on lifecycle)
+
+                resolve_escalations(request, now, RESOLUTION_WORDS[target.value])
             return True
     return False

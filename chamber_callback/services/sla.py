@@ -34,6 +34,7 @@ LEVEL_TITLES = {
     "breach": "Demande {ref} : délai de rappel dépassé",
 }
 MAX_EMAIL_ATTEMPTS = 5
+SENDING_TIMEOUT = timedelta(minutes=10)
 
 
 # --- the clock for a request -------------------------------------------------------------------
@@ -104,10 +105,15 @@ def record_contact(request: CallbackRequest, now: datetime, *, reached: bool) ->
     request.next_escalation_at = None
     record_event(request_id=request.id, action="sla.met" if request.sla_met else "sla.missed", actor=SYSTEM,
                  now=now, data={"late_by_s": max(0, int((now - request.sla_deadline).total_seconds()))})
-    _resolve_escalations(request, now)
+    resolve_escalations(request, now, "rappelée")
 
 
-def _resolve_escalations(request: CallbackRequest, now: datetime) -> None:
+RESOLUTION_WORDS = {"cancelled": "annulée", "completed": "traitée", "unreachable": "close (injoignable)"}
+
+
+def resolve_escalations(request: CallbackRequest, now: datetime, what: str) -> None:
+    """The request was called (or closed): its open levels are resolved and whoever was told
+    about them is told it is over."""
     open_levels = db.session.scalars(select(Escalation).where(Escalation.request_id == request.id,
                                                               Escalation.resolved_at.is_(None))).all()
     if not open_levels:
@@ -115,10 +121,28 @@ def _resolve_escalations(request: CallbackRequest, now: datetime) -> None:
     for escalation in open_levels:
         escalation.resolved_at = now
     notified = set(db.session.scalars(select(Notification.user_id).where(
-        Notification.request_id == request.id, Notification.kind.like("escalation.%"))))
+        Notification.request_id == request.id, Notification.kind.like("escalation.%"),
+        Notification.kind != "escalation.resolved")))
     for user_id in notified:
-        _notify(user_id, request, None, "escalation.resolved", f"Demande {request.reference} rappelée",
-                f"La demande {request.reference} a été rappelée le {_when(now)} : l'alerte est levée.", now)
+        _notify(user_id, request, None, "escalation.resolved", f"Demande {request.reference} {what}",
+                f"La demande {request.reference} a été {what} le {_when(now)} : l'alerte est levée.", now)
+
+
+def recompute_waiting_deadlines(now: datetime, unit_id: int | None = None) -> int:
+    """After a closed day is added or removed: deadlines of requests not yet called follow it."""
+    if current_app.config["SLA_CLOCK"] != "business":
+        return 0
+    begin_write()
+    query = select(CallbackRequest).where(CallbackRequest.status.in_(ACTIVE), CallbackRequest.sla_met.is_(None))
+    if unit_id is not None:
+        query = query.where(CallbackRequest.unit_id == unit_id)
+    moved = 0
+    for request in db.session.scalars(query).all():
+        before = request.sla_deadline
+        rebuild_request_deadline(request, now)
+        moved += request.sla_deadline != before
+    db.session.commit()
+    return moved
 
 
 def rebuild_request_deadline(request: CallbackRequest, now: datetime) -> None:
@@ -269,27 +293,43 @@ def _when(moment: datetime) -> str:
 # --- e-mail delivery, after commit ----------------------------------------------------------------
 
 def send_pending_emails(notification_ids: list[int] | None = None, limit: int = 200) -> dict[str, int]:
-    """E-mail notifications not sent yet (or failed, a few times at most); committed per message."""
-    query = select(Notification).where(Notification.email_status.in_(("pending", "failed")),
-                                       Notification.email_attempts < MAX_EMAIL_ATTEMPTS)
+    """E-mail notifications not sent yet (or failed, a few times at most).
+
+    Each message is claimed first (pending/failed → sending, in its own transaction), so two
+    workers never send the same one; a claim older than ``SENDING_TIMEOUT`` (a worker killed
+    mid-send) may be taken again.
+    """
+    now = datetime.now(ZoneInfo("UTC"))
+    retry = or_(Notification.email_status.in_(("pending", "failed")),
+                (Notification.email_status == "sending") & (Notification.emailed_at < now - SENDING_TIMEOUT))
+    query = select(Notification.id).where(retry, Notification.email_attempts < MAX_EMAIL_ATTEMPTS)
     if notification_ids is not None:
         if not notification_ids:
             return {"sent": 0, "failed": 0}
         query = query.where(Notification.id.in_(notification_ids))
-    pending = db.session.scalars(query.order_by(Notification.id).limit(limit)).all()
+    candidates = db.session.scalars(query.order_by(Notification.id).limit(limit)).all()
     db.session.commit()
     mailer, counts = get_mailer(), {"sent": 0, "failed": 0}
-    for notification in pending:
+    for notification_id in candidates:
+        begin_write()
+        claimed = db.session.execute(
+            update(Notification).where(Notification.id == notification_id, retry)
+            .values(email_status="sending", email_attempts=Notification.email_attempts + 1, emailed_at=now)
+            .execution_options(synchronize_session=False)).rowcount
+        db.session.commit()
+        if not claimed:
+            continue  # another worker has it
+        notification = db.session.get(Notification, notification_id, populate_existing=True)
         ok = True
         try:
             mailer.send(notification.user.email, notification.title, notification.body)
         except MailError as exc:
             ok = False
-            log.warning("e-mail for notification %s failed: %s", notification.id, exc)
+            log.warning("e-mail for notification %s failed: %s", notification_id, exc)
         begin_write()
-        db.session.execute(update(Notification).where(Notification.id == notification.id).values(
-            email_status="sent" if ok else "failed", email_attempts=Notification.email_attempts + 1,
-            emailed_at=datetime.now(tz=ZoneInfo("UTC")) if ok else None).execution_options(synchronize_session=False))
+        db.session.execute(update(Notification).where(Notification.id == notification_id).values(
+            email_status="sent" if ok else "failed", emailed_at=datetime.now(ZoneInfo("UTC")) if ok else None)
+            .execution_options(synchronize_session=False))
         db.session.commit()
         counts["sent" if ok else "failed"] += 1
     return counts

@@ -79,7 +79,20 @@ def upgrade():
         batch_op.add_column(sa.Column('opening_hours', sa.JSON(), nullable=True))
 
     # ### end Alembic commands ###
-    # Requests already waiting: the first tick works out which levels are due.
+    # Requests already called: their SLA outcome, as it would have been recorded.
+    UTC = chamber_callback.types.UTCDateTime(timezone=True)
+    requests = sa.table("callback_requests", sa.column("id", sa.Integer), sa.column("submitted_at", UTC),
+                        sa.column("sla_deadline", UTC), sa.column("first_attempt_at", UTC),
+                        sa.column("sla_met", sa.Boolean), sa.column("sla_met_at", UTC),
+                        sa.column("time_to_first_attempt_s", sa.Integer))
+    bind = op.get_bind()
+    called = bind.execute(sa.select(requests.c.id, requests.c.submitted_at, requests.c.sla_deadline,
+                                    requests.c.first_attempt_at).where(requests.c.first_attempt_at.is_not(None))).all()
+    for row in called:
+        bind.execute(requests.update().where(requests.c.id == row.id).values(
+            sla_met=row.first_attempt_at <= row.sla_deadline, sla_met_at=row.first_attempt_at,
+            time_to_first_attempt_s=int((row.first_attempt_at - row.submitted_at).total_seconds())))
+    # Requests still waiting: the first tick works out which levels are due.
     op.execute("UPDATE callback_requests SET next_escalation_at = submitted_at "
                "WHERE status IN ('queued', 'offered', 'in_call', 'retry_wait', 'scheduled') "
                "AND first_attempt_at IS NULL")

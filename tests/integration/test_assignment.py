@@ -351,3 +351,16 @@ def test_artisan_history_is_limited_to_what_the_agent_may_see(app):
     assert artisan_history(here, agent) == []  # the other unit's request stays private
     manager = make_staff(role="manager")
     assert [r.id for r in artisan_history(here, manager)] == [elsewhere.id]
+
+
+def test_an_agents_own_follow_up_comes_before_older_waiting_requests(app):
+    agent = make_staff(capacity=2)
+    follow_up = make_request(now=T0)
+    engine.claim_next(agent, T0)
+    attempt = engine.start_attempt(follow_up.reference, agent, T0)
+    engine.record_outcome(attempt.id, agent, "reached_follow_up", T0, follow_up_at=T0 + timedelta(hours=1))
+    engine.set_availability(agent, "offline", T0)
+    make_request(urgent=True, now=T0 - timedelta(hours=5))  # older and urgent, but not promised to anyone
+    engine.requeue_due(T0 + timedelta(hours=1))
+    taken = engine.claim_next(agent, T0 + timedelta(hours=1))
+    assert taken.id == follow_up.id

@@ -100,6 +100,8 @@ def test_two_concurrent_ticks_fire_each_level_exactly_once(app, people):
     assert db.session.scalar(select(func.count()).select_from(Escalation)) == 30  # 10 × half, senior, breach
     assert len(notified("escalation.senior")) == 10
     assert len(notified("escalation.breach")) == 10 * len(managers)
+    statuses = db.session.scalars(select(Notification.email_attempts)).all()
+    assert statuses == [1] * (10 + 10 * len(managers))  # each e-mailed exactly once
 
 
 def test_nothing_is_escalated_after_cancellation_or_completion(app, client, people, valid_json):
@@ -219,3 +221,47 @@ def test_senior_sees_the_units_at_risk_list_and_notifications(app, people):
     assert f"Demande {late.reference} : 75 % du délai écoulé" in notes
     client.post("/notifications/lues")
     assert 'class="badge count"' not in client.get("/equipe").get_data(as_text=True)
+
+
+def test_emails_claimed_by_a_worker_are_not_sent_again(app, people):
+    make_request(now=T0)
+    sla_tick(T0 + timedelta(hours=18))  # the senior's notification is e-mailed after the commit
+    note = db.session.scalar(select(Notification).where(Notification.kind == "escalation.senior"))
+    assert note.email_status == "sent" and note.email_attempts == 1
+    # a worker died while sending another one: it is taken again only after the timeout
+    note.email_status, note.emailed_at = "sending", datetime.now(ZoneInfo("UTC"))
+    db.session.commit()
+    assert send_pending_emails() == {"sent": 0, "failed": 0}
+    note.emailed_at = datetime.now(ZoneInfo("UTC")) - timedelta(minutes=11)
+    db.session.commit()
+    assert send_pending_emails() == {"sent": 1, "failed": 0}
+
+
+def test_cancelling_an_escalated_request_tells_who_was_told(app, client, people, valid_json):
+    senior, other_senior, _managers = people
+    token = client.post("/api/v1/callback-requests", json=valid_json).get_json()["token"]  # unit sud-est
+    created = request_by_id(db.session.scalar(select(AuditEvent.request_id).where(AuditEvent.request_id.is_not(None))))
+    sla_tick(created.submitted_at + timedelta(hours=19))
+    assert notified("escalation.senior") == [other_senior.id]
+    assert client.delete(f"/api/v1/callback-requests/{token}").status_code == 200
+    db.session.expire_all()
+    assert all(e.resolved_at is not None for e in db.session.scalars(select(Escalation)))
+    resolved = db.session.scalar(select(Notification).where(Notification.kind == "escalation.resolved"))
+    assert resolved.user_id == other_senior.id and "annulée" in resolved.title
+
+
+def test_a_closed_day_moves_the_deadline_of_waiting_requests(_migrated):
+    app = make_app(SLA_CLOCK="business")
+    with app.app_context():
+        try:
+            tuesday = datetime(2026, 11, 24, 10, 0, tzinfo=ZoneInfo("Europe/Paris"))
+            request = make_request(now=tuesday)
+            assert request.sla_deadline == datetime(2026, 11, 25, 21, 0, tzinfo=ZoneInfo("Europe/Paris"))
+            result = app.test_cli_runner().invoke(args=["closed-day", "2026-11-25", "--reason", "Inondations"])
+            assert "1 waiting request(s) got a later deadline" in result.output
+            assert request_by_id(request.id).sla_deadline == datetime(2026, 11, 26, 21, 0,
+                                                                      tzinfo=ZoneInfo("Europe/Paris"))
+        finally:
+            for table in ("audit_events", "closed_days", "callback_requests"):
+                db.session.execute(db.text(f"DELETE FROM {table}"))
+            db.session.commit()

@@ -145,3 +145,19 @@ def test_levels_follow_open_time_on_the_business_clock():
     deadline = sla_deadline(submitted, 24, calendar=cal)
     step = next_escalation(submitted, deadline, set(), calendar=cal)
     assert step.at == paris(2026, 11, 25, 9, 0)  # 12 open hours: 11 on Tuesday, then Wednesday 08:00–09:00
+
+
+def test_a_very_late_tick_sends_one_reminder_not_one_per_missed_period():
+    due = due_now(SUBMITTED, DEADLINE, set(), DEADLINE + timedelta(hours=48), repeat_every=timedelta(hours=4))
+    assert [level.code for level in due] == ["half", "senior", "breach", "breach+12"]
+    step = next_escalation(SUBMITTED, DEADLINE, {"half", "senior", "breach", "breach+12"}, DEFAULT_LEVELS,
+                           timedelta(hours=4))
+    assert (step.level.code, step.at) == ("breach+13", DEADLINE + timedelta(hours=52))
+
+
+def test_reminders_wait_for_opening_hours_on_the_business_clock():
+    cal = calendar()
+    deadline = paris(2026, 11, 28, 21, 0)  # Saturday closing time
+    step = next_escalation(deadline - timedelta(hours=30), deadline, {"half", "senior", "breach"}, DEFAULT_LEVELS,
+                           timedelta(hours=4), cal)
+    assert step.at == paris(2026, 11, 30, 12, 0)  # Monday, 4 open hours later, not Sunday 01:00

@@ -94,6 +94,7 @@ def load_config() -> dict:
         "SLA_CLOCK": _env("SLA_CLOCK", "calendar"),  # calendar | business
         "SLA_MET_ON": _env("SLA_MET_ON", "first_attempt"),  # first_attempt | first_reach
         "ESCALATION_REPEAT_HOURS": float(_env("ESCALATION_REPEAT_HOURS", "4")),
+        "ESCALATION_LEVELS": _escalation_levels(),
         "SMTP_URL": _env("SMTP_URL"),
         "MAIL_FROM": _env("MAIL_FROM", "rappels@cma.invalid"),
         "MAIL_LOG": str(INSTANCE_DIR / "mail.log"),
@@ -126,6 +127,16 @@ def load_config() -> dict:
         "MAX_CONTENT_LENGTH": 64 * 1024,
         "JSON_SORT_KEYS": False,
     }
+
+
+def _escalation_levels():
+    from .domain.escalation import DEFAULT_LEVELS_SPEC, parse_levels
+
+    spec = _env("ESCALATION_LEVELS", DEFAULT_LEVELS_SPEC)
+    try:
+        return parse_levels(spec)
+    except ValueError as error:
+        raise ConfigError(f"ESCALATION_LEVELS: {error}") from None
 
 
 def engine_options(database_url: str) -> dict:

@@ -25,11 +25,33 @@ class EscalationLevel:
     overflow: bool = False  # any unit may take the request from this level on
 
 
-DEFAULT_LEVELS: tuple[EscalationLevel, ...] = (
-    EscalationLevel("half", 0.5, priority=PRIORITY_RAISED),
-    EscalationLevel("senior", 0.75, priority=PRIORITY_RAISED, notify=("senior",)),
-    EscalationLevel("breach", 1.0, priority=PRIORITY_TOP, notify=("manager",), overflow=True),
-)
+DEFAULT_LEVELS_SPEC = "half@50:raise; senior@75:raise,senior; breach@100:top,manager,overflow"
+_OPTIONS = {"raise", "top", "senior", "manager", "overflow"}
+
+
+def parse_levels(spec: str) -> tuple[EscalationLevel, ...]:
+    """Levels from configuration: ``code@percent:options; …`` with options among raise, top
+    (priority), senior, manager (who is notified) and overflow (any unit may take it)."""
+    levels = []
+    for part in filter(None, (chunk.strip() for chunk in spec.split(";"))):
+        head, _, options_text = part.partition(":")
+        code, _, percent = head.partition("@")
+        options = {o.strip() for o in options_text.split(",") if o.strip()}
+        if not code.strip() or not percent.strip().replace(".", "", 1).isdigit() or options - _OPTIONS:
+            raise ValueError(f"bad escalation level {part!r}: expected code@percent:{','.join(sorted(_OPTIONS))}")
+        share = float(percent) / 100
+        if not 0 < share <= 1:
+            raise ValueError(f"escalation level {code!r}: the percentage must be between 1 and 100")
+        priority = PRIORITY_TOP if "top" in options else PRIORITY_RAISED if "raise" in options else PRIORITY_NORMAL
+        levels.append(EscalationLevel(code.strip(), share, priority,
+                                      tuple(role for role in ("senior", "manager") if role in options),
+                                      "overflow" in options))
+    if len({level.code for level in levels}) != len(levels) or any(l.code.startswith(REPEAT_PREFIX) for l in levels):
+        raise ValueError("escalation level codes must be unique and must not start with 'breach+'")
+    return tuple(sorted(levels, key=lambda level: level.share))
+
+
+DEFAULT_LEVELS: tuple[EscalationLevel, ...] = parse_levels(DEFAULT_LEVELS_SPEC)
 
 
 def repeat_level(number: int) -> EscalationLevel:

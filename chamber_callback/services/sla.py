@@ -16,7 +16,7 @@ from flask_babel import format_datetime
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from ..domain.escalation import DEFAULT_LEVELS, EscalationLevel, due_now, next_escalation, sla_colour
+from ..domain.escalation import EscalationLevel, due_now, next_escalation, sla_colour
 from ..domain.lifecycle import ACTIVE_STATUSES
 from ..domain.sla import DEFAULT_OPENING_HOURS, BusinessCalendar, sla_used
 from ..extensions import begin_write, db
@@ -63,13 +63,18 @@ def request_calendar(request: CallbackRequest) -> BusinessCalendar | None:
     return calendar_for(request.unit, request.departement_code)
 
 
+def levels() -> tuple[EscalationLevel, ...]:
+    """The escalation levels of this installation (``ESCALATION_LEVELS``)."""
+    return current_app.config["ESCALATION_LEVELS"]
+
+
 def repeat_every() -> timedelta | None:
     hours = current_app.config["ESCALATION_REPEAT_HOURS"]
     return timedelta(hours=hours) if hours > 0 else None
 
 
 def first_escalation_at(request: CallbackRequest, calendar: BusinessCalendar | None) -> datetime | None:
-    step = next_escalation(request.submitted_at, request.sla_deadline, set(), DEFAULT_LEVELS, repeat_every(),
+    step = next_escalation(request.submitted_at, request.sla_deadline, set(), levels(), repeat_every(),
                            calendar)
     return step.at if step else None
 
@@ -161,7 +166,7 @@ def rebuild_request_deadline(request: CallbackRequest, now: datetime) -> None:
                      data={"from": request.sla_deadline.isoformat(), "to": deadline.isoformat()})
         request.sla_deadline = deadline
     fired = set(db.session.scalars(select(Escalation.level).where(Escalation.request_id == request.id)))
-    step = next_escalation(request.submitted_at, deadline, fired, DEFAULT_LEVELS, repeat_every(), calendar)
+    step = next_escalation(request.submitted_at, deadline, fired, levels(), repeat_every(), calendar)
     request.next_escalation_at = step.at if step else None
 
 
@@ -193,7 +198,7 @@ def sla_tick(now: datetime, limit: int = 500) -> dict[str, int]:
             select(Escalation.request_id, Escalation.level).where(Escalation.request_id.in_(due_ids))):
         fired[request_id].add(level)
     business = current_app.config["SLA_CLOCK"] == "business"
-    every = repeat_every()
+    every, configured = repeat_every(), levels()
     plan = []
     updates = []
     for row in rows:
@@ -203,13 +208,13 @@ def sla_tick(now: datetime, limit: int = 500) -> dict[str, int]:
                             "next_escalation_at": None})
             continue
         calendar = calendar_for(db.session.get(RegionalUnit, row.unit_id), row.departement_code) if business else None
-        plan.append((row, due_now(row.submitted_at, row.sla_deadline, fired[row.id], now, DEFAULT_LEVELS, every,
+        plan.append((row, due_now(row.submitted_at, row.sla_deadline, fired[row.id], now, configured, every,
                                   calendar), calendar))
-    inserted = _insert_escalations([(row.id, level.code) for row, levels, _c in plan for level in levels], now)
+    inserted = _insert_escalations([(row.id, level.code) for row, due, _c in plan for level in due], now)
     recipients, events, new_notifications = _Recipients(), [], []
-    for row, levels, calendar in plan:
+    for row, due, calendar in plan:
         priority, overflow_at = row.priority, row.overflow_at
-        for level in levels:
+        for level in due:
             fired[row.id].add(level.code)
             escalation_id = inserted.get((row.id, level.code))
             if escalation_id is None:
@@ -224,7 +229,7 @@ def sla_tick(now: datetime, limit: int = 500) -> dict[str, int]:
             if level.notify:
                 new_notifications += _notify_level(db.session.get(CallbackRequest, row.id), level, escalation_id,
                                                    now, recipients)
-        step = next_escalation(row.submitted_at, row.sla_deadline, fired[row.id], DEFAULT_LEVELS, every, calendar)
+        step = next_escalation(row.submitted_at, row.sla_deadline, fired[row.id], configured, every, calendar)
         updates.append({"id": row.id, "priority": priority, "overflow_at": overflow_at,
                         "next_escalation_at": step.at if step else None})
     if events:
@@ -273,7 +278,10 @@ class _Recipients:
             query = select(StaffUser.id).where(StaffUser.role == role, StaffUser.is_active_account.is_(True))
             if role == "senior":
                 query = query.where(StaffUser.unit_id == unit_id)
-            self._cache[key] = list(db.session.scalars(query))
+            found = list(db.session.scalars(query))
+            if not found and role == "senior":
+                found = self.for_role("manager", unit_id)  # a unit without a senior: managers hear of it
+            self._cache[key] = found
         return self._cache[key]
 
 

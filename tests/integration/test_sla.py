@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
+from chamber_callback.domain.escalation import parse_levels
 from chamber_callback.extensions import db
 from chamber_callback.models import AuditEvent, Escalation, Notification, Offer
 from chamber_callback.notify.email import MailError
@@ -263,5 +264,22 @@ def test_a_closed_day_moves_the_deadline_of_waiting_requests(_migrated):
                                                                       tzinfo=ZoneInfo("Europe/Paris"))
         finally:
             for table in ("audit_events", "closed_days", "callback_requests"):
+                db.session.execute(db.text(f"DELETE FROM {table}"))
+            db.session.commit()
+
+
+def test_levels_come_from_configuration_and_a_unit_without_senior_alerts_managers(_migrated):
+    app = make_app(ESCALATION_LEVELS=parse_levels("early@25:senior"))
+    with app.app_context():
+        try:
+            manager = make_staff(role="manager")
+            request = make_request(now=T0)  # idf-nord-om has no senior here
+            assert request.next_escalation_at == T0 + timedelta(hours=6)
+            sla_tick(T0 + timedelta(hours=6))
+            assert levels(request.id) == ["early"]
+            assert notified("escalation.early") == [manager.id]
+        finally:
+            for table in ("notifications", "escalations", "audit_events", "callback_requests", "agent_skills",
+                          "staff_users"):
                 db.session.execute(db.text(f"DELETE FROM {table}"))
             db.session.commit()

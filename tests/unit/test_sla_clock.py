@@ -161,3 +161,16 @@ def test_reminders_wait_for_opening_hours_on_the_business_clock():
     step = next_escalation(deadline - timedelta(hours=30), deadline, {"half", "senior", "breach"}, DEFAULT_LEVELS,
                            timedelta(hours=4), cal)
     assert step.at == paris(2026, 11, 30, 12, 0)  # Monday, 4 open hours later, not Sunday 01:00
+
+
+def test_escalation_levels_are_configurable_data():
+    from chamber_callback.domain.escalation import DEFAULT_LEVELS_SPEC, PRIORITY_TOP, parse_levels
+
+    assert [(lv.code, lv.share, lv.notify, lv.overflow) for lv in parse_levels(DEFAULT_LEVELS_SPEC)] == [
+        ("half", 0.5, (), False), ("senior", 0.75, ("senior",), False), ("breach", 1.0, ("manager",), True)]
+    custom = parse_levels("early@25:senior; breach@100:top,manager,senior,overflow")
+    assert [lv.code for lv in custom] == ["early", "breach"]
+    assert custom[1].priority == PRIORITY_TOP and custom[1].notify == ("senior", "manager")
+    for bad in ("half@150:raise", "half@x:raise", "half@50:shout", "a@50; a@60", "breach+1@50"):
+        with pytest.raises(ValueError):
+            parse_levels(bad)

@@ -72,6 +72,23 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(demo_logins_command)
     app.cli.add_command(sla_tick_command)
     app.cli.add_command(closed_day_command)
+    app.cli.add_command(purge_command)
+
+
+@click.command("purge-personal-data")
+@click.option("--dry-run", is_flag=True, help="Only count what would be erased.")
+def purge_command(dry_run):
+    """Erase the personal data of requests closed more than RETENTION_DAYS ago."""
+    from .services.retention import purge_personal_data
+
+    now, days, total = datetime.now(timezone.utc), current_app.config["RETENTION_DAYS"], 0
+    while True:
+        count = purge_personal_data(now, days, dry_run=dry_run)
+        total += count
+        if dry_run or count == 0:
+            break
+    verb = "would be erased" if dry_run else "erased"
+    click.echo(f"{total} request(s) closed more than {days} days ago: personal data {verb}.")
 
 
 @click.command("sla-tick")

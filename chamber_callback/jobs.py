@@ -82,6 +82,16 @@ def sla_tick() -> dict:
         return counts
 
 
+def purge_personal_data() -> int:
+    """Hourly: erase personal data of requests closed more than RETENTION_DAYS ago."""
+    from flask import current_app
+
+    from .services.retention import purge_personal_data as purge
+
+    with app_context():
+        return purge(utcnow(), current_app.config["RETENTION_DAYS"])
+
+
 def reconcile_job() -> int:
     """Periodic job: enqueue what Redis lost (see services.reconcile)."""
     from .services.reconcile import reconcile

@@ -109,6 +109,8 @@ class CallbackRequest(db.Model):
     time_to_first_attempt_s: Mapped[int | None] = mapped_column(Integer)
     priority: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # raised by escalation
     next_escalation_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # None: nothing left to do
+    # Personal data erased after the retention period (figures for reports are kept).
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     unit: Mapped[RegionalUnit] = relationship()
     topic: Mapped[Topic] = relationship()
@@ -130,6 +132,7 @@ class CallbackRequest(db.Model):
         Index("ix_callback_requests_status_next_attempt", "status", "next_attempt_at"),
         # The SLA tick reads only what is due: its cost follows the due items, not the table.
         Index("ix_callback_requests_next_escalation", "next_escalation_at"),
+        Index("ix_callback_requests_closed", "closed_at"),
     )
 
     @property

@@ -1,4 +1,5 @@
-"""Builders for staff and requests used by the assignment tests."""
+"""Builders for staff and requests used by the assignment tests, and a concurrent runner."""
+import threading
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
@@ -55,3 +56,27 @@ def reload(obj):
 def request_by_id(request_id) -> CallbackRequest:
     db.session.expire_all()
     return db.session.scalar(select(CallbackRequest).where(CallbackRequest.id == request_id))
+
+
+def run_at_once(app, target, count: int, timeout: float = 120) -> None:
+    """Run ``target(index)`` in ``count`` threads released together, each with its own app
+    context and session; fails the test with the threads' exceptions."""
+    barrier, errors = threading.Barrier(count), []
+
+    def run(index: int) -> None:
+        with app.app_context():
+            barrier.wait()
+            try:
+                target(index)
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)
+    assert not errors, errors
+    db.session.rollback()  # the caller reads what the threads committed

@@ -14,7 +14,7 @@ from chamber_callback.models import CallbackRequest, Offer, StaffUser
 from chamber_callback.queues import ASSIGNMENT_QUEUE, assignment_job_id, get_queue
 from chamber_callback.services import assignment as engine
 from chamber_callback.services.reconcile import reconcile
-from tests.integration.helpers import T0, make_request, make_staff
+from tests.integration.helpers import T0, make_request, make_staff, run_at_once
 
 REQUESTS, AGENTS, CAPACITY = 50, 10, 5
 
@@ -72,26 +72,7 @@ def test_offers_from_concurrent_ticks_never_double_book(app):
         make_staff(capacity=2)
     for index in range(20):
         make_request(now=T0 - timedelta(minutes=index))
-    barrier = threading.Barrier(4)
-    errors = []
-
-    def tick():
-        with app.app_context():
-            barrier.wait()
-            try:
-                engine.dispatch_tick(T0)
-            except BaseException as exc:  # noqa: BLE001
-                errors.append(exc)
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=tick) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not errors, errors
-    db.session.rollback()
+    run_at_once(app, lambda _index: engine.dispatch_tick(T0), 4)
     offers = db.session.scalars(select(Offer).where(Offer.status == "pending")).all()
     # one request per offer, and one proposal at a time per agent (whatever its capacity)
     assert len(offers) == len({o.request_id for o in offers}) == 6

@@ -1,5 +1,4 @@
 """The SLA tracker with a frozen clock: each level once, the right people told, nothing after the call."""
-import threading
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -14,7 +13,7 @@ from chamber_callback.notify.email import MailError
 from chamber_callback.services import assignment as engine
 from chamber_callback.services.sla import send_pending_emails, sla_tick
 from tests.conftest import make_app
-from tests.integration.helpers import T0, make_request, make_staff, request_by_id
+from tests.integration.helpers import T0, make_request, make_staff, request_by_id, run_at_once
 
 
 def levels(request_id):
@@ -78,26 +77,7 @@ def test_two_concurrent_ticks_fire_each_level_exactly_once(app, people):
     senior, _other, managers = people
     for index in range(10):
         make_request(now=T0 - timedelta(minutes=index))
-    barrier = threading.Barrier(3)
-    errors = []
-
-    def tick():
-        with app.app_context():
-            barrier.wait()
-            try:
-                sla_tick(T0 + timedelta(hours=25))
-            except BaseException as exc:  # noqa: BLE001
-                errors.append(exc)
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=tick) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not errors, errors
-    db.session.rollback()
+    run_at_once(app, lambda _index: sla_tick(T0 + timedelta(hours=25)), 3)
     assert db.session.scalar(select(func.count()).select_from(Escalation)) == 30  # 10 × half, senior, breach
     assert len(notified("escalation.senior")) == 10
     assert len(notified("escalation.breach")) == 10 * len(managers)

@@ -58,15 +58,23 @@ def create_app(config: dict | None = None) -> Flask:
     from .queues import connect_redis
 
     app.extensions["redis"] = connect_redis(app.config["REDIS_URL"])
+    from .telephony.base import build_telephony
+
+    # Built now: missing Twilio settings fail at start, and the SDK client exists once.
+    app.extensions["telephony"] = build_telephony(app.config)
 
     from . import models  # noqa: F401  (register the tables with the metadata)
     from .api import bp as api_bp  # noqa: I001  (api.staff registers on the same blueprint)
     from .ops import bp as ops_bp
     from .public import bp as public_bp
     from .staff import bp as staff_bp
+    from .webhooks import bp as webhooks_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(staff_bp)
+    app.register_blueprint(webhooks_bp)
+    csrf.exempt(webhooks_bp)  # signed by Twilio instead
+    limiter.exempt(webhooks_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(ops_bp)
     csrf.exempt(api_bp)  # token-less JSON API: no cookie auth, so no CSRF exposure

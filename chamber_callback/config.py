@@ -98,6 +98,14 @@ def load_config() -> dict:
         "SMTP_URL": _env("SMTP_URL"),
         "MAIL_FROM": _env("MAIL_FROM", "rappels@cma.invalid"),
         "MAIL_LOG": str(INSTANCE_DIR / "mail.log"),
+        "TELEPHONY": _env("TELEPHONY", "console"),  # console | twilio
+        "TELEPHONY_SIMULATOR": _env("TELEPHONY_SIMULATOR"),  # e.g. reached:60,no-answer:20,voicemail:10,busy:5,failed:5
+        "TWILIO_ACCOUNT_SID": _env("TWILIO_ACCOUNT_SID"),
+        "TWILIO_AUTH_TOKEN": _env("TWILIO_AUTH_TOKEN"),
+        "TWILIO_CALLER_ID": _env("TWILIO_CALLER_ID"),
+        "TWILIO_SMS_SENDER": _env("TWILIO_SMS_SENDER"),
+        "DIAL_TIMEOUT_SECONDS": int(_env("DIAL_TIMEOUT_SECONDS", "25")),
+        "SMS_LOG": str(INSTANCE_DIR / "sms.log"),
         "OFFER_TIMEOUT_SECONDS": int(_env("OFFER_TIMEOUT_SECONDS", "120")),
         "MAX_MISSED_OFFERS": int(_env("MAX_MISSED_OFFERS", "2")),
         "OVERFLOW_AFTER_MINUTES": float(_env("OVERFLOW_AFTER_MINUTES", "30")),

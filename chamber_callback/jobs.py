@@ -92,6 +92,24 @@ def purge_personal_data() -> int:
         return purge(utcnow(), current_app.config["RETENTION_DAYS"])
 
 
+def simulate_call(attempt_id: int) -> str:
+    """Console simulator: play the status events of a call, as Twilio would send them."""
+    from .models import CallAttempt
+    from .services.calls import apply_call_event
+    from .telephony import get_telephony
+    from .telephony.console import simulated_events, simulated_result
+
+    with app_context():
+        attempt = db.session.get(CallAttempt, attempt_id)
+        if attempt is None or attempt.ended_at is not None:
+            return "skipped"
+        result = simulated_result(attempt_id, get_telephony().weights)
+        for leg, status, duration, answered_by in simulated_events(result):
+            sid = attempt.call_sid if leg == "agent" else f"SIMA{attempt_id:031d}"
+            apply_call_event(attempt_id, leg, sid, status, utcnow(), duration_s=duration, answered_by=answered_by)
+        return result
+
+
 def reconcile_job() -> int:
     """Periodic job: enqueue what Redis lost (see services.reconcile)."""
     from .services.reconcile import reconcile

@@ -282,6 +282,13 @@ class CallAttempt(db.Model):
     outcome: Mapped[str | None] = mapped_column(String(24))
     note: Mapped[str | None] = mapped_column(Text)
     follow_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Bridged calls (telephony adapter): each leg's latest status, as reported by the provider.
+    call_sid: Mapped[str | None] = mapped_column(String(64))
+    agent_status: Mapped[str | None] = mapped_column(String(16))
+    artisan_call_sid: Mapped[str | None] = mapped_column(String(64))
+    artisan_status: Mapped[str | None] = mapped_column(String(16))
+    artisan_duration_s: Mapped[int | None] = mapped_column(Integer)
+    answered_by: Mapped[str | None] = mapped_column(String(24))
 
     request: Mapped[CallbackRequest] = relationship(back_populates="attempts")
     agent: Mapped[StaffUser] = relationship()
@@ -291,6 +298,7 @@ class CallAttempt(db.Model):
         Index("uq_call_attempts_in_progress", "request_id", unique=True,
               sqlite_where=text("ended_at IS NULL"), postgresql_where=text("ended_at IS NULL")),
         Index("ix_call_attempts_request", "request_id", "id"),
+        Index("uq_call_attempts_call_sid", "call_sid", unique=True),
     )
 
 
@@ -351,3 +359,20 @@ class ClosedDay(db.Model):
     unit: Mapped[RegionalUnit | None] = relationship()
 
     __table_args__ = (Index("ix_closed_days_day", "day"),)
+
+
+class CallEvent(db.Model):
+    """One status callback, as received; duplicates are dropped by the unique key."""
+
+    __tablename__ = "call_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("call_attempts.id", ondelete="CASCADE"), index=True)
+    leg: Mapped[str] = mapped_column(String(8))  # agent | artisan
+    call_sid: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    duration_s: Mapped[int | None] = mapped_column(Integer)
+    answered_by: Mapped[str | None] = mapped_column(String(24))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("uq_call_events_sid_status", "call_sid", "status", unique=True),)

@@ -129,6 +129,22 @@ def app(_migrated):
     connection.flushdb()
 
 
+_real_connect = socket.socket.connect
+
+
+def _local_only_connect(sock, address):
+    host = address[0] if isinstance(address, tuple) else address
+    if sock.family == socket.AF_UNIX or host in ("127.0.0.1", "::1", "localhost") or str(host).startswith("127."):
+        return _real_connect(sock, address)
+    raise AssertionError(f"a test tried to reach {address}: only 127.0.0.1 is allowed")
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch):
+    """No test may open a network connection outside this machine (Twilio, SMTP, anything)."""
+    monkeypatch.setattr(socket.socket, "connect", _local_only_connect)
+
+
 @pytest.fixture(autouse=True)
 def _no_real_smtp(monkeypatch):
     """No test may talk to a mail server: opening an SMTP connection fails the test."""

@@ -13,6 +13,7 @@ from ..extensions import db
 from ..models import CallAttempt, CallbackRequest
 from ..presenters import iso, may_view, offer_json, pending_offer, request_detail
 from ..services import assignment
+from ..services.calls import CallNotPlaced, place_call
 from ..web import problem
 from . import bp
 
@@ -96,11 +97,13 @@ def pull_next():
 @token_required(*CALL_ROLES)
 def start_attempt(reference: str):
     try:
-        attempt = assignment.start_attempt(reference.upper(), g.api_user, utcnow())
+        attempt = place_call(reference.upper(), g.api_user, utcnow())
     except LookupError:
         return problem(404, "Demande introuvable")
     except assignment.AssignmentConflict as error:
         return conflict(error)
+    except CallNotPlaced as error:
+        return problem(409, "Appel impossible", str(error))
     return jsonify(attempt_json(attempt)), 201
 
 
@@ -147,4 +150,4 @@ def staff_request(reference: str):
 
 def attempt_json(attempt: CallAttempt) -> dict:
     return {"id": attempt.id, "request": attempt.request.reference, "started_at": iso(attempt.started_at),
-            "ended_at": iso(attempt.ended_at), "outcome": attempt.outcome}
+            "ended_at": iso(attempt.ended_at), "outcome": attempt.outcome, "call_sid": attempt.call_sid}

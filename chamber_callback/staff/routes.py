@@ -18,6 +18,7 @@ from ..models import CallAttempt, CallbackRequest, Notification, RegionalUnit, S
 from ..presenters import (artisan_history, held_requests, may_view, my_day, open_attempt, pending_offer, sla_level,
                           timeline)
 from ..services import assignment
+from ..services.calls import CallNotPlaced, place_call
 from ..services.staff import AccountError, change_password
 from . import bp
 from .forms import AVAILABILITY_LABELS, OUTCOME_LABELS, ActionForm, AvailabilityForm, LoginForm, OutcomeForm, PasswordForm
@@ -94,7 +95,8 @@ def panel_context(agent: StaffUser) -> dict:
     offer = pending_offer(agent)
     calls = [(held, open_attempt(held), artisan_history(held, agent)) for held in held_requests(agent)]
     version_source = "|".join([agent.availability, str(offer.id if offer else ""),
-                               ",".join(f"{c.id}:{a.id if a else ''}:{c.status}" for c, a, _h in calls)])
+                               ",".join(f"{c.id}:{a.id if a else ''}:{c.status}:{a.agent_status if a else ''}:"
+                                        f"{a.artisan_status if a else ''}" for c, a, _h in calls)])
     return {
         "agent": agent,
         "now": now,
@@ -196,7 +198,9 @@ def pull_next():
 def start_attempt(reference: str):
     _checked_action()
     try:
-        assignment.start_attempt(reference, current_user, utcnow())
+        place_call(reference, current_user, utcnow())
+    except CallNotPlaced as error:
+        flash(_(str(error)), "error")
     except (assignment.AssignmentConflict, LookupError) as error:
         flash(_(getattr(error, "message", "Demande introuvable.")), "error")
     return _back()

@@ -1,0 +1,127 @@
+"""Click-to-call: placing a bridged call for an attempt, and what its status callbacks mean."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ..domain.telephony import automatic_outcome, moves_forward, outcome_for_error
+from ..extensions import begin_write, db
+from ..models import CallAttempt, CallEvent, StaffUser
+from ..telephony import TelephonyError, get_telephony
+from . import assignment
+
+log = logging.getLogger(__name__)
+
+PROVIDER_MESSAGES = {
+    "wrong_number": "Le numéro de l'artisan est refusé par l'opérateur : la demande est close comme « mauvais numéro ».",
+    "no_answer": "L'appel n'a pas pu être lancé ({detail}) : la demande sera rappelée plus tard.",
+}
+
+
+class CallNotPlaced(Exception):
+    """Shown to the agent as is."""
+
+
+def place_call(reference: str, agent: StaffUser, now: datetime) -> CallAttempt:
+    """« Appeler »: start an attempt, then (when the adapter can) the agent-first bridge.
+
+    With the console adapter the agent dials from the ``tel:`` link. A provider refusal closes the
+    attempt with the right outcome (a wrong number, or no answer to try again later).
+    """
+    telephony = get_telephony()
+    if telephony.capabilities.bridge and not agent.phone:
+        raise CallNotPlaced("Indiquez d'abord votre numéro de téléphone dans votre profil : l'appel passe par lui.")
+    attempt = assignment.start_attempt(reference, agent, now)
+    if not telephony.capabilities.bridge:
+        return attempt
+    try:
+        call_sid = telephony.start_bridge(attempt.id, agent.phone)
+    except TelephonyError as error:
+        outcome = outcome_for_error(error.code, error.http_status)
+        log.warning("bridge refused for attempt %s: code=%s status=%s", attempt.id, error.code, error.http_status)
+        message = PROVIDER_MESSAGES[outcome.value].format(detail=f"erreur {error.code or error.http_status}")
+        assignment.record_outcome(attempt.id, agent, outcome, now, note=message)
+        raise CallNotPlaced(message) from error
+    begin_write()
+    db.session.execute(update(CallAttempt).where(CallAttempt.id == attempt.id).values(call_sid=call_sid)
+                       .execution_options(synchronize_session=False))
+    db.session.commit()
+    return attempt
+
+
+def apply_call_event(attempt_id: int, leg: str, call_sid: str, status: str, now: datetime,
+                     duration_s: int | None = None, answered_by: str | None = None) -> bool:
+    """Record one status callback. Duplicates are ignored and a status never moves backwards;
+    the artisan leg's final status closes the attempt by itself when nobody (or a machine)
+    answered. Returns False for a duplicate."""
+    begin_write()
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    inserted = db.session.scalar(
+        dialect.insert(CallEvent).values(attempt_id=attempt_id, leg=leg, call_sid=call_sid, status=status,
+                                         duration_s=duration_s, answered_by=answered_by, received_at=now)
+        .on_conflict_do_nothing(index_elements=["call_sid", "status"]).returning(CallEvent.id))
+    attempt = db.session.get(CallAttempt, attempt_id, populate_existing=True)
+    if inserted is None or attempt is None:
+        db.session.commit()
+        return False
+    if leg == "agent":
+        if moves_forward(attempt.agent_status, status):
+            attempt.agent_status = status
+    else:
+        attempt.artisan_call_sid = attempt.artisan_call_sid or call_sid
+        if answered_by:
+            attempt.answered_by = answered_by
+        if moves_forward(attempt.artisan_status, status):
+            attempt.artisan_status = status
+            if duration_s is not None:
+                attempt.artisan_duration_s = duration_s
+    db.session.commit()
+    if attempt.ended_at is None:
+        outcome = automatic_outcome(attempt.artisan_status or "", attempt.artisan_duration_s, attempt.answered_by)
+        agent_gone = leg == "agent" and status in ("busy", "no-answer", "failed", "canceled") \
+            and attempt.artisan_status is None
+        if outcome is not None:
+            _close(attempt, outcome, now, "Résultat relevé sur l'appel : personne n'a décroché."
+                   if outcome.value == "no_answer" else "Résultat relevé sur l'appel : messagerie.")
+        elif agent_gone:
+            # The agent did not pick up: the artisan was never called; the request goes back.
+            _release(attempt, now)
+    return True
+
+
+def record_answered_by(attempt_id: int, answered_by: str, now: datetime) -> None:
+    """Answering-machine detection result for the artisan leg."""
+    begin_write()
+    db.session.execute(update(CallAttempt).where(CallAttempt.id == attempt_id).values(answered_by=answered_by)
+                       .execution_options(synchronize_session=False))
+    db.session.commit()
+
+
+def _close(attempt: CallAttempt, outcome, now: datetime, note: str) -> None:
+    agent = db.session.get(StaffUser, attempt.agent_id)
+    try:
+        assignment.record_outcome(attempt.id, agent, outcome, now, note=note)
+    except assignment.AssignmentConflict:
+        db.session.rollback()  # the agent recorded it first: theirs stands
+
+
+def _release(attempt: CallAttempt, now: datetime) -> None:
+    begin_write()
+    closed = db.session.execute(
+        update(CallAttempt).where(CallAttempt.id == attempt.id, CallAttempt.ended_at.is_(None))
+        .values(ended_at=now, note="L'appel du conseiller n'a pas abouti : l'artisan n'a pas été appelé.")
+        .execution_options(synchronize_session=False)).rowcount
+    db.session.commit()
+    if closed:
+        agent = db.session.get(StaffUser, attempt.agent_id)
+        try:
+            assignment.release_request(attempt.request_id, agent, now, reason="the agent's phone did not answer")
+        except assignment.AssignmentConflict:
+            db.session.rollback()
+
+
+def attempt_for_call(call_sid: str) -> CallAttempt | None:
+    return db.session.scalar(select(CallAttempt).where(CallAttempt.call_sid == call_sid))

@@ -1,0 +1,68 @@
+"""Twilio: the agent-first bridge and SMS, through the official SDK.
+
+The ``Client`` is built once, here. Calls go to the agent's own phone with the chamber's caller
+ID; when the agent answers, ``webhooks/`` serves the TwiML that dials the artisan. Every number
+comes from the database, never from the browser.
+"""
+from __future__ import annotations
+
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.rest import Client
+
+from ..config import ConfigError
+from .base import Capabilities, TelephonyError
+
+REQUIRED = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_CALLER_ID", "PUBLIC_BASE_URL")
+AGENT_RING_SECONDS = 20
+
+
+class TwilioTelephony:
+    capabilities = Capabilities(bridge=True, sms=True)
+
+    def __init__(self, account_sid: str, auth_token: str, caller_id: str, base_url: str, http_client=None,
+                 sms_sender: str | None = None):
+        self.client = Client(account_sid, auth_token, http_client=http_client)
+        self.caller_id, self.base_url = caller_id, base_url.rstrip("/")
+        self.sms_sender = sms_sender or caller_id
+
+    @classmethod
+    def from_config(cls, config, http_client=None) -> TwilioTelephony:
+        missing = [name for name in REQUIRED if not config.get(name)]
+        if missing:
+            raise ConfigError(f"TELEPHONY=twilio needs {', '.join(missing)} (see README.md, 'Telephony').")
+        return cls(config["TWILIO_ACCOUNT_SID"], config["TWILIO_AUTH_TOKEN"], config["TWILIO_CALLER_ID"],
+                   config["PUBLIC_BASE_URL"], http_client=http_client, sms_sender=config.get("TWILIO_SMS_SENDER"))
+
+    def webhook(self, path: str, **params) -> str:
+        query = "&".join(f"{key}={value}" for key, value in params.items())
+        return f"{self.base_url}/webhooks/twilio/{path}" + (f"?{query}" if query else "")
+
+    def start_bridge(self, attempt_id: int, agent_phone: str) -> str:
+        try:
+            call = self.client.calls.create(
+                to=agent_phone, from_=self.caller_id, timeout=AGENT_RING_SECONDS,
+                url=self.webhook("voice/agent", attempt=attempt_id),
+                status_callback=self.webhook("status", attempt=attempt_id, leg="agent"),
+                status_callback_event=["initiated", "ringing", "answered", "completed"],
+                status_callback_method="POST",
+            )
+        except TwilioRestException as exc:
+            raise TelephonyError(exc.msg, code=exc.code, http_status=exc.status) from exc
+        except TwilioException as exc:  # includes RFC 9457 service errors
+            raise TelephonyError(str(exc)) from exc
+        return call.sid
+
+    def cancel(self, call_sid: str) -> None:
+        try:
+            self.client.calls(call_sid).update(status="completed")
+        except TwilioException as exc:
+            raise TelephonyError(str(exc)) from exc
+
+    def send_sms(self, to: str, body: str) -> str:
+        try:
+            message = self.client.messages.create(to=to, from_=self.sms_sender, body=body)
+        except TwilioRestException as exc:
+            raise TelephonyError(exc.msg, code=exc.code, http_status=exc.status) from exc
+        except TwilioException as exc:
+            raise TelephonyError(str(exc)) from exc
+        return message.sid

@@ -1,0 +1,5 @@
+from flask import Blueprint
+
+bp = Blueprint("webhooks", __name__, url_prefix="/webhooks/twilio")
+
+from . import routes  # noqa: E402,F401

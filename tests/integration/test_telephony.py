@@ -1,0 +1,226 @@
+"""Click-to-call: the Twilio adapter against an injected HTTP client, signed webhooks, TwiML
+asserted as XML, callbacks duplicated and out of order, and the console simulator."""
+import json
+import xml.etree.ElementTree as ET
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+from twilio.http import HttpClient
+from twilio.http.response import Response
+from twilio.request_validator import RequestValidator
+
+from chamber_callback.config import ConfigError
+from chamber_callback.extensions import db
+from chamber_callback.jobs import simulate_call
+from chamber_callback.models import CallAttempt, CallEvent
+from chamber_callback.services import assignment as engine
+from chamber_callback.services.calls import CallNotPlaced, place_call
+from chamber_callback.telephony.twilio import TwilioTelephony
+from tests.conftest import make_app
+from tests.integration.helpers import T0, make_request, make_staff, request_by_id
+
+TOKEN = "twilio-auth-token"
+BASE = "https://rappel.example.fr"
+TWILIO = {"TELEPHONY": "twilio", "TWILIO_ACCOUNT_SID": "AC" + "a" * 32, "TWILIO_AUTH_TOKEN": TOKEN,
+          "TWILIO_CALLER_ID": "+33970000000", "PUBLIC_BASE_URL": BASE}
+
+
+class FakeHttp(HttpClient):
+    """Records what the SDK sends and answers with canned responses (no network)."""
+
+    def __init__(self, responses):
+        super().__init__(logger=None, is_async=False)
+        self.responses, self.requests = list(responses), []
+
+    def request(self, method, url, params=None, data=None, headers=None, auth=None, timeout=None,
+                allow_redirects=False):
+        self.requests.append({"method": method, "url": url, "data": data})
+        status, body = self.responses.pop(0)
+        return Response(status, json.dumps(body))
+
+
+@pytest.fixture
+def twilio_app(_migrated):
+    app = make_app(**TWILIO)
+    with app.app_context():
+        yield app
+        for table in ("call_events", "notifications", "escalations", "audit_events", "call_attempts", "offers",
+                      "callback_requests", "agent_skills", "staff_users"):
+            db.session.execute(db.text(f"DELETE FROM {table}"))
+        db.session.commit()
+    app.extensions["redis"].flushdb()
+
+
+def use_http(app, responses) -> FakeHttp:
+    http = FakeHttp(responses)
+    app.extensions["telephony"] = TwilioTelephony.from_config(app.config, http_client=http)
+    return http
+
+
+def signed_post(client, path, form):
+    signature = RequestValidator(TOKEN).compute_signature(BASE + path, form)
+    return client.post(path, data=form, headers={"X-Twilio-Signature": signature})
+
+
+def held_call(agent_phone="+33611223344"):
+    agent = make_staff()
+    agent.phone = agent_phone
+    db.session.commit()
+    request = make_request(now=T0)
+    engine.claim_next(agent, T0)
+    return agent, request
+
+
+def test_missing_twilio_settings_fail_at_start(_migrated):
+    with pytest.raises(ConfigError, match="TWILIO_AUTH_TOKEN, TWILIO_CALLER_ID"):
+        make_app(TELEPHONY="twilio", TWILIO_ACCOUNT_SID="AC" + "a" * 32, TWILIO_AUTH_TOKEN=None,
+                 TWILIO_CALLER_ID=None)
+
+
+def test_call_calls_the_agent_first_with_server_side_numbers(twilio_app):
+    http = use_http(twilio_app, [(201, {"sid": "CA" + "1" * 32, "status": "queued"})])
+    agent, request = held_call()
+    attempt = place_call(request.reference, agent, T0)
+    [sent] = http.requests
+    assert sent["method"] == "POST" and sent["url"].endswith("/Calls.json")
+    assert sent["data"]["To"] == "+33611223344"  # the agent's own phone
+    assert sent["data"]["From"] == "+33970000000"  # the chamber's caller ID
+    assert sent["data"]["Url"] == f"{BASE}/webhooks/twilio/voice/agent?attempt={attempt.id}"
+    assert sent["data"]["StatusCallback"] == f"{BASE}/webhooks/twilio/status?attempt={attempt.id}&leg=agent"
+    assert db.session.get(CallAttempt, attempt.id).call_sid == "CA" + "1" * 32
+
+
+@pytest.mark.parametrize("code, http_status, outcome, status", [
+    (21211, 400, "wrong_number", "unreachable"),  # invalid number: final
+    (20500, 500, "no_answer", "retry_wait"),  # provider trouble: try again later
+])
+def test_provider_refusal_gets_a_clear_message_and_the_right_outcome(twilio_app, code, http_status, outcome, status):
+    use_http(twilio_app, [(http_status, {"code": code, "message": "refused", "status": http_status})])
+    agent, request = held_call()
+    with pytest.raises(CallNotPlaced) as caught:
+        place_call(request.reference, agent, T0)
+    assert ("mauvais numéro" if outcome == "wrong_number" else "rappelée plus tard") in str(caught.value)
+    attempt = db.session.scalar(select(CallAttempt))
+    assert attempt.outcome == outcome and request_by_id(request.id).status == status
+
+
+def test_an_agent_without_phone_is_told_before_anything_is_dialled(twilio_app):
+    http = use_http(twilio_app, [])
+    agent, request = held_call(agent_phone=None)
+    with pytest.raises(CallNotPlaced, match="votre numéro"):
+        place_call(request.reference, agent, T0)
+    assert http.requests == [] and db.session.scalar(select(func.count()).select_from(CallAttempt)) == 0
+
+
+def test_twiml_announces_then_dials_the_stored_number(twilio_app):
+    use_http(twilio_app, [(201, {"sid": "CA" + "2" * 32, "status": "queued"})])
+    agent, request = held_call()
+    attempt = place_call(request.reference, agent, T0)
+    client = twilio_app.test_client()
+    agent_twiml = signed_post(client, f"/webhooks/twilio/voice/agent?attempt={attempt.id}", {"CallSid": "CA" + "2" * 32})
+    assert agent_twiml.mimetype == "text/xml"
+    root = ET.fromstring(agent_twiml.data)
+    gather = root.find("Gather")
+    assert gather.get("numDigits") == "1"
+    assert gather.get("action") == f"{BASE}/webhooks/twilio/voice/connect?attempt={attempt.id}"
+    assert request.business_name in gather.find("Say").text and gather.find("Say").get("language") == "fr-FR"
+
+    dial_twiml = signed_post(client, f"/webhooks/twilio/voice/connect?attempt={attempt.id}", {"Digits": "1"})
+    dial = ET.fromstring(dial_twiml.data).find("Dial")
+    assert (dial.get("callerId"), dial.get("timeout")) == ("+33970000000", "25")
+    number = dial.find("Number")
+    assert number.text == request.phone  # from the database, never from the request
+    assert number.get("statusCallbackEvent") == "initiated ringing answered completed"
+    assert number.get("statusCallback") == f"{BASE}/webhooks/twilio/status?attempt={attempt.id}&leg=artisan"
+    assert number.get("machineDetection") == "Enable"
+
+    other_key = signed_post(client, f"/webhooks/twilio/voice/connect?attempt={attempt.id}", {"Digits": "2"})
+    assert ET.fromstring(other_key.data).find("Dial") is None
+    assert ET.fromstring(other_key.data).find("Hangup") is not None
+
+
+@pytest.mark.parametrize("path", ["voice/agent", "voice/connect", "voice/dial-done", "status", "amd"])
+def test_every_webhook_refuses_a_wrong_or_missing_signature(twilio_app, path):
+    client = twilio_app.test_client()
+    url = f"/webhooks/twilio/{path}?attempt=1&leg=artisan"
+    form = {"CallSid": "CA" + "3" * 32, "CallStatus": "completed"}
+    assert client.post(url, data=form).status_code == 403
+    assert client.post(url, data=form, headers={"X-Twilio-Signature": "bad"}).status_code == 403
+    # signed for the internal URL instead of the public one: refused too
+    internal = RequestValidator(TOKEN).compute_signature("http://localhost" + url, form)
+    assert client.post(url, data=form, headers={"X-Twilio-Signature": internal}).status_code == 403
+
+
+def test_duplicate_and_out_of_order_callbacks_close_the_attempt_once(twilio_app):
+    use_http(twilio_app, [(201, {"sid": "CA" + "4" * 32, "status": "queued"})])
+    agent, request = held_call()
+    attempt = place_call(request.reference, agent, T0)
+    client = twilio_app.test_client()
+    status_url = f"/webhooks/twilio/status?attempt={attempt.id}&leg=artisan"
+    leg = "CA" + "5" * 32
+    for status, duration in [("initiated", None), ("no-answer", "0"), ("no-answer", "0"), ("ringing", None)]:
+        form = {"CallSid": leg, "CallStatus": status, "ParentCallSid": "CA" + "4" * 32}
+        if duration is not None:
+            form["CallDuration"] = duration
+        assert signed_post(client, status_url, form).status_code == 204
+    db.session.expire_all()
+    attempt = db.session.get(CallAttempt, attempt.id)
+    assert attempt.artisan_status == "no-answer"  # the late "ringing" did not overwrite it
+    assert attempt.outcome == "no_answer" and attempt.ended_at is not None
+    assert db.session.scalar(select(func.count()).select_from(CallEvent)) == 3  # the duplicate was dropped
+    assert request_by_id(request.id).status == "retry_wait"
+    assert request_by_id(request.id).failed_attempts == 1  # counted once
+
+
+def test_answering_machine_is_voicemail_never_a_reached_artisan(twilio_app):
+    use_http(twilio_app, [(201, {"sid": "CA" + "6" * 32, "status": "queued"})])
+    agent, request = held_call()
+    attempt = place_call(request.reference, agent, T0)
+    client = twilio_app.test_client()
+    leg = "CA" + "7" * 32
+    signed_post(client, f"/webhooks/twilio/amd?attempt={attempt.id}", {"CallSid": leg, "AnsweredBy": "machine_start"})
+    signed_post(client, f"/webhooks/twilio/status?attempt={attempt.id}&leg=artisan",
+                {"CallSid": leg, "CallStatus": "completed", "CallDuration": "42"})
+    db.session.expire_all()
+    assert db.session.get(CallAttempt, attempt.id).outcome == "voicemail"
+
+
+def test_a_person_answering_leaves_the_outcome_to_the_agent(twilio_app):
+    use_http(twilio_app, [(201, {"sid": "CA" + "8" * 32, "status": "queued"})])
+    agent, request = held_call()
+    attempt = place_call(request.reference, agent, T0)
+    client = twilio_app.test_client()
+    signed_post(client, f"/webhooks/twilio/status?attempt={attempt.id}&leg=artisan",
+                {"CallSid": "CA" + "9" * 32, "CallStatus": "completed", "CallDuration": "180", "AnsweredBy": "human"})
+    db.session.expire_all()
+    assert db.session.get(CallAttempt, attempt.id).ended_at is None
+    engine.record_outcome(attempt.id, agent, "reached_resolved", T0 + timedelta(minutes=4))
+    assert request_by_id(request.id).status == "completed"
+
+
+def test_console_simulator_plays_the_whole_flow(_migrated, run_jobs):
+    app = make_app(TELEPHONY_SIMULATOR="busy:1")
+    with app.app_context():
+        try:
+            agent, request = held_call()
+            attempt = place_call(request.reference, agent, T0)
+            assert attempt.call_sid.startswith("SIM")
+            assert simulate_call(attempt.id) == "busy"
+            db.session.expire_all()
+            attempt = db.session.get(CallAttempt, attempt.id)
+            assert (attempt.agent_status, attempt.artisan_status, attempt.outcome) == ("completed", "busy", "no_answer")
+            assert request_by_id(request.id).status == "retry_wait"
+            assert simulate_call(attempt.id) == "skipped"  # already over: nothing replayed
+        finally:
+            for table in ("call_events", "audit_events", "call_attempts", "offers", "callback_requests",
+                          "agent_skills", "staff_users"):
+                db.session.execute(db.text(f"DELETE FROM {table}"))
+            db.session.commit()
+
+
+def test_tests_cannot_reach_the_network():
+    import socket
+
+    with pytest.raises(AssertionError, match="only 127.0.0.1"):
+        socket.create_connection(("192.0.2.1", 443), timeout=0.1)

@@ -39,7 +39,9 @@ run: seed
 	@echo "  chamber-callback: open http://127.0.0.1:$(PORT)/ (artisans) and http://127.0.0.1:$(PORT)/connexion (staff)"
 	@echo "  Ctrl-C stops everything."
 	@echo
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" CC_PORT=$(PORT) $(BIN)/honcho start -f Procfile.dev
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" CC_PORT=$(PORT) \
+		TELEPHONY_SIMULATOR=$${TELEPHONY_SIMULATOR-reached:50,no-answer:25,voicemail:15,busy:10} \
+		$(BIN)/honcho start -f Procfile.dev
 
 ## Run the test suite (real Redis on 127.0.0.1:6379 when it answers, else an embedded one).
 test: $(TEST_STAMP)

@@ -110,9 +110,20 @@ def simulate_call(attempt_id: int) -> str:
         return result
 
 
+def send_artisan_message(message_id: int) -> str:
+    """Send one text message or e-mail to an artisan (once, even if the job runs twice)."""
+    from .services.messages import send_message
+
+    with app_context():
+        return send_message(message_id, utcnow())
+
+
 def reconcile_job() -> int:
-    """Periodic job: enqueue what Redis lost (see services.reconcile)."""
+    """Periodic job: enqueue what Redis lost, send messages whose job was lost."""
+    from .services.messages import send_pending
     from .services.reconcile import reconcile
 
     with app_context():
-        return reconcile(utcnow())
+        count = reconcile(utcnow())
+        send_pending(utcnow())
+        return count

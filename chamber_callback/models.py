@@ -5,6 +5,7 @@ from datetime import date, datetime
 
 from flask_login import UserMixin
 from sqlalchemy import JSON, Boolean, Column, Date, ForeignKey, Index, Integer, String, Table, Text, text
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -79,6 +80,7 @@ class CallbackRequest(db.Model):
     topic_id: Mapped[int] = mapped_column(ForeignKey("topics.id"))
     description: Mapped[str] = mapped_column(Text)
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    no_sms: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())  # e-mail only
     urgency_reason: Mapped[str | None] = mapped_column(String(32))
     preferred_start: Mapped[datetime | None] = mapped_column(UTCDateTime())
     preferred_end: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -376,3 +378,25 @@ class CallEvent(db.Model):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     __table_args__ = (Index("uq_call_events_sid_status", "call_sid", "status", unique=True),)
+
+
+class ArtisanMessage(db.Model):
+    """A text message or e-mail to the artisan (confirmation, unreachable, follow-up time).
+
+    The address is read from the request when sending; only the channel and status are kept.
+    """
+
+    __tablename__ = "artisan_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("callback_requests.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(24))  # confirmation | unreachable | follow_up
+    channel: Mapped[str | None] = mapped_column(String(8))  # sms | email (None: no way to reach them)
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|sent|delivered|undelivered|failed
+    provider_sid: Mapped[str | None] = mapped_column(String(64), index=True)
+    error_code: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("uq_artisan_messages_request_kind", "request_id", "kind", unique=True),)

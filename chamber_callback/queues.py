@@ -20,7 +20,8 @@ log = logging.getLogger(__name__)
 
 ASSIGNMENT_QUEUE = "assignment"
 TICKS_QUEUE = "ticks"
-ALL_QUEUES = (ASSIGNMENT_QUEUE, TICKS_QUEUE)
+MESSAGES_QUEUE = "messages"  # texts and e-mails to artisans
+ALL_QUEUES = (ASSIGNMENT_QUEUE, TICKS_QUEUE, MESSAGES_QUEUE)
 
 TERMINAL_JOB_STATES = {JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED}
 # Any Redis failure (down, read-only, out of memory): work is deferred to the reconciler.

@@ -119,6 +119,8 @@ def openapi_document(base_url: str) -> dict:
                                        "the next 7 days. A window ending after the normal deadline moves the "
                                        "deadline to its end.",
                     },
+                    "no_sms": {"type": "boolean", "default": False,
+                               "description": "The artisan prefers e-mail: no text message is sent."},
                     "consent": {"type": "boolean", "const": True,
                                 "description": "The artisan agreed to be called and to the processing of the data."},
                     "leave_blank": {"type": ["string", "null"], "description": "Honeypot: leave empty or absent."},

@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 TEXT_FIELDS = ("name", "business_name", "siret", "sector", "phone", "email", "postal_code", "commune",
                "topic", "description", "urgency_reason", "leave_blank")
-BOOLEAN_FIELDS = ("urgent", "consent")
+BOOLEAN_FIELDS = ("urgent", "consent", "no_sms")
 
 
 def utcnow() -> datetime:

@@ -236,6 +236,7 @@ class Intake:
     preferred_start: datetime | None = None
     preferred_end: datetime | None = None
     channel: str = "web"
+    no_sms: bool = False  # the artisan prefers e-mail
     # False when the postal code serves several communes of one département and none was chosen:
     # the département (hence the unit) is known, the commune is not.
     commune_confirmed: bool = True

@@ -71,6 +71,7 @@ class IntakeForm(FlaskForm):
         DataRequired(_l("Décrivez votre question en quelques mots.")),
         Length(max=DESCRIPTION_MAX, message=_l("%(max)d caractères au plus.", max=DESCRIPTION_MAX))])
     urgent = BooleanField(_l("Ma demande est urgente"))
+    no_sms = BooleanField(_l("Je préfère ne pas recevoir de SMS (e-mail seulement)"))
     urgency_reason = RadioField(_l("Pourquoi est-ce urgent ?"), validate_choice=False,
                                 choices=options((code, _l(label)) for code, label in URGENCY_REASONS.items()))
     preferred_slot = RadioField(_l("Quand préférez-vous être rappelé ?"), default="", validate_choice=False,
@@ -168,6 +169,7 @@ class IntakeForm(FlaskForm):
             preferred_end=window[1] if window else None,
             channel=channel,
             commune_confirmed=confirmed,
+            no_sms=bool(self.no_sms.data),
         )
 
 

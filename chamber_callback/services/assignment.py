@@ -24,6 +24,7 @@ from ..models import CallAttempt, CallbackRequest, Offer, StaffUser, Topic, agen
 from ..queues import cancel_scheduled, enqueue_assignment, schedule_job
 from .audit import SYSTEM, Actor, record_event
 from .lifecycle import transition
+from .messages import add_message, enqueue_message
 from .sla import record_contact, rebuild_request_deadline
 
 log = logging.getLogger(__name__)
@@ -436,8 +437,14 @@ def record_outcome(attempt_id: int, agent: StaffUser, outcome: Outcome | str, no
     request.next_attempt_at = step.next_attempt_at
     request.assigned_agent_id = None
     request.preferred_agent_id = agent.id if step.status == Status.SCHEDULED else request.preferred_agent_id
+    message_id = None
+    if step.status == Status.UNREACHABLE and outcome in (Outcome.NO_ANSWER, Outcome.VOICEMAIL):
+        message_id = add_message(request, "unreachable", now)
+    elif step.status == Status.SCHEDULED:
+        message_id = add_message(request, "follow_up", now, when=step.next_attempt_at)
     available_again = _after_call(agent, now)
     db.session.commit()
+    enqueue_message(message_id)
     if step.next_attempt_at is not None:
         schedule_job("chamber_callback.jobs.requeue_request", request.id,
                      job_id=f"requeue-{request.id}-{int(step.next_attempt_at.timestamp())}",

@@ -17,6 +17,7 @@ from ..models import CallbackRequest, Departement, Offer, Topic
 from ..queues import enqueue_assignment
 from .audit import Actor, record_event
 from .lifecycle import transition
+from .messages import add_message, enqueue_message
 from .sla import calendar_for, first_escalation_at
 
 log = logging.getLogger(__name__)
@@ -82,7 +83,9 @@ def submit_request(intake: Intake, *, actor: Actor, now: datetime, sla_hours: fl
             record_event(request_id=request.id, action="request.submitted", actor=actor, now=now,
                          to_status=Status.QUEUED.value,
                          data={"channel": intake.channel, "urgent": intake.urgent, "topic": intake.topic})
+            message_id = add_message(request, "confirmation", now, token=token)
             db.session.commit()
+            enqueue_message(message_id)
             enqueued = enqueue_assignment(request.id)
             if enqueued:
                 _mark_enqueued(request.id, now)
@@ -119,6 +122,7 @@ def _new_request(intake: Intake, *, token: str, topic_id: int, unit_id: int, now
         topic_id=topic_id,
         description=intake.description,
         urgent=intake.urgent,
+        no_sms=intake.no_sms,
         urgency_reason=intake.urgency_reason if intake.urgent else None,
         preferred_start=intake.preferred_start,
         preferred_end=intake.preferred_end,

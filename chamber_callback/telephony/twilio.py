@@ -60,7 +60,8 @@ class TwilioTelephony:
 
     def send_sms(self, to: str, body: str) -> str:
         try:
-            message = self.client.messages.create(to=to, from_=self.sms_sender, body=body)
+            message = self.client.messages.create(to=to, from_=self.sms_sender, body=body,
+                                                  status_callback=self.webhook("sms-status"))
         except TwilioRestException as exc:
             raise TelephonyError(exc.msg, code=exc.code, http_status=exc.status) from exc
         except TwilioException as exc:

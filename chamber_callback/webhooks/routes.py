@@ -12,6 +12,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from ..extensions import db
 from ..models import CallAttempt
 from ..services.calls import apply_call_event, record_answered_by
+from ..services.messages import record_delivery
 from . import bp
 
 
@@ -129,4 +130,12 @@ def amd_callback():
     answered_by = request.form.get("AnsweredBy")
     if answered_by:
         record_answered_by(attempt.id, answered_by, datetime.now(timezone.utc))
+    return "", 204
+
+
+@bp.post("/sms-status")
+@twilio_signed
+def sms_status():
+    """Delivery reports of text messages to artisans."""
+    record_delivery(request.form.get("MessageSid", ""), request.form.get("MessageStatus", ""))
     return "", 204

@@ -1,13 +1,10 @@
 """Click-to-call: the Twilio adapter against an injected HTTP client, signed webhooks, TwiML
 asserted as XML, callbacks duplicated and out of order, and the console simulator."""
-import json
 import xml.etree.ElementTree as ET
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
-from twilio.http import HttpClient
-from twilio.http.response import Response
 from twilio.request_validator import RequestValidator
 
 from chamber_callback.config import ConfigError
@@ -16,52 +13,9 @@ from chamber_callback.jobs import simulate_call
 from chamber_callback.models import CallAttempt, CallEvent
 from chamber_callback.services import assignment as engine
 from chamber_callback.services.calls import CallNotPlaced, place_call
-from chamber_callback.telephony.twilio import TwilioTelephony
 from tests.conftest import make_app
 from tests.integration.helpers import T0, make_request, make_staff, request_by_id
-
-TOKEN = "twilio-auth-token"
-BASE = "https://rappel.example.fr"
-TWILIO = {"TELEPHONY": "twilio", "TWILIO_ACCOUNT_SID": "AC" + "a" * 32, "TWILIO_AUTH_TOKEN": TOKEN,
-          "TWILIO_CALLER_ID": "+33970000000", "PUBLIC_BASE_URL": BASE}
-
-
-class FakeHttp(HttpClient):
-    """Records what the SDK sends and answers with canned responses (no network)."""
-
-    def __init__(self, responses):
-        super().__init__(logger=None, is_async=False)
-        self.responses, self.requests = list(responses), []
-
-    def request(self, method, url, params=None, data=None, headers=None, auth=None, timeout=None,
-                allow_redirects=False):
-        self.requests.append({"method": method, "url": url, "data": data})
-        status, body = self.responses.pop(0)
-        return Response(status, json.dumps(body))
-
-
-@pytest.fixture
-def twilio_app(_migrated):
-    app = make_app(**TWILIO)
-    with app.app_context():
-        yield app
-        for table in ("call_events", "notifications", "escalations", "audit_events", "call_attempts", "offers",
-                      "callback_requests", "agent_skills", "staff_users"):
-            db.session.execute(db.text(f"DELETE FROM {table}"))
-        db.session.commit()
-    app.extensions["redis"].flushdb()
-
-
-def use_http(app, responses) -> FakeHttp:
-    http = FakeHttp(responses)
-    app.extensions["telephony"] = TwilioTelephony.from_config(app.config, http_client=http)
-    return http
-
-
-def signed_post(client, path, form):
-    signature = RequestValidator(TOKEN).compute_signature(BASE + path, form)
-    return client.post(path, data=form, headers={"X-Twilio-Signature": signature})
-
+from tests.integration.twilio_fakes import BASE, TOKEN, signed_post, use_http
 
 def held_call(agent_phone="+33611223344"):
     agent = make_staff()

@@ -1,0 +1,129 @@
+"""Messages to artisans: stored with the change that causes them, sent by a job after commit."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import phonenumbers
+from flask import current_app, has_request_context, url_for
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ..domain import messages as texts
+from ..extensions import begin_write, db
+from ..models import ArtisanMessage, CallbackRequest
+from ..notify import get_mailer
+from ..notify.email import MailError
+from ..queues import MESSAGES_QUEUE, REDIS_ERRORS, get_queue
+from ..telephony import TelephonyError, get_telephony
+
+log = logging.getLogger(__name__)
+DELIVERY_RANK = {"pending": 0, "queued": 1, "accepted": 1, "sending": 2, "sent": 3,
+                 "delivered": 4, "undelivered": 4, "failed": 4}
+SUBJECTS = {"confirmation": "Votre demande de rappel est enregistrée",
+            "unreachable": "Nous n'avons pas pu vous joindre"}
+
+
+def _tz() -> ZoneInfo:
+    return ZoneInfo(current_app.config["TIMEZONE"])
+
+
+def _site() -> str:
+    if current_app.config["PUBLIC_BASE_URL"]:
+        return current_app.config["PUBLIC_BASE_URL"]
+    return url_for("public.request_form", _external=True).rstrip("/") if has_request_context() else ""
+
+
+def _status_url(token: str) -> str:
+    return f"{_site()}/suivi/{token}"
+
+
+def add_message(request: CallbackRequest, kind: str, now: datetime, *, token: str | None = None,
+                when: datetime | None = None) -> int | None:
+    """Store the message in the caller's transaction (once per request and kind); returns its id."""
+    if kind == "confirmation":
+        body = texts.confirmation(request.reference, request.sla_deadline, _status_url(token), _tz())
+    elif kind == "unreachable":
+        body = texts.unreachable(request.reference, _site(), current_app.config["CHAMBER_PHONE"])
+    else:
+        body, kind = texts.follow_up(request.reference, when, _tz()), f"follow_up-{int(when.timestamp())}"
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    return db.session.scalar(
+        dialect.insert(ArtisanMessage).values(request_id=request.id, kind=kind, body=body, status="pending",
+                                              created_at=now)
+        .on_conflict_do_nothing(index_elements=["request_id", "kind"]).returning(ArtisanMessage.id))
+
+
+def enqueue_message(message_id: int | None) -> None:
+    """After commit. A Redis outage only delays it: the reconciler sends what stayed pending."""
+    if message_id is None:
+        return
+    try:
+        get_queue(MESSAGES_QUEUE).enqueue("chamber_callback.jobs.send_artisan_message", message_id,
+                                            job_id=f"message-{message_id}", result_ttl=3600)
+    except REDIS_ERRORS as exc:
+        log.warning("redis unavailable, message %s left for the reconciler: %s", message_id, type(exc).__name__)
+
+
+def channel_for(request: CallbackRequest) -> str | None:
+    """SMS to a mobile unless the artisan said no; e-mail otherwise, when there is one."""
+    number = phonenumbers.parse(request.phone, None)
+    mobile = phonenumbers.number_type(number) in (phonenumbers.PhoneNumberType.MOBILE,
+                                                  phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+    if mobile and not request.no_sms and get_telephony().capabilities.sms:
+        return "sms"
+    return "email" if request.email else None
+
+
+def send_message(message_id: int, now: datetime) -> str:
+    """Send one pending message (claimed first, so it goes out once)."""
+    begin_write()
+    claimed = db.session.execute(update(ArtisanMessage).where(ArtisanMessage.id == message_id,
+                                                              ArtisanMessage.status == "pending")
+                                 .values(status="sending").execution_options(synchronize_session=False)).rowcount
+    db.session.commit()
+    if not claimed:
+        return "skipped"
+    message = db.session.get(ArtisanMessage, message_id, populate_existing=True)
+    request = db.session.get(CallbackRequest, message.request_id)
+    channel, sid, status, error = channel_for(request), None, "sent", None
+    try:
+        if channel == "sms":
+            sid = get_telephony().send_sms(request.phone, message.body)
+        elif channel == "email":
+            subject = SUBJECTS.get(message.kind, "Votre rappel est programmé")
+            get_mailer().send(request.email, subject, message.body)
+        else:
+            status = "failed"
+            error = "no-channel"
+    except (TelephonyError, MailError) as exc:
+        status, error = "failed", str(getattr(exc, "code", None) or type(exc).__name__)[:16]
+        log.warning("message %s (%s) failed: %s", message_id, channel, error)
+    begin_write()
+    db.session.execute(update(ArtisanMessage).where(ArtisanMessage.id == message_id).values(
+        channel=channel, provider_sid=sid, status=status, error_code=error, sent_at=now)
+        .execution_options(synchronize_session=False))
+    db.session.commit()
+    return status
+
+
+def record_delivery(provider_sid: str, status: str) -> bool:
+    """Delivery status callback: moves forward only (a late "sent" never hides "delivered")."""
+    begin_write()
+    message = db.session.scalar(select(ArtisanMessage).where(ArtisanMessage.provider_sid == provider_sid))
+    if message is None or DELIVERY_RANK.get(status, -1) <= DELIVERY_RANK.get(message.status, -1):
+        db.session.commit()
+        return False
+    message.status = status
+    db.session.commit()
+    return True
+
+
+def send_pending(now: datetime) -> int:
+    """Reconciler: messages still pending a minute after they were written (lost jobs)."""
+    ids = db.session.scalars(select(ArtisanMessage.id).where(ArtisanMessage.status == "pending",
+                                                             ArtisanMessage.created_at < now - timedelta(minutes=1))
+                             .limit(200)).all()
+    db.session.commit()
+    return sum(send_message(message_id, now) == "sent" for message_id in ids)

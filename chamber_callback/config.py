@@ -105,6 +105,8 @@ def load_config() -> dict:
         "TWILIO_CALLER_ID": _env("TWILIO_CALLER_ID"),
         "TWILIO_SMS_SENDER": _env("TWILIO_SMS_SENDER"),
         "DIAL_TIMEOUT_SECONDS": int(_env("DIAL_TIMEOUT_SECONDS", "25")),
+        "CALL_STUCK_MINUTES": float(_env("CALL_STUCK_MINUTES", "15")),
+        "TWILIO_CPS": int(_env("TWILIO_CPS", "1")),
         "SMS_LOG": str(INSTANCE_DIR / "sms.log"),
         "OFFER_TIMEOUT_SECONDS": int(_env("OFFER_TIMEOUT_SECONDS", "120")),
         "MAX_MISSED_OFFERS": int(_env("MAX_MISSED_OFFERS", "2")),

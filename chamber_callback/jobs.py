@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from flask import Flask, has_app_context
 
@@ -66,9 +66,12 @@ def requeue_request(request_id: int) -> bool:
 def dispatch_tick() -> dict:
     """Periodic: expiries, retries, overflow, and offers to idle agents (repairs lost jobs)."""
     from .services.assignment import dispatch_tick as tick
+    from .services.calls import reconcile_stuck_calls
 
     with app_context():
-        return tick(utcnow())
+        counts = tick(utcnow())
+        counts["stuck_calls"] = reconcile_stuck_calls(utcnow())
+        return counts
 
 
 def sla_tick() -> dict:
@@ -90,6 +93,23 @@ def purge_personal_data() -> int:
 
     with app_context():
         return purge(utcnow(), current_app.config["RETENTION_DAYS"])
+
+
+def bridge_call(attempt_id: int) -> str:
+    """Place a bridged call that waited for a free slot (calls per second)."""
+    from .services.calls import CallNotPlaced, start_bridge, take_call_slot
+    from .queues import MESSAGES_QUEUE, schedule_job
+
+    with app_context():
+        if not take_call_slot():
+            schedule_job("chamber_callback.jobs.bridge_call", attempt_id, job_id=f"bridge-{attempt_id}-{int(utcnow().timestamp())}",
+                         at=utcnow() + timedelta(seconds=1), queue=MESSAGES_QUEUE)
+            return "waiting"
+        try:
+            start_bridge(attempt_id, utcnow())
+        except CallNotPlaced:
+            return "refused"  # the attempt is closed with its outcome; the console shows it
+        return "placed"
 
 
 def simulate_call(attempt_id: int) -> str:

@@ -2,14 +2,18 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+import time
+from datetime import datetime, timedelta
+
+from flask import current_app
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from ..domain.telephony import automatic_outcome, moves_forward, outcome_for_error
+from ..domain.telephony import FINAL_STATUSES, automatic_outcome, moves_forward, outcome_for_error
 from ..extensions import begin_write, db
 from ..models import CallAttempt, CallEvent, StaffUser
+from ..queues import MESSAGES_QUEUE, REDIS_ERRORS, get_redis, schedule_job
 from ..telephony import TelephonyError, get_telephony
 from . import assignment
 
@@ -37,8 +41,36 @@ def place_call(reference: str, agent: StaffUser, now: datetime) -> CallAttempt:
     attempt = assignment.start_attempt(reference, agent, now)
     if not telephony.capabilities.bridge:
         return attempt
+    if not take_call_slot():
+        # Over the account's calls per second: a worker places it in a moment ("en file").
+        schedule_job("chamber_callback.jobs.bridge_call", attempt.id, job_id=f"bridge-{attempt.id}",
+                     at=now + timedelta(seconds=1), queue=MESSAGES_QUEUE)
+        return attempt
+    start_bridge(attempt.id, now)
+    return attempt
+
+
+def take_call_slot() -> bool:
+    """One of the ``TWILIO_CPS`` calls allowed this second, counted in Redis for all processes.
+    Without Redis, the call goes ahead (Twilio queues calls over the limit anyway)."""
+    key = f"chamber-callback:cps:{int(time.time())}"
     try:
-        call_sid = telephony.start_bridge(attempt.id, agent.phone)
+        redis = get_redis()
+        count = redis.incr(key)
+        redis.expire(key, 2)
+    except REDIS_ERRORS:
+        return True
+    return count <= current_app.config["TWILIO_CPS"]
+
+
+def start_bridge(attempt_id: int, now: datetime) -> None:
+    """Ask the provider to call the agent; a refusal closes the attempt with the right outcome."""
+    attempt = db.session.get(CallAttempt, attempt_id, populate_existing=True)
+    if attempt is None or attempt.ended_at is not None or attempt.call_sid:
+        return
+    agent = db.session.get(StaffUser, attempt.agent_id)
+    try:
+        call_sid = get_telephony().start_bridge(attempt.id, agent.phone)
     except TelephonyError as error:
         outcome = outcome_for_error(error.code, error.http_status)
         log.warning("bridge refused for attempt %s: code=%s status=%s", attempt.id, error.code, error.http_status)
@@ -49,7 +81,31 @@ def place_call(reference: str, agent: StaffUser, now: datetime) -> CallAttempt:
     db.session.execute(update(CallAttempt).where(CallAttempt.id == attempt.id).values(call_sid=call_sid)
                        .execution_options(synchronize_session=False))
     db.session.commit()
-    return attempt
+
+
+def reconcile_stuck_calls(now: datetime) -> int:
+    """Bridged attempts without news for ``CALL_STUCK_MINUTES``: ask the provider; a call it
+    says is over (or cannot find) closes like its callbacks would have, or goes back to the queue."""
+    cutoff = now - timedelta(minutes=current_app.config["CALL_STUCK_MINUTES"])
+    recent = select(CallEvent.id).where(CallEvent.attempt_id == CallAttempt.id, CallEvent.received_at >= cutoff)
+    stuck = db.session.scalars(select(CallAttempt).where(
+        CallAttempt.ended_at.is_(None), CallAttempt.call_sid.is_not(None), CallAttempt.started_at < cutoff,
+        ~recent.exists())).all()
+    db.session.commit()
+    handled = 0
+    for attempt in stuck:
+        status = get_telephony().call_status(attempt.call_sid)
+        if status is not None and status not in FINAL_STATUSES:
+            continue  # still ringing or talking: leave it
+        outcome = automatic_outcome(attempt.artisan_status or "", attempt.artisan_duration_s, attempt.answered_by)
+        if outcome is not None:
+            _close(attempt, outcome, now, "Appel clos d'après l'opérateur (nouvelles manquantes).")
+        else:
+            _release(attempt, now)
+        handled += 1
+    if handled:
+        log.info("stuck calls: %d attempt(s) closed or given back", handled)
+    return handled
 
 
 def apply_call_event(attempt_id: int, leg: str, call_sid: str, status: str, now: datetime,

@@ -19,6 +19,7 @@ from ..presenters import (artisan_history, held_requests, may_view, my_day, open
                           timeline)
 from ..services import assignment
 from ..services.calls import CallNotPlaced, place_call
+from ..telephony import get_telephony
 from ..services.staff import AccountError, change_password
 from . import bp
 from .forms import AVAILABILITY_LABELS, OUTCOME_LABELS, ActionForm, AvailabilityForm, LoginForm, OutcomeForm, PasswordForm
@@ -111,6 +112,7 @@ def panel_context(agent: StaffUser) -> dict:
         "sla_level": sla_level,
         "version": hashlib.sha256(version_source.encode()).hexdigest()[:16],
         "poll_seconds": current_app.config["CONSOLE_POLL_SECONDS"],
+        "bridges": get_telephony().capabilities.bridge,
     }
 
 

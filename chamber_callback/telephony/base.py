@@ -29,6 +29,9 @@ class Telephony(Protocol):
 
     def cancel(self, call_sid: str) -> None: ...
 
+    def call_status(self, call_sid: str) -> str | None:
+        """The provider's current status of a call (None when it cannot tell)."""
+
     def send_sms(self, to: str, body: str) -> str | None: ...
 
 

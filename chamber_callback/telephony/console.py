@@ -64,6 +64,9 @@ class ConsoleTelephony:
     def cancel(self, call_sid: str) -> None:
         return None
 
+    def call_status(self, call_sid: str) -> str | None:
+        return None  # a simulated call lives only in its job
+
     def send_sms(self, to: str, body: str) -> str | None:
         self.sms_log.parent.mkdir(parents=True, exist_ok=True)
         stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")

@@ -58,6 +58,12 @@ class TwilioTelephony:
         except TwilioException as exc:
             raise TelephonyError(str(exc)) from exc
 
+    def call_status(self, call_sid: str) -> str | None:
+        try:
+            return self.client.calls(call_sid).fetch().status
+        except TwilioException:
+            return None
+
     def send_sms(self, to: str, body: str) -> str:
         try:
             message = self.client.messages.create(to=to, from_=self.sms_sender, body=body,

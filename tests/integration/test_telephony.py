@@ -178,3 +178,39 @@ def test_tests_cannot_reach_the_network():
 
     with pytest.raises(AssertionError, match="only 127.0.0.1"):
         socket.create_connection(("192.0.2.1", 443), timeout=0.1)
+
+
+def test_calls_over_the_accounts_cps_wait_for_the_next_second(twilio_app, monkeypatch):
+    import chamber_callback.services.calls as calls
+    from chamber_callback.jobs import bridge_call
+
+    monkeypatch.setattr(calls.time, "time", lambda: 1_800_000_000.0)
+    http = use_http(twilio_app, [(201, {"sid": "CA" + "a" * 32, "status": "queued"}),
+                                 (201, {"sid": "CA" + "b" * 32, "status": "queued"})])
+    first_agent, first = held_call()
+    second_agent, second = held_call(agent_phone="+33622334455")
+    place_call(first.reference, first_agent, T0)
+    queued = place_call(second.reference, second_agent, T0)
+    assert len(http.requests) == 1  # TWILIO_CPS=1: the second waits
+    assert db.session.get(CallAttempt, queued.id).call_sid is None
+    monkeypatch.setattr(calls.time, "time", lambda: 1_800_000_001.0)
+    assert bridge_call(queued.id) == "placed"
+    assert http.requests[1]["data"]["To"] == "+33622334455"
+
+
+def test_a_call_without_news_is_asked_about_then_given_back(twilio_app):
+    from chamber_callback.services.calls import reconcile_stuck_calls
+
+    http = use_http(twilio_app, [(201, {"sid": "CA" + "c" * 32, "status": "queued"}),
+                                 (200, {"sid": "CA" + "c" * 32, "status": "in-progress"}),
+                                 (200, {"sid": "CA" + "c" * 32, "status": "completed"})])
+    agent, request = held_call()
+    place_call(request.reference, agent, T0)
+    assert reconcile_stuck_calls(T0 + timedelta(minutes=5)) == 0  # not stuck yet: not even asked
+    assert reconcile_stuck_calls(T0 + timedelta(minutes=20)) == 0  # Twilio says it is still going
+    assert reconcile_stuck_calls(T0 + timedelta(minutes=40)) == 1  # over, and the artisan was never dialled
+    assert http.requests[-1]["url"].endswith(f"/Calls/{'CA' + 'c' * 32}.json")
+    attempt = db.session.scalar(select(CallAttempt))
+    assert attempt.ended_at is not None and attempt.outcome is None
+    assert request_by_id(request.id).status == "queued"  # back in the queue, no failed attempt counted
+    assert request_by_id(request.id).failed_attempts == 0

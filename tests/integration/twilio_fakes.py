@@ -34,6 +34,7 @@ class FakeHttp(HttpClient):
 def twilio_app(_migrated):
     """An app with TELEPHONY=twilio (the adapter's HTTP client is swapped by use_http)."""
     app = make_app(**TWILIO)
+    app.extensions["redis"].flushdb()
     with app.app_context():
         yield app
         for table in ("call_events", "notifications", "escalations", "audit_events", "call_attempts", "offers",

@@ -13,7 +13,7 @@ from ..extensions import db
 from ..models import CallAttempt, CallbackRequest
 from ..presenters import iso, may_view, offer_json, pending_offer, request_detail
 from ..services import assignment
-from ..services.calls import CallNotPlaced, place_call
+from ..services.calls import CallNotPlaced, correct_outcome, place_call
 from ..web import problem
 from . import bp
 
@@ -137,6 +137,20 @@ def outcome(attempt_id: int):
     except assignment.AssignmentConflict as error:
         return conflict(error)
     return jsonify(request_detail(updated, g.api_user))
+
+
+@bp.post("/attempts/<int:attempt_id>/correction")
+@token_required(*CALL_ROLES)
+def correction(attempt_id: int):
+    body = request.get_json(silent=True) or {}
+    if body.get("outcome") not in {o.value for o in Outcome}:
+        return problem(422, "Données invalides", errors={"outcome": [
+            "Valeurs possibles : " + ", ".join(o.value for o in Outcome)]})
+    try:
+        corrected = correct_outcome(attempt_id, g.api_user, body["outcome"], utcnow(), note=body.get("note"))
+    except assignment.AssignmentConflict as error:
+        return conflict(error)
+    return jsonify(request_detail(corrected, g.api_user))
 
 
 @bp.get("/requests/<reference>")

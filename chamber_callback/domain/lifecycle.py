@@ -30,7 +30,10 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.IN_CALL: frozenset({Status.COMPLETED, Status.RETRY_WAIT, Status.SCHEDULED, Status.UNREACHABLE,
                                Status.QUEUED}),
     Status.SCHEDULED: frozenset({Status.QUEUED, Status.OFFERED, Status.IN_CALL, Status.CANCELLED}),
-    Status.RETRY_WAIT: frozenset({Status.QUEUED, Status.OFFERED, Status.IN_CALL, Status.CANCELLED}),
+    # RETRY_WAIT → COMPLETED / UNREACHABLE / SCHEDULED: the agent corrects an outcome the
+    # telephony recorded by itself (a "no answer" that was in fact a conversation).
+    Status.RETRY_WAIT: frozenset({Status.QUEUED, Status.OFFERED, Status.IN_CALL, Status.CANCELLED, Status.COMPLETED,
+                                  Status.UNREACHABLE, Status.SCHEDULED}),
     Status.COMPLETED: frozenset(),
     Status.UNREACHABLE: frozenset(),
     Status.CANCELLED: frozenset(),

@@ -140,8 +140,8 @@ def apply_call_event(attempt_id: int, leg: str, call_sid: str, status: str, now:
         agent_gone = leg == "agent" and status in ("busy", "no-answer", "failed", "canceled") \
             and attempt.artisan_status is None
         if outcome is not None:
-            _close(attempt, outcome, now, "Résultat relevé sur l'appel : personne n'a décroché."
-                   if outcome.value == "no_answer" else "Résultat relevé sur l'appel : messagerie.")
+            _close(attempt, outcome, now, f"{AUTOMATIC_NOTE_PREFIX} : personne n'a décroché."
+                   if outcome.value == "no_answer" else f"{AUTOMATIC_NOTE_PREFIX} : messagerie.")
         elif agent_gone:
             # The agent did not pick up: the artisan was never called; the request goes back.
             _release(attempt, now)
@@ -181,3 +181,50 @@ def _release(attempt: CallAttempt, now: datetime) -> None:
 
 def attempt_for_call(call_sid: str) -> CallAttempt | None:
     return db.session.scalar(select(CallAttempt).where(CallAttempt.call_sid == call_sid))
+
+
+CORRECTION_WINDOW = timedelta(hours=1)
+AUTOMATIC_NOTE_PREFIX = "Résultat relevé sur l'appel"
+
+
+def correct_outcome(attempt_id: int, agent: StaffUser, outcome: str, now: datetime, note: str | None = None):
+    """The agent corrects an outcome the telephony recorded by itself, within the hour, while
+    the request waits for its next try (a "no answer" that was in fact a conversation)."""
+    from ..domain.lifecycle import Outcome, RETRY_OUTCOMES, Status, after_outcome
+    from .assignment import AssignmentConflict, Settings, agent_actor
+    from .lifecycle import transition
+    from .sla import record_contact
+
+    outcome = Outcome(outcome)
+    settings = Settings.from_config()
+    begin_write()
+    attempt = db.session.get(CallAttempt, attempt_id, populate_existing=True)
+    if attempt is None or attempt.agent_id != agent.id:
+        db.session.rollback()
+        raise AssignmentConflict("Cet appel n'est pas le vôtre.")
+    request = attempt.request
+    latest = db.session.scalar(select(CallAttempt.id).where(CallAttempt.request_id == request.id)
+                               .order_by(CallAttempt.id.desc()).limit(1))
+    automatic = (attempt.note or "").startswith(AUTOMATIC_NOTE_PREFIX)
+    if (not automatic or latest != attempt.id or request.status != Status.RETRY_WAIT.value
+            or attempt.ended_at is None or now - attempt.ended_at > CORRECTION_WINDOW):
+        db.session.rollback()
+        raise AssignmentConflict("Seul le dernier résultat relevé automatiquement, dans l'heure, peut être corrigé.")
+    failed = request.failed_attempts - (1 if Outcome(attempt.outcome) in RETRY_OUTCOMES else 0)
+    failed += 1 if outcome in RETRY_OUTCOMES else 0
+    step = after_outcome(outcome, failed_attempts=failed, max_attempts=settings.max_attempts, now=now,
+                         retry_gap=settings.retry_gap)
+    previous = attempt.outcome
+    attempt.outcome = outcome.value
+    attempt.note = f"{attempt.note} Corrigé par le conseiller : {note or outcome.value}"[:2000]
+    if step.status.value != request.status:
+        if not transition(request, step.status, actor=agent_actor(agent), now=now, action="attempt.corrected",
+                          reason=f"{previous} → {outcome.value}"):
+            db.session.rollback()
+            raise AssignmentConflict("Cette demande a changé entre-temps : rechargez la page.")
+    request.failed_attempts = failed
+    request.next_attempt_at = step.next_attempt_at
+    if outcome.value.startswith("reached") or outcome == Outcome.REFUSED:
+        record_contact(request, attempt.started_at, reached=True)
+    db.session.commit()
+    return request

@@ -18,7 +18,8 @@ from ..models import CallAttempt, CallbackRequest, Notification, RegionalUnit, S
 from ..presenters import (artisan_history, held_requests, may_view, my_day, open_attempt, pending_offer, sla_level,
                           timeline)
 from ..services import assignment
-from ..services.calls import CallNotPlaced, place_call
+from ..services import calls
+from ..services.calls import AUTOMATIC_NOTE_PREFIX, CallNotPlaced, place_call
 from ..telephony import get_telephony
 from ..services.staff import AccountError, change_password
 from . import bp
@@ -113,6 +114,7 @@ def panel_context(agent: StaffUser) -> dict:
         "version": hashlib.sha256(version_source.encode()).hexdigest()[:16],
         "poll_seconds": current_app.config["CONSOLE_POLL_SECONDS"],
         "bridges": get_telephony().capabilities.bridge,
+        "automatic_prefix": AUTOMATIC_NOTE_PREFIX,
     }
 
 
@@ -245,6 +247,22 @@ def record_outcome(attempt_id: int):
         flash(_(getattr(error, "message", "Appel introuvable.")), "error")
         return _back()
     flash(_("Résultat enregistré pour %(reference)s.", reference=updated.reference), "success")
+    return _back()
+
+
+@bp.post("/console/appels/<int:attempt_id>/correction")
+@roles_required(*CALL_ROLES)
+def correct_outcome(attempt_id: int):
+    form = OutcomeForm()
+    if not form.validate_on_submit():
+        flash(_("Choisissez le bon résultat."), "error")
+        return _back()
+    try:
+        corrected = calls.correct_outcome(attempt_id, current_user, form.outcome.data, utcnow(), note=form.note.data)
+    except assignment.AssignmentConflict as error:
+        flash(_(error.message), "error")
+        return _back()
+    flash(_("Résultat corrigé pour %(reference)s.", reference=corrected.reference), "success")
     return _back()
 
 

@@ -22,6 +22,7 @@ CONSOLE_MATRIX = {
     ("POST", "/console/demandes/XXXX-XXXX/appel"): CALL,
     ("POST", "/console/demandes/XXXX-XXXX/rendre"): CALL,
     ("POST", "/console/appels/999999/resultat"): CALL,
+    ("POST", "/console/appels/999999/correction"): CALL,
     ("GET", "/console/demandes/XXXX-XXXX"): EVERYONE,
     ("GET", "/console/historique"): CALL,
     ("GET", "/equipe"): SUPERVISORS,
@@ -39,6 +40,7 @@ API_MATRIX = {
     ("POST", "/api/v1/me/next"): CALL,
     ("POST", "/api/v1/requests/XXXX-XXXX/attempts"): CALL,
     ("POST", "/api/v1/attempts/999999/outcome"): CALL,
+    ("POST", "/api/v1/attempts/999999/correction"): CALL,
     ("GET", "/api/v1/requests/XXXX-XXXX"): EVERYONE,
 }
 

@@ -153,11 +153,23 @@ def test_a_person_answering_leaves_the_outcome_to_the_agent(twilio_app):
     assert request_by_id(request.id).status == "completed"
 
 
-def test_console_simulator_plays_the_whole_flow(_migrated, run_jobs):
+def test_console_simulator_plays_the_whole_flow(_migrated):
     app = make_app(TELEPHONY_SIMULATOR="busy:1")
     with app.app_context():
         try:
-            agent, request = held_call()
+            agent = make_staff()
+            agent.phone = "+33611223344"
+            db.session.commit()
+            response = app.test_client().post("/api/v1/callback-requests", json={
+                "name": "Anne Lambert", "business_name": "Couture Lambert", "sector": "fabrication",
+                "phone": "06 55 44 33 22", "postal_code": "75011", "topic": "aides", "description": "Aide ?",
+                "consent": True})
+            reference = response.get_json()["reference"]
+            from chamber_callback.models import CallbackRequest, Offer
+            request = db.session.scalar(select(CallbackRequest).where(CallbackRequest.reference == reference))
+            assert engine.assign_request(request.id, T0) == agent.id  # what the queued job does
+            offer = db.session.scalar(select(Offer).where(Offer.status == "pending"))
+            engine.accept_offer(offer.id, agent, offer.created_at)
             attempt = place_call(request.reference, agent, T0)
             assert attempt.call_sid.startswith("SIM")
             assert simulate_call(attempt.id) == "busy"
@@ -167,8 +179,8 @@ def test_console_simulator_plays_the_whole_flow(_migrated, run_jobs):
             assert request_by_id(request.id).status == "retry_wait"
             assert simulate_call(attempt.id) == "skipped"  # already over: nothing replayed
         finally:
-            for table in ("call_events", "audit_events", "call_attempts", "offers", "callback_requests",
-                          "agent_skills", "staff_users"):
+            for table in ("call_events", "artisan_messages", "audit_events", "call_attempts", "offers",
+                          "callback_requests", "agent_skills", "staff_users"):
                 db.session.execute(db.text(f"DELETE FROM {table}"))
             db.session.commit()
 
@@ -214,3 +226,25 @@ def test_a_call_without_news_is_asked_about_then_given_back(twilio_app):
     assert attempt.ended_at is not None and attempt.outcome is None
     assert request_by_id(request.id).status == "queued"  # back in the queue, no failed attempt counted
     assert request_by_id(request.id).failed_attempts == 0
+
+
+def test_the_agent_corrects_an_automatic_no_answer_within_the_hour(twilio_app):
+    from chamber_callback.services.assignment import AssignmentConflict
+    from chamber_callback.services.calls import correct_outcome
+
+    use_http(twilio_app, [(201, {"sid": "CA" + "d" * 32, "status": "queued"})])
+    agent, request = held_call()
+    attempt = place_call(request.reference, agent, T0)
+    signed_post(twilio_app.test_client(), f"/webhooks/twilio/status?attempt={attempt.id}&leg=artisan",
+                {"CallSid": "CA" + "e" * 32, "CallStatus": "completed", "CallDuration": "4"})
+    assert request_by_id(request.id).status == "retry_wait"  # 4 s: taken as no answer
+    other = make_staff()
+    with pytest.raises(AssignmentConflict):
+        correct_outcome(attempt.id, other, "reached_resolved", T0 + timedelta(minutes=5))
+    corrected = correct_outcome(attempt.id, agent, "reached_resolved", T0 + timedelta(minutes=5),
+                                note="Elle a rappelé aussitôt")
+    assert (corrected.status, corrected.failed_attempts, corrected.first_reached_at) == ("completed", 0, T0)
+    attempt = db.session.get(CallAttempt, attempt.id)
+    assert attempt.outcome == "reached_resolved" and "Elle a rappelé aussitôt" in attempt.note
+    with pytest.raises(AssignmentConflict):
+        correct_outcome(attempt.id, agent, "no_answer", T0 + timedelta(minutes=6))  # only while it waits

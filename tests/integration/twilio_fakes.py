@@ -37,7 +37,8 @@ def twilio_app(_migrated):
     app.extensions["redis"].flushdb()
     with app.app_context():
         yield app
-        for table in ("call_events", "notifications", "escalations", "audit_events", "call_attempts", "offers",
+        for table in ("call_events", "artisan_messages", "notifications", "escalations", "audit_events",
+                      "call_attempts", "offers",
                       "callback_requests", "agent_skills", "staff_users"):
             db.session.execute(db.text(f"DELETE FROM {table}"))
         db.session.commit()

@@ -125,6 +125,8 @@ def load_config() -> dict:
         "RATELIMIT_STORAGE_OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "RATELIMIT_HEADERS_ENABLED": True,
+        # A moving window: no double burst across a minute boundary.
+        "RATELIMIT_STRATEGY": "moving-window",
         "RATELIMIT_KEY_PREFIX": "chamber-callback",
         # Flask / extensions
                 "SESSION_COOKIE_HTTPONLY": True,

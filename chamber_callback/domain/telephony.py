@@ -16,9 +16,6 @@ FINAL_STATUSES = frozenset(status for status, rank in STATUS_RANK.items() if ran
 MACHINE_ANSWERS = frozenset({"machine_start", "machine_end_beep", "machine_end_silence", "machine_end_other", "fax"})
 # A "completed" artisan leg shorter than this was not a conversation (hung up at once).
 MIN_CONVERSATION_SECONDS = 10
-# Twilio error codes meaning the number itself is wrong (not worth retrying).
-WRONG_NUMBER_CODES = frozenset({21211, 21214, 21217, 21614, 13224})
-
 
 def moves_forward(current: str | None, new: str) -> bool:
     """True when ``new`` is a later step than ``current`` (unknown statuses never move)."""
@@ -40,8 +37,3 @@ def automatic_outcome(artisan_status: str, duration_s: int | None, answered_by: 
     if (duration_s or 0) < min_conversation_s:
         return Outcome.NO_ANSWER
     return None
-
-
-def outcome_for_error(code: int | None, http_status: int | None) -> Outcome:
-    """A call the provider refused: a wrong number is final, anything else is tried again later."""
-    return Outcome.WRONG_NUMBER if code in WRONG_NUMBER_CODES else Outcome.NO_ANSWER

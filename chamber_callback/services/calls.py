@@ -10,7 +10,7 @@ from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from ..domain.telephony import FINAL_STATUSES, automatic_outcome, moves_forward, outcome_for_error
+from ..domain.telephony import FINAL_STATUSES, MACHINE_ANSWERS, automatic_outcome, moves_forward
 from ..extensions import begin_write, db
 from ..models import CallAttempt, CallEvent, StaffUser
 from ..queues import MESSAGES_QUEUE, REDIS_ERRORS, get_redis, schedule_job
@@ -19,10 +19,8 @@ from . import assignment
 
 log = logging.getLogger(__name__)
 
-PROVIDER_MESSAGES = {
-    "wrong_number": "Le numéro de l'artisan est refusé par l'opérateur : la demande est close comme « mauvais numéro ».",
-    "no_answer": "L'appel n'a pas pu être lancé ({detail}) : la demande sera rappelée plus tard.",
-}
+# The bridge first calls the agent: a refused number here is the agent's own.
+AGENT_NUMBER_CODES = frozenset({21211, 21214, 21217, 13224})
 
 
 class CallNotPlaced(Exception):
@@ -72,10 +70,15 @@ def start_bridge(attempt_id: int, now: datetime) -> None:
     try:
         call_sid = get_telephony().start_bridge(attempt.id, agent.phone)
     except TelephonyError as error:
-        outcome = outcome_for_error(error.code, error.http_status)
+        # The artisan was not called: no outcome against them; the request goes back to the queue.
         log.warning("bridge refused for attempt %s: code=%s status=%s", attempt.id, error.code, error.http_status)
-        message = PROVIDER_MESSAGES[outcome.value].format(detail=f"erreur {error.code or error.http_status}")
-        assignment.record_outcome(attempt.id, agent, outcome, now, note=message)
+        if error.code in AGENT_NUMBER_CODES:
+            message = ("L'opérateur refuse votre numéro de téléphone : faites-le corriger dans votre profil. "
+                       "La demande retourne dans la file.")
+        else:
+            message = (f"L'appel n'a pas pu être lancé (erreur {error.code or error.http_status or 'réseau'}) : "
+                       "la demande retourne dans la file.")
+        _release(attempt, now, note=message)
         raise CallNotPlaced(message) from error
     begin_write()
     db.session.execute(update(CallAttempt).where(CallAttempt.id == attempt.id).values(call_sid=call_sid)
@@ -94,15 +97,27 @@ def reconcile_stuck_calls(now: datetime) -> int:
     db.session.commit()
     handled = 0
     for attempt in stuck:
+        answered = attempt.artisan_status in ("in-progress", "answered", "completed") \
+            and attempt.answered_by not in MACHINE_ANSWERS
+        if answered:
+            continue  # a person answered: the agent records how it went
         status = get_telephony().call_status(attempt.call_sid)
-        if status is not None and status not in FINAL_STATUSES:
-            continue  # still ringing or talking: leave it
+        if status not in FINAL_STATUSES:
+            continue  # still going, or the provider cannot tell: leave it
         outcome = automatic_outcome(attempt.artisan_status or "", attempt.artisan_duration_s, attempt.answered_by)
         if outcome is not None:
             _close(attempt, outcome, now, "Appel clos d'après l'opérateur (nouvelles manquantes).")
         else:
             _release(attempt, now)
         handled += 1
+    if get_telephony().capabilities.bridge:
+        # A bridge that never started (job lost, process killed before the provider answered).
+        never_placed = db.session.scalars(select(CallAttempt).where(
+            CallAttempt.ended_at.is_(None), CallAttempt.call_sid.is_(None), CallAttempt.started_at < cutoff)).all()
+        db.session.commit()
+        for attempt in never_placed:
+            _release(attempt, now)
+            handled += 1
     if handled:
         log.info("stuck calls: %d attempt(s) closed or given back", handled)
     return handled
@@ -137,8 +152,8 @@ def apply_call_event(attempt_id: int, leg: str, call_sid: str, status: str, now:
     db.session.commit()
     if attempt.ended_at is None:
         outcome = automatic_outcome(attempt.artisan_status or "", attempt.artisan_duration_s, attempt.answered_by)
-        agent_gone = leg == "agent" and status in ("busy", "no-answer", "failed", "canceled") \
-            and attempt.artisan_status is None
+        # The agent's phone did not answer, or the agent hung up without pressing 1.
+        agent_gone = leg == "agent" and status in FINAL_STATUSES and attempt.artisan_status is None
         if outcome is not None:
             _close(attempt, outcome, now, f"{AUTOMATIC_NOTE_PREFIX} : personne n'a décroché."
                    if outcome.value == "no_answer" else f"{AUTOMATIC_NOTE_PREFIX} : messagerie.")
@@ -154,6 +169,12 @@ def record_answered_by(attempt_id: int, answered_by: str, now: datetime) -> None
     db.session.execute(update(CallAttempt).where(CallAttempt.id == attempt_id).values(answered_by=answered_by)
                        .execution_options(synchronize_session=False))
     db.session.commit()
+    attempt = db.session.get(CallAttempt, attempt_id, populate_existing=True)
+    if attempt is not None and attempt.ended_at is None:
+        # The detection may come after the leg's final status: decide again with it.
+        outcome = automatic_outcome(attempt.artisan_status or "", attempt.artisan_duration_s, answered_by)
+        if outcome is not None:
+            _close(attempt, outcome, now, f"{AUTOMATIC_NOTE_PREFIX} : messagerie.")
 
 
 def _close(attempt: CallAttempt, outcome, now: datetime, note: str) -> None:
@@ -164,11 +185,11 @@ def _close(attempt: CallAttempt, outcome, now: datetime, note: str) -> None:
         db.session.rollback()  # the agent recorded it first: theirs stands
 
 
-def _release(attempt: CallAttempt, now: datetime) -> None:
+def _release(attempt: CallAttempt, now: datetime, note: str | None = None) -> None:
     begin_write()
     closed = db.session.execute(
         update(CallAttempt).where(CallAttempt.id == attempt.id, CallAttempt.ended_at.is_(None))
-        .values(ended_at=now, note="L'appel du conseiller n'a pas abouti : l'artisan n'a pas été appelé.")
+        .values(ended_at=now, note=note or "L'appel du conseiller n'a pas abouti : l'artisan n'a pas été appelé.")
         .execution_options(synchronize_session=False)).rowcount
     db.session.commit()
     if closed:

@@ -10,13 +10,13 @@ from flask import current_app, has_request_context, url_for
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from .. import PRIVATE_PATH
 from ..domain import messages as texts
 from ..extensions import begin_write, db
 from ..models import ArtisanMessage, CallbackRequest
 from ..notify import get_mailer
-from ..notify.email import MailError
 from ..queues import MESSAGES_QUEUE, REDIS_ERRORS, get_queue
-from ..telephony import TelephonyError, get_telephony
+from ..telephony import get_telephony
 
 log = logging.getLogger(__name__)
 DELIVERY_RANK = {"pending": 0, "queued": 1, "accepted": 1, "sending": 2, "sent": 3,
@@ -97,12 +97,14 @@ def send_message(message_id: int, now: datetime) -> str:
         else:
             status = "failed"
             error = "no-channel"
-    except (TelephonyError, MailError) as exc:
+    except Exception as exc:  # noqa: BLE001 - whatever went wrong, the row must not stay "sending"
         status, error = "failed", str(getattr(exc, "code", None) or type(exc).__name__)[:16]
         log.warning("message %s (%s) failed: %s", message_id, channel, error)
     begin_write()
+    # The private link is not kept once the message has gone: only its digest identifies the request.
     db.session.execute(update(ArtisanMessage).where(ArtisanMessage.id == message_id).values(
-        channel=channel, provider_sid=sid, status=status, error_code=error, sent_at=now)
+        channel=channel, provider_sid=sid, status=status, error_code=error, sent_at=now,
+        body=PRIVATE_PATH.sub(r"/\1/…", message.body))
         .execution_options(synchronize_session=False))
     db.session.commit()
     return status
@@ -121,7 +123,14 @@ def record_delivery(provider_sid: str, status: str) -> bool:
 
 
 def send_pending(now: datetime) -> int:
-    """Reconciler: messages still pending a minute after they were written (lost jobs)."""
+    """Reconciler: messages still pending a minute after they were written (lost jobs), and
+    messages a worker died sending (claimed ten minutes ago, never finished)."""
+    begin_write()
+    db.session.execute(update(ArtisanMessage).where(
+        ArtisanMessage.status == "sending", ArtisanMessage.provider_sid.is_(None),
+        ArtisanMessage.sent_at.is_(None), ArtisanMessage.created_at < now - timedelta(minutes=10))
+        .values(status="pending").execution_options(synchronize_session=False))
+    db.session.commit()
     ids = db.session.scalars(select(ArtisanMessage.id).where(ArtisanMessage.status == "pending",
                                                              ArtisanMessage.created_at < now - timedelta(minutes=1))
                              .limit(200)).all()

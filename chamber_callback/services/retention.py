@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 
 from ..extensions import begin_write, db
-from ..models import AuditEvent, CallAttempt, CallbackRequest
+from ..models import ArtisanMessage, AuditEvent, CallAttempt, CallbackRequest
 from .audit import SYSTEM
 
 log = logging.getLogger(__name__)
@@ -32,6 +32,8 @@ def purge_personal_data(now: datetime, retention_days: int, batch: int = 1000, d
             postal_code="00000", commune_insee=None, commune_name=None, purged_at=now,
         ).execution_options(synchronize_session=False))
     db.session.execute(update(CallAttempt).where(CallAttempt.request_id.in_(ids)).values(note=None)
+                       .execution_options(synchronize_session=False))
+    db.session.execute(update(ArtisanMessage).where(ArtisanMessage.request_id.in_(ids)).values(body=ERASED)
                        .execution_options(synchronize_session=False))
     # Outcome notes were copied into the timeline's "reason": erase them too.
     db.session.execute(update(AuditEvent).where(AuditEvent.request_id.in_(ids), AuditEvent.actor_type == "agent")

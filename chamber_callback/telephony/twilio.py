@@ -6,6 +6,7 @@ comes from the database, never from the browser.
 """
 from __future__ import annotations
 
+from requests import RequestException
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
@@ -48,20 +49,20 @@ class TwilioTelephony:
             )
         except TwilioRestException as exc:
             raise TelephonyError(exc.msg, code=exc.code, http_status=exc.status) from exc
-        except TwilioException as exc:  # includes RFC 9457 service errors
-            raise TelephonyError(str(exc)) from exc
+        except (TwilioException, RequestException, OSError) as exc:  # service errors, network trouble
+            raise TelephonyError(type(exc).__name__) from exc
         return call.sid
 
     def cancel(self, call_sid: str) -> None:
         try:
             self.client.calls(call_sid).update(status="completed")
-        except TwilioException as exc:
-            raise TelephonyError(str(exc)) from exc
+        except (TwilioException, RequestException, OSError) as exc:
+            raise TelephonyError(type(exc).__name__) from exc
 
     def call_status(self, call_sid: str) -> str | None:
         try:
             return self.client.calls(call_sid).fetch().status
-        except TwilioException:
+        except (TwilioException, RequestException, OSError):
             return None
 
     def send_sms(self, to: str, body: str) -> str:
@@ -70,6 +71,6 @@ class TwilioTelephony:
                                                   status_callback=self.webhook("sms-status"))
         except TwilioRestException as exc:
             raise TelephonyError(exc.msg, code=exc.code, http_status=exc.status) from exc
-        except TwilioException as exc:
-            raise TelephonyError(str(exc)) from exc
+        except (TwilioException, RequestException, OSError) as exc:
+            raise TelephonyError(type(exc).__name__) from exc
         return message.sid

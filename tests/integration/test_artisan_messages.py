@@ -5,7 +5,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from chamber_callback.extensions import db
-from chamber_callback.models import ArtisanMessage
+from chamber_callback.models import ArtisanMessage, CallbackRequest
 from chamber_callback.services import assignment as engine
 from chamber_callback.services.messages import record_delivery, send_message
 from tests.integration.helpers import T0, make_request, make_staff, request_by_id
@@ -15,6 +15,7 @@ URL = "/api/v1/callback-requests"
 
 
 def messages():
+    db.session.rollback()  # a fresh snapshot: the worker committed in between
     db.session.expire_all()
     return db.session.scalars(select(ArtisanMessage).order_by(ArtisanMessage.id)).all()
 
@@ -29,6 +30,7 @@ def test_confirmation_sms_after_submission(app, client, run_jobs, valid_json):
     logged = sms_log.read_text(encoding="utf-8")
     assert "+33698765432" in logged and body["reference"] in logged and body["status_url"] in logged
     assert send_message(message.id, T0) == "skipped"  # sent once
+    assert body["token"] not in messages()[0].body  # the private link is not kept once sent
 
 
 def test_no_sms_means_email_and_landline_without_email_means_nothing(app, client, run_jobs, valid_json):
@@ -37,7 +39,9 @@ def test_no_sms_means_email_and_landline_without_email_means_nothing(app, client
     client.post(URL, json=dict(valid_json, no_sms=True, email="karim@example.fr"))
     client.post(URL, json=dict(valid_json, phone="01 42 68 53 00"))  # a landline, no e-mail
     run_jobs()
-    by_phone = {request_by_id(m.request_id).phone: m for m in messages()}
+    by_request = {m.request_id: m for m in messages()}
+    by_phone = {phone: by_request[rid] for phone, rid in db.session.execute(
+        select(CallbackRequest.phone, CallbackRequest.id)).all()}
     assert (by_phone["+33698765432"].channel, by_phone["+33698765432"].status) == ("email", "sent")
     assert "karim@example.fr" in mail_log.read_text(encoding="utf-8")
     assert (by_phone["+33142685300"].channel, by_phone["+33142685300"].status) == (None, "failed")

@@ -45,18 +45,20 @@ def test_call_calls_the_agent_first_with_server_side_numbers(twilio_app):
     assert db.session.get(CallAttempt, attempt.id).call_sid == "CA" + "1" * 32
 
 
-@pytest.mark.parametrize("code, http_status, outcome, status", [
-    (21211, 400, "wrong_number", "unreachable"),  # invalid number: final
-    (20500, 500, "no_answer", "retry_wait"),  # provider trouble: try again later
+@pytest.mark.parametrize("code, http_status, says", [
+    (21211, 400, "refuse votre numéro"),  # the bridge calls the agent first: it is the agent's number
+    (20500, 500, "erreur 20500"),  # provider trouble
 ])
-def test_provider_refusal_gets_a_clear_message_and_the_right_outcome(twilio_app, code, http_status, outcome, status):
+def test_provider_refusal_gets_a_clear_message_and_costs_the_artisan_nothing(twilio_app, code, http_status, says):
     use_http(twilio_app, [(http_status, {"code": code, "message": "refused", "status": http_status})])
     agent, request = held_call()
     with pytest.raises(CallNotPlaced) as caught:
         place_call(request.reference, agent, T0)
-    assert ("mauvais numéro" if outcome == "wrong_number" else "rappelée plus tard") in str(caught.value)
+    assert says in str(caught.value) and "retourne dans la file" in str(caught.value)
     attempt = db.session.scalar(select(CallAttempt))
-    assert attempt.outcome == outcome and request_by_id(request.id).status == status
+    assert attempt.outcome is None and attempt.ended_at is not None
+    request = request_by_id(request.id)
+    assert (request.status, request.failed_attempts) == ("queued", 0)  # nobody called the artisan
 
 
 def test_an_agent_without_phone_is_told_before_anything_is_dialled(twilio_app):
@@ -248,3 +250,40 @@ def test_the_agent_corrects_an_automatic_no_answer_within_the_hour(twilio_app):
     assert attempt.outcome == "reached_resolved" and "Elle a rappelé aussitôt" in attempt.note
     with pytest.raises(AssignmentConflict):
         correct_outcome(attempt.id, agent, "no_answer", T0 + timedelta(minutes=6))  # only while it waits
+
+
+def test_a_late_machine_detection_still_makes_it_voicemail(twilio_app):
+    use_http(twilio_app, [(201, {"sid": "CA" + "f" * 32, "status": "queued"})])
+    agent, request = held_call()
+    attempt = place_call(request.reference, agent, T0)
+    client = twilio_app.test_client()
+    leg = "CA" + "0" * 31 + "1"
+    signed_post(client, f"/webhooks/twilio/status?attempt={attempt.id}&leg=artisan",
+                {"CallSid": leg, "CallStatus": "completed", "CallDuration": "25"})
+    assert db.session.get(CallAttempt, attempt.id).ended_at is None  # 25 s: looked like a conversation
+    signed_post(client, f"/webhooks/twilio/amd?attempt={attempt.id}", {"CallSid": leg, "AnsweredBy": "machine_end_beep"})
+    db.session.expire_all()
+    assert db.session.get(CallAttempt, attempt.id).outcome == "voicemail"
+
+
+def test_agent_hanging_up_without_pressing_1_gives_the_request_back(twilio_app):
+    use_http(twilio_app, [(201, {"sid": "CA" + "0" * 31 + "2", "status": "queued"})])
+    agent, request = held_call()
+    attempt = place_call(request.reference, agent, T0)
+    signed_post(twilio_app.test_client(), f"/webhooks/twilio/status?attempt={attempt.id}&leg=agent",
+                {"CallSid": "CA" + "0" * 31 + "2", "CallStatus": "completed", "CallDuration": "6"})
+    request = request_by_id(request.id)
+    assert (request.status, request.failed_attempts) == ("queued", 0)
+
+
+def test_a_conversation_in_progress_is_never_taken_back_as_stuck(twilio_app):
+    from chamber_callback.services.calls import reconcile_stuck_calls
+
+    http = use_http(twilio_app, [(201, {"sid": "CA" + "0" * 31 + "3", "status": "queued"})])
+    agent, request = held_call()
+    attempt = place_call(request.reference, agent, T0)
+    signed_post(twilio_app.test_client(), f"/webhooks/twilio/status?attempt={attempt.id}&leg=artisan",
+                {"CallSid": "CA" + "0" * 31 + "4", "CallStatus": "in-progress"})
+    assert reconcile_stuck_calls(T0 + timedelta(hours=2)) == 0
+    assert len(http.requests) == 1  # not even asked: a person answered, the agent records it
+    assert request_by_id(request.id).status == "in_call"

@@ -287,3 +287,16 @@ def test_a_conversation_in_progress_is_never_taken_back_as_stuck(twilio_app):
     assert reconcile_stuck_calls(T0 + timedelta(hours=2)) == 0
     assert len(http.requests) == 1  # not even asked: a person answered, the agent records it
     assert request_by_id(request.id).status == "in_call"
+
+
+def test_dial_done_hangs_up_with_a_word_for_the_agent(twilio_app):
+    use_http(twilio_app, [(201, {"sid": "CA" + "0" * 31 + "5", "status": "queued"})])
+    agent, request = held_call()
+    attempt = place_call(request.reference, agent, T0)
+    client = twilio_app.test_client()
+    missed = signed_post(client, f"/webhooks/twilio/voice/dial-done?attempt={attempt.id}", {"DialCallStatus": "no-answer"})
+    root = ET.fromstring(missed.data)
+    assert "n'a pas répondu" in root.find("Say").text and root.find("Hangup") is not None
+    talked = signed_post(client, f"/webhooks/twilio/voice/dial-done?attempt={attempt.id}", {"DialCallStatus": "completed"})
+    assert ET.fromstring(talked.data).find("Say") is None
+    assert signed_post(client, "/webhooks/twilio/voice/dial-done?attempt=999999", {}).status_code == 404

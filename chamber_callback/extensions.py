@@ -8,6 +8,7 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 
@@ -40,6 +41,13 @@ def _sqlite_begin(conn):
     if conn.dialect.name == "sqlite":
         immediate = conn.get_execution_options().get("sqlite_immediate")
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def insert_or_ignore(model, *conflict_columns: str):
+    """``INSERT … ON CONFLICT (columns) DO NOTHING`` for the database in use (PostgreSQL or SQLite):
+    the unique key decides, so running the same write twice (retries, two workers) changes nothing."""
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(model).on_conflict_do_nothing(index_elements=list(conflict_columns))
 
 
 def begin_write() -> None:

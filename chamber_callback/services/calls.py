@@ -8,10 +8,9 @@ from datetime import datetime, timedelta
 from flask import current_app
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from ..domain.telephony import FINAL_STATUSES, MACHINE_ANSWERS, automatic_outcome, moves_forward
-from ..extensions import begin_write, db
+from ..extensions import begin_write, db, insert_or_ignore
 from ..models import CallAttempt, CallEvent, StaffUser
 from ..queues import MESSAGES_QUEUE, REDIS_ERRORS, get_redis, schedule_job
 from ..telephony import TelephonyError, get_telephony
@@ -129,11 +128,11 @@ def apply_call_event(attempt_id: int, leg: str, call_sid: str, status: str, now:
     the artisan leg's final status closes the attempt by itself when nobody (or a machine)
     answered. Returns False for a duplicate."""
     begin_write()
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
     inserted = db.session.scalar(
-        dialect.insert(CallEvent).values(attempt_id=attempt_id, leg=leg, call_sid=call_sid, status=status,
-                                         duration_s=duration_s, answered_by=answered_by, received_at=now)
-        .on_conflict_do_nothing(index_elements=["call_sid", "status"]).returning(CallEvent.id))
+        insert_or_ignore(CallEvent, "call_sid", "status")
+        .values(attempt_id=attempt_id, leg=leg, call_sid=call_sid, status=status, duration_s=duration_s,
+                answered_by=answered_by, received_at=now)
+        .returning(CallEvent.id))
     attempt = db.session.get(CallAttempt, attempt_id, populate_existing=True)
     if inserted is None or attempt is None:
         db.session.commit()

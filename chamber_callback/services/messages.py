@@ -8,11 +8,10 @@ from zoneinfo import ZoneInfo
 import phonenumbers
 from flask import current_app, has_request_context, url_for
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from .. import PRIVATE_PATH
 from ..domain import messages as texts
-from ..extensions import begin_write, db
+from ..extensions import begin_write, db, insert_or_ignore
 from ..models import ArtisanMessage, CallbackRequest
 from ..notify import get_mailer
 from ..queues import MESSAGES_QUEUE, REDIS_ERRORS, get_queue
@@ -48,11 +47,10 @@ def add_message(request: CallbackRequest, kind: str, now: datetime, *, token: st
         body = texts.unreachable(request.reference, _site(), current_app.config["CHAMBER_PHONE"])
     else:
         body, kind = texts.follow_up(request.reference, when, _tz()), f"follow_up-{int(when.timestamp())}"
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
     return db.session.scalar(
-        dialect.insert(ArtisanMessage).values(request_id=request.id, kind=kind, body=body, status="pending",
-                                              created_at=now)
-        .on_conflict_do_nothing(index_elements=["request_id", "kind"]).returning(ArtisanMessage.id))
+        insert_or_ignore(ArtisanMessage, "request_id", "kind")
+        .values(request_id=request.id, kind=kind, body=body, status="pending", created_at=now)
+        .returning(ArtisanMessage.id))
 
 
 def enqueue_message(message_id: int | None) -> None:

@@ -14,12 +14,11 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from flask_babel import format_datetime
 from sqlalchemy import insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from ..domain.escalation import EscalationLevel, due_now, next_escalation, sla_colour
 from ..domain.lifecycle import ACTIVE_STATUSES
 from ..domain.sla import DEFAULT_OPENING_HOURS, BusinessCalendar, sla_used
-from ..extensions import begin_write, db
+from ..extensions import begin_write, db, insert_or_ignore
 from ..models import AuditEvent, CallbackRequest, ClosedDay, Escalation, Notification, RegionalUnit, StaffUser
 from ..notify import get_mailer
 from ..notify.email import MailError
@@ -246,9 +245,8 @@ def _insert_escalations(pairs: list[tuple[int, str]], now: datetime) -> dict[tup
     """Insert (request, level) rows in one statement; returns those this call created."""
     if not pairs:
         return {}
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
     # executemany with RETURNING: one cached statement, sent in batches ("insertmanyvalues").
-    statement = (dialect.insert(Escalation).on_conflict_do_nothing(index_elements=["request_id", "level"])
+    statement = (insert_or_ignore(Escalation, "request_id", "level")
                  .returning(Escalation.request_id, Escalation.level, Escalation.id))
     rows = [{"request_id": rid, "level": level, "fired_at": now} for rid, level in pairs]
     return {(rid, level): eid for rid, level, eid in db.session.execute(statement, rows)}

@@ -17,6 +17,12 @@ REQUIRED = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_CALLER_ID", "PUBL
 AGENT_RING_SECONDS = 20
 
 
+def webhook_url(base_url: str, path: str, **params) -> str:
+    """An absolute URL of one of our Twilio webhooks (the exact string Twilio will sign)."""
+    query = "&".join(f"{key}={value}" for key, value in params.items())
+    return f"{base_url.rstrip('/')}/webhooks/twilio/{path}" + (f"?{query}" if query else "")
+
+
 class TwilioTelephony:
     capabilities = Capabilities(bridge=True, sms=True)
 
@@ -35,8 +41,7 @@ class TwilioTelephony:
                    config["PUBLIC_BASE_URL"], http_client=http_client, sms_sender=config.get("TWILIO_SMS_SENDER"))
 
     def webhook(self, path: str, **params) -> str:
-        query = "&".join(f"{key}={value}" for key, value in params.items())
-        return f"{self.base_url}/webhooks/twilio/{path}" + (f"?{query}" if query else "")
+        return webhook_url(self.base_url, path, **params)
 
     def start_bridge(self, attempt_id: int, agent_phone: str) -> str:
         try:

@@ -13,6 +13,7 @@ from ..extensions import db
 from ..models import CallAttempt
 from ..services.calls import apply_call_event, record_answered_by
 from ..services.messages import record_delivery
+from ..telephony.twilio import webhook_url
 from . import bp
 
 
@@ -50,8 +51,7 @@ def _attempt() -> CallAttempt:
 
 
 def webhook(path: str, **params) -> str:
-    query = "&".join(f"{key}={value}" for key, value in params.items())
-    return f"{current_app.config['PUBLIC_BASE_URL']}/webhooks/twilio/{path}?{query}"
+    return webhook_url(current_app.config["PUBLIC_BASE_URL"], path, **params)
 
 
 @bp.post("/voice/agent")

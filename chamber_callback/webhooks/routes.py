@@ -43,6 +43,15 @@ def twiml(response: VoiceResponse) -> Response:
     return Response(str(response), mimetype="text/xml")
 
 
+def say_and_hang_up(text: str | None) -> Response:
+    """A last French word on the line (if any), then the end of the call."""
+    response = VoiceResponse()
+    if text:
+        response.say(text, language="fr-FR")
+    response.hangup()
+    return twiml(response)
+
+
 def _attempt() -> CallAttempt:
     attempt = db.session.get(CallAttempt, request.args.get("attempt", type=int) or 0)
     if attempt is None:
@@ -60,11 +69,9 @@ def agent_answered():
     """The agent picked up: announce the artisan, and dial only once the agent presses 1
     (so an agent's voicemail never calls the artisan)."""
     attempt = _attempt()
-    response = VoiceResponse()
     if attempt.ended_at is not None:
-        response.say("Cet appel n'est plus d'actualité. Au revoir.", language="fr-FR")
-        response.hangup()
-        return twiml(response)
+        return say_and_hang_up("Cet appel n'est plus d'actualité. Au revoir.")
+    response = VoiceResponse()
     gather = response.gather(num_digits=1, timeout=8, action=webhook("voice/connect", attempt=attempt.id),
                              method="POST")
     gather.say(f"Rappel de la chambre des métiers : {attempt.request.business_name}, "
@@ -79,11 +86,9 @@ def agent_answered():
 def connect():
     """The agent pressed a key: dial the artisan's stored number with the chamber's caller ID."""
     attempt = _attempt()
-    response = VoiceResponse()
     if request.form.get("Digits") != "1" or attempt.ended_at is not None:
-        response.say("Appel annulé.", language="fr-FR")
-        response.hangup()
-        return twiml(response)
+        return say_and_hang_up("Appel annulé.")
+    response = VoiceResponse()
     dial = response.dial(caller_id=current_app.config["TWILIO_CALLER_ID"],
                          timeout=current_app.config["DIAL_TIMEOUT_SECONDS"],
                          action=webhook("voice/dial-done", attempt=attempt.id), method="POST")
@@ -101,11 +106,8 @@ def connect():
 def dial_done():
     """The artisan leg ended: a short word for the agent, then hang up."""
     _attempt()
-    response = VoiceResponse()
-    if request.form.get("DialCallStatus") != "completed":
-        response.say("L'artisan n'a pas répondu. Le résultat est enregistré.", language="fr-FR")
-    response.hangup()
-    return twiml(response)
+    answered = request.form.get("DialCallStatus") == "completed"
+    return say_and_hang_up(None if answered else "L'artisan n'a pas répondu. Le résultat est enregistré.")
 
 
 @bp.post("/status")

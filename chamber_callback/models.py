@@ -400,3 +400,14 @@ class ArtisanMessage(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (Index("uq_artisan_messages_request_kind", "request_id", "kind", unique=True),)
+
+
+class Setting(db.Model):
+    """A runtime override of a configuration value (SLA, escalation, crisis switches), set by an admin."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[dict | list | str | int | float | bool | None] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))

@@ -28,7 +28,7 @@ SYSTEM_REDIS_URL = "redis://127.0.0.1:6379/14"
 # Emptied after every test, children first (reference data from the migrations stays).
 MUTABLE_TABLES = ("call_events", "artisan_messages", "notifications", "escalations", "closed_days", "audit_events",
                   "call_attempts", "offers",
-                  "callback_requests", "api_tokens", "agent_skills", "staff_users")
+                  "callback_requests", "api_tokens", "agent_skills", "settings", "staff_users")
 _embedded_redis = None
 
 

@@ -1,5 +1,8 @@
 """Extension objects, created unbound here and bound to the app in create_app()."""
 import sqlite3
+from datetime import datetime, timezone
+from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 from flask_babel import Babel
 from flask_limiter import Limiter
@@ -32,6 +35,21 @@ def _sqlite_connect(dbapi_conn, _record):
     dbapi_conn.isolation_level = None  # let SQLAlchemy emit BEGIN (see _sqlite_begin)
     for pragma in ("journal_mode=WAL", "busy_timeout=15000", "foreign_keys=ON", "synchronous=NORMAL"):
         dbapi_conn.execute(f"PRAGMA {pragma}")
+    dbapi_conn.create_function("cc_local", 3, sqlite_local_time, deterministic=True)
+
+
+@lru_cache(maxsize=16)
+def zone_named(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def sqlite_local_time(value: str | None, tz_name: str, fmt: str) -> str | None:
+    """SQL function ``cc_local(ts, zone, format)`` on SQLite, which has no time zones: a stored UTC
+    timestamp formatted in a local zone (PostgreSQL does the same with ``to_char(timezone(…))``)."""
+    if value is None:
+        return None
+    moment = datetime.fromisoformat(value).replace(tzinfo=timezone.utc)
+    return moment.astimezone(zone_named(tz_name)).strftime(fmt)
 
 
 @event.listens_for(Engine, "begin")

@@ -199,6 +199,7 @@ def demo_logins_command():
 @click.option("--count", default=30, show_default=True, help="Demo requests to create.")
 def seed_demo(count: int) -> None:
     """Fill an empty installation with demo staff and requests (fictional numbers 01 99 00 …)."""
+    from .services import settings
     from .services.audit import Actor
     from .services.intake import cancel_request, submit_request
 
@@ -214,7 +215,7 @@ def seed_demo(count: int) -> None:
         return
     rng = random.Random(42)
     now = datetime.now(timezone.utc)
-    sla_hours = current_app.config["SLA_HOURS"]
+    sla_hours = settings.get("SLA_HOURS")
     demo = Actor("system", "seed-demo")
     created = cancelled = 0
     for index in range(count):

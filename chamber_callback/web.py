@@ -10,6 +10,7 @@ from flask_wtf.csrf import CSRFError
 
 from . import labels
 from .domain.intake import format_phone_national
+from .services import settings
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +91,7 @@ def init_web(app: Flask) -> None:
         urgency_label=labels.urgency_label,
         current_locale=lambda: str(get_locale() or "fr"),
         chamber_name=lambda: app.config["CHAMBER_NAME"],
-        chamber_phone=lambda: app.config["CHAMBER_PHONE"],
-        sla_hours=lambda: format_decimal(app.config["SLA_HOURS"]),
+        chamber_phone=lambda: settings.display_get("CHAMBER_PHONE"),
+        sla_hours=lambda: format_decimal(settings.display_get("SLA_HOURS")),
+        intake_state=lambda: settings.intake_state(settings.display_get),
     )

@@ -14,6 +14,7 @@ from ..domain.intake import N_, IntakeError, check_window
 from ..models import CallbackRequest
 from ..public.forms import IntakeForm, topic_choices
 from ..public.routes import intake_rate_limit, status_url
+from ..services import settings
 from ..services.audit import API_CLIENT
 from ..services.intake import cancel_request, find_by_token, submit_request
 from ..web import problem
@@ -87,6 +88,14 @@ def _preferred_window(payload: dict, now: datetime) -> tuple[datetime, datetime]
 @bp.post("/callback-requests")
 @intake_rate_limit
 def create_callback_request():
+    crisis = settings.intake_state()
+    if crisis.paused:
+        detail = crisis.paused_message or _("Les demandes de rappel sont suspendues pour le moment.")
+        response = problem(503, _("Demandes de rappel suspendues"),
+                           _("%(message)s Appelez la chambre au %(phone)s.", message=detail, phone=crisis.phone),
+                           chamber_phone=crisis.phone)
+        response.headers["Retry-After"] = "3600"
+        return response
     payload = request.get_json(silent=True)
     if not isinstance(payload, dict):
         return problem(400, _("Corps JSON attendu"), _("Envoyez un objet JSON avec Content-Type: application/json."))
@@ -110,7 +119,7 @@ def create_callback_request():
         return validation_problem(errors, **extra)
 
     intake = form.build_intake(now=now, tz=ZoneInfo(current_app.config["TIMEZONE"]), channel="api", window=window)
-    submission = submit_request(intake, actor=API_CLIENT, now=now, sla_hours=current_app.config["SLA_HOURS"])
+    submission = submit_request(intake, actor=API_CLIENT, now=now, sla_hours=settings.get("SLA_HOURS"))
     callback = submission.request
     if not submission.created:
         # Anyone may know a phone number: say a request exists, not what it is about.

@@ -48,6 +48,14 @@ def topic_choices() -> list[SelectChoice]:
     return options((topic.code, topic.label) for topic in topics)
 
 
+def urgent_only_message() -> str:
+    from ..services import settings
+
+    return _("Pendant la crise, nous ne prenons que les demandes urgentes. Cochez cette case si votre "
+             "situation est urgente ; sinon, merci de revenir plus tard ou d'appeler le %(phone)s.",
+             phone=settings.get("CHAMBER_PHONE"))
+
+
 class IntakeForm(FlaskForm):
     name = StringField(_l("Vos nom et prénom"), validators=[
         DataRequired(_l("Indiquez votre nom.")), Length(max=120, message=_l("120 caractères au plus."))])
@@ -103,6 +111,12 @@ class IntakeForm(FlaskForm):
     def validate_topic(self, field):
         if field.data not in {choice.value for choice in self.topic.choices}:
             raise ValidationError(_("Choisissez un sujet dans la liste."))
+
+    def validate_urgent(self, field):
+        from ..services import settings
+
+        if not field.data and settings.get("INTAKE_URGENT_ONLY"):
+            raise ValidationError(urgent_only_message())
 
     def validate_urgency_reason(self, field):
         if self.urgent.data and field.data not in URGENCY_REASONS:

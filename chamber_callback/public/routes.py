@@ -5,13 +5,14 @@ import logging
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
-from flask import abort, current_app, flash, redirect, render_template, session, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
 from ..domain.intake import mask_phone
 from ..domain.lifecycle import can_cancel
 from ..domain.reference import token_digest
 from ..extensions import limiter
+from ..services import settings
 from ..services.audit import ARTISAN
 from ..services.intake import cancel_request, find_by_token, queue_position, submit_request
 from . import bp
@@ -43,6 +44,10 @@ def intake_rate_limit(view):
 @bp.route("/", methods=["GET", "POST"])
 @intake_rate_limit
 def request_form():
+    crisis = settings.intake_state()
+    if crisis.paused:
+        # Nothing is read or stored: the artisan is told to call the chamber instead.
+        return render_template("public/paused.html", crisis=crisis), 503 if request.method == "POST" else 200
     form = IntakeForm()
     if form.is_submitted() and form.is_bot:
         # Looks like success to the bot; nothing is stored.
@@ -51,7 +56,7 @@ def request_form():
     if form.validate_on_submit():
         now = utcnow()
         intake = form.build_intake(now=now, tz=ZoneInfo(current_app.config["TIMEZONE"]), channel="web")
-        submission = submit_request(intake, actor=ARTISAN, now=now, sla_hours=current_app.config["SLA_HOURS"])
+        submission = submit_request(intake, actor=ARTISAN, now=now, sla_hours=settings.get("SLA_HOURS"))
         if submission.created:
             # Kept in this browser's session so a double tap or a retry finds its link again.
             session["last_request_token"] = submission.token

@@ -54,13 +54,15 @@ class Settings:
 
     @classmethod
     def from_config(cls) -> Settings:
+        from . import settings
+
         config = current_app.config
         return cls(
-            offer_timeout=timedelta(seconds=config["OFFER_TIMEOUT_SECONDS"]),
+            offer_timeout=timedelta(seconds=settings.get("OFFER_TIMEOUT_SECONDS")),
             max_missed_offers=config["MAX_MISSED_OFFERS"],
             overflow_after=timedelta(minutes=config["OVERFLOW_AFTER_MINUTES"]),
-            retry_gap=timedelta(minutes=config["RETRY_GAP_MINUTES"]),
-            max_attempts=config["MAX_ATTEMPTS"],
+            retry_gap=timedelta(minutes=settings.get("RETRY_GAP_MINUTES")),
+            max_attempts=settings.get("MAX_ATTEMPTS"),
         )
 
 

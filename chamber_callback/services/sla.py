@@ -22,6 +22,7 @@ from ..extensions import begin_write, db, insert_or_ignore
 from ..models import AuditEvent, CallbackRequest, ClosedDay, Escalation, Notification, RegionalUnit, StaffUser
 from ..notify import get_mailer
 from ..notify.email import MailError
+from . import settings
 from .audit import SYSTEM, record_event
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ def closed_days(unit_id: int | None) -> frozenset[date]:
 
 def calendar_for(unit: RegionalUnit | None, departement: str | None) -> BusinessCalendar | None:
     """The business calendar when ``SLA_CLOCK=business``; None for the calendar clock."""
-    if current_app.config["SLA_CLOCK"] != "business":
+    if settings.get("SLA_CLOCK") != "business":
         return None
     return BusinessCalendar(tz=ZoneInfo(current_app.config["TIMEZONE"]), hours=opening_hours(unit),
                             departement=departement, closed_days=closed_days(unit.id if unit else None))
@@ -64,11 +65,11 @@ def request_calendar(request: CallbackRequest) -> BusinessCalendar | None:
 
 def levels() -> tuple[EscalationLevel, ...]:
     """The escalation levels of this installation (``ESCALATION_LEVELS``)."""
-    return current_app.config["ESCALATION_LEVELS"]
+    return settings.get("ESCALATION_LEVELS")
 
 
 def repeat_every() -> timedelta | None:
-    hours = current_app.config["ESCALATION_REPEAT_HOURS"]
+    hours = settings.get("ESCALATION_REPEAT_HOURS")
     return timedelta(hours=hours) if hours > 0 else None
 
 
@@ -101,7 +102,7 @@ def record_contact(request: CallbackRequest, now: datetime, *, reached: bool) ->
         request.time_to_first_attempt_s = int((now - request.submitted_at).total_seconds())
     if reached and request.first_reached_at is None:
         request.first_reached_at = now
-    met_on_reach = current_app.config["SLA_MET_ON"] == "first_reach"
+    met_on_reach = settings.get("SLA_MET_ON") == "first_reach"
     if request.sla_met is not None or (met_on_reach and not reached) or (not met_on_reach and reached):
         return
     request.sla_met = now <= request.sla_deadline
@@ -134,7 +135,7 @@ def resolve_escalations(request: CallbackRequest, now: datetime, what: str) -> N
 
 def recompute_waiting_deadlines(now: datetime, unit_id: int | None = None) -> int:
     """After a closed day is added or removed: deadlines of requests not yet called follow it."""
-    if current_app.config["SLA_CLOCK"] != "business":
+    if settings.get("SLA_CLOCK") != "business":
         return 0
     begin_write()
     query = select(CallbackRequest).where(CallbackRequest.status.in_(ACTIVE), CallbackRequest.sla_met.is_(None))
@@ -158,7 +159,7 @@ def rebuild_request_deadline(request: CallbackRequest, now: datetime) -> None:
     moves = db.session.execute(select(AuditEvent.created_at, AuditEvent.from_status, AuditEvent.to_status)
                                .where(AuditEvent.request_id == request.id, AuditEvent.to_status.is_not(None))).all()
     calendar = request_calendar(request)
-    deadline = rebuild_deadline(request.submitted_at, current_app.config["SLA_HOURS"], [tuple(m) for m in moves],
+    deadline = rebuild_deadline(request.submitted_at, settings.get("SLA_HOURS"), [tuple(m) for m in moves],
                                 now, request.preferred_end, calendar)
     if deadline != request.sla_deadline:
         record_event(request_id=request.id, action="sla.deadline_moved", actor=SYSTEM, now=now,
@@ -196,7 +197,7 @@ def sla_tick(now: datetime, limit: int = 500) -> dict[str, int]:
     for request_id, level in db.session.execute(
             select(Escalation.request_id, Escalation.level).where(Escalation.request_id.in_(due_ids))):
         fired[request_id].add(level)
-    business = current_app.config["SLA_CLOCK"] == "business"
+    business = settings.get("SLA_CLOCK") == "business"
     every, configured = repeat_every(), levels()
     plan = []
     updates = []

@@ -1,0 +1,277 @@
+"""Runtime settings: what an admin changed on the administration pages wins over the configuration.
+
+``get(name)`` returns the database override when there is one, else ``current_app.config[name]``.
+It works in a request, an RQ job or a CLI command (any app context). Overrides are read once per
+request; outside requests (jobs, ticks) they are kept a few seconds, so a tick over many rows does
+not query the table for each of them.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from time import monotonic
+
+from flask import current_app, g, has_request_context, request
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+
+from ..domain.escalation import PRIORITY_RAISED, PRIORITY_TOP, EscalationLevel, parse_levels
+from ..extensions import begin_write, db
+from ..models import Setting
+from .audit import Actor, record_event
+
+_CACHE_KEY = "chamber_callback.settings"
+NON_REQUEST_TTL_SECONDS = 5.0
+
+# Defaults of the settings that only exist here (the crisis switches); the others come from config.py.
+DEFAULTS = {
+    "INTAKE_PAUSED": False,
+    "INTAKE_PAUSED_MESSAGE": "",
+    "INTAKE_URGENT_ONLY": False,
+    "PUBLIC_BANNER": "",
+}
+
+
+class SettingsError(ValueError):
+    """Invalid values: ``errors`` maps each setting to a French message."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+# --- validation: each returns the normalised value or raises ValueError(message) -------------------
+
+def _number(low: float, high: float, integer: bool = False):
+    def check(value):
+        try:
+            number = int(value) if integer else float(value)
+        except (TypeError, ValueError):
+            raise ValueError(_l("Un nombre est attendu.")) from None
+        if integer and isinstance(value, float) and value != int(value):
+            raise ValueError(_l("Un nombre entier est attendu."))
+        if not low <= number <= high:
+            raise ValueError(_l("Entre %(low)s et %(high)s.", low=_fmt(low), high=_fmt(high)))
+        return number
+    return check
+
+
+def _fmt(number: float) -> str:
+    return str(int(number)) if number == int(number) else str(number).replace(".", ",")
+
+
+def _choice(*allowed: str):
+    def check(value):
+        if value not in allowed:
+            raise ValueError(_l("Valeur inconnue."))
+        return value
+    return check
+
+
+def _boolean(value):
+    if not isinstance(value, bool):
+        raise ValueError(_l("Oui ou non attendu."))
+    return value
+
+
+def _text(max_length: int):
+    def check(value):
+        value = re.sub(r"\s+", " ", str(value or "")).strip()
+        if len(value) > max_length:
+            raise ValueError(_l("%(n)d caractères au plus.", n=max_length))
+        return value
+    return check
+
+
+def _levels_spec(value):
+    spec = str(value or "").strip()
+    if not spec:
+        raise ValueError(_l("Indiquez au moins un niveau, par exemple « breach@100:top,manager,overflow »."))
+    try:
+        levels = parse_levels(spec)
+    except ValueError as error:
+        raise ValueError(_l("Niveaux invalides (%(error)s). Format : code@pourcentage:options ; options parmi "
+                            "raise, top, senior, manager, overflow.", error=str(error))) from None
+    if not levels:
+        raise ValueError(_l("Indiquez au moins un niveau."))
+    return format_levels(levels)
+
+
+def _phone(value):
+    value = re.sub(r"\s+", " ", str(value or "")).strip()
+    if not re.fullmatch(r"\+?[0-9 .()-]{4,25}", value):
+        raise ValueError(_l("Numéro de téléphone invalide (chiffres, espaces, + et points)."))
+    return value
+
+
+VALIDATORS = {
+    "SLA_HOURS": _number(0.1, 240),
+    "SLA_CLOCK": _choice("calendar", "business"),
+    "SLA_MET_ON": _choice("first_attempt", "first_reach"),
+    "ESCALATION_LEVELS": _levels_spec,  # stored as its text spec, read back as parsed levels
+    "ESCALATION_REPEAT_HOURS": _number(0, 168),
+    "OFFER_TIMEOUT_SECONDS": _number(15, 3600, integer=True),
+    "RETRY_GAP_MINUTES": _number(1, 1440),
+    "MAX_ATTEMPTS": _number(1, 10, integer=True),
+    "INTAKE_PAUSED": _boolean,
+    "INTAKE_PAUSED_MESSAGE": _text(500),
+    "INTAKE_URGENT_ONLY": _boolean,
+    "PUBLIC_BANNER": _text(500),
+    "CHAMBER_PHONE": _phone,
+}
+KEYS = tuple(VALIDATORS)
+
+
+# --- escalation levels as text ---------------------------------------------------------------------
+
+def format_levels(levels: tuple[EscalationLevel, ...]) -> str:
+    """The ``code@percent:options`` spec of parsed levels (the inverse of parse_levels)."""
+    parts = []
+    for level in levels:
+        options = []
+        if level.priority >= PRIORITY_TOP:
+            options.append("top")
+        elif level.priority >= PRIORITY_RAISED:
+            options.append("raise")
+        options += list(level.notify)
+        if level.overflow:
+            options.append("overflow")
+        percent = level.share * 100
+        percent_text = str(int(round(percent))) if abs(percent - round(percent)) < 1e-9 else f"{percent:g}"
+        parts.append(f"{level.code}@{percent_text}" + (":" + ",".join(options) if options else ""))
+    return "; ".join(parts)
+
+
+@lru_cache(maxsize=32)
+def _parsed_levels(spec: str) -> tuple[EscalationLevel, ...]:
+    return parse_levels(spec)
+
+
+# --- reading -----------------------------------------------------------------------------------------
+
+def _overrides() -> dict:
+    if has_request_context():
+        cached = request.environ.get(_CACHE_KEY)
+        if cached is None:
+            cached = request.environ[_CACHE_KEY] = _load()
+        return cached
+    cached = g.get(_CACHE_KEY)
+    if cached is None or monotonic() - cached[0] > NON_REQUEST_TTL_SECONDS:
+        cached = (monotonic(), _load())
+        setattr(g, _CACHE_KEY, cached)
+    return cached[1]
+
+
+def _load() -> dict:
+    return {key: value for key, value in db.session.execute(select(Setting.key, Setting.value))}
+
+
+def _forget() -> None:
+    if has_request_context():
+        request.environ.pop(_CACHE_KEY, None)
+    g.pop(_CACHE_KEY, None)
+
+
+def _config_value(name: str):
+    if name in current_app.config:
+        return current_app.config[name]
+    return DEFAULTS[name]
+
+
+def get(name: str):
+    """The value in force: the admin's override if any, else the configuration."""
+    overrides = _overrides()
+    if name in overrides:
+        value = overrides[name]
+        return _parsed_levels(value) if name == "ESCALATION_LEVELS" else value
+    return _config_value(name)
+
+
+def display_get(name: str):
+    """For page templates (error pages included): the configuration when the database fails."""
+    try:
+        return get(name)
+    except SQLAlchemyError:
+        db.session.rollback()
+        return _config_value(name)
+
+
+def raw(name: str):
+    """The value as shown and stored (escalation levels as text)."""
+    value = get(name)
+    return format_levels(value) if name == "ESCALATION_LEVELS" else value
+
+
+def is_overridden(name: str) -> bool:
+    return name in _overrides()
+
+
+@dataclass(frozen=True)
+class IntakeState:
+    """The crisis switches as the public pages need them."""
+
+    paused: bool
+    paused_message: str
+    urgent_only: bool
+    banner: str
+    phone: str
+
+
+def intake_state(read=get) -> IntakeState:
+    return IntakeState(paused=bool(read("INTAKE_PAUSED")), paused_message=read("INTAKE_PAUSED_MESSAGE") or "",
+                       urgent_only=bool(read("INTAKE_URGENT_ONLY")), banner=read("PUBLIC_BANNER") or "",
+                       phone=read("CHAMBER_PHONE") or "")
+
+
+# --- writing -----------------------------------------------------------------------------------------
+
+def validate(changes: dict) -> dict:
+    """Normalised values, or SettingsError with one message per bad setting."""
+    clean, errors = {}, {}
+    for name, value in changes.items():
+        if name not in VALIDATORS:
+            errors[name] = str(_l("Réglage inconnu."))
+            continue
+        try:
+            clean[name] = VALIDATORS[name](value)
+        except ValueError as error:
+            errors[name] = str(error)
+    if errors:
+        raise SettingsError(errors)
+    return clean
+
+
+def update(changes: dict, actor: Actor, now: datetime) -> dict[str, dict]:
+    """Validate then write the changed settings in one transaction, one audit event per changed key.
+
+    Returns ``{name: {"old": …, "new": …}}`` for the keys that really changed.
+    """
+    clean = validate(changes)
+    _forget()
+    begin_write()
+    stored = {row.key: row for row in db.session.scalars(select(Setting).where(Setting.key.in_(list(clean))))}
+    changed = {}
+    for name, new in clean.items():
+        old = stored[name].value if name in stored else raw_config(name)
+        if old == new:
+            continue
+        row = stored.get(name)
+        if row is None:
+            row = Setting(key=name)
+            db.session.add(row)
+        row.value, row.updated_at = new, now
+        row.updated_by_id = int(actor.id) if actor.type == "staff" and (actor.id or "").isdigit() else None
+        changed[name] = {"old": old, "new": new}
+        record_event(request_id=None, action="admin.settings_updated", actor=actor, now=now,
+                     data={"changes": {name: {"old": old, "new": new}}})
+    db.session.commit()
+    _forget()
+    return changed
+
+
+def raw_config(name: str):
+    value = _config_value(name)
+    return format_levels(value) if name == "ESCALATION_LEVELS" else value

@@ -65,6 +65,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     from . import models  # noqa: F401  (register the tables with the metadata)
     from .api import bp as api_bp  # noqa: I001  (api.staff registers on the same blueprint)
+    from .manager import bp as manager_bp
     from .ops import bp as ops_bp
     from .public import bp as public_bp
     from .staff import bp as staff_bp
@@ -72,6 +73,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     app.register_blueprint(public_bp)
     app.register_blueprint(staff_bp)
+    app.register_blueprint(manager_bp)
     app.register_blueprint(webhooks_bp)
     csrf.exempt(webhooks_bp)  # signed by Twilio instead
     limiter.exempt(webhooks_bp)

@@ -115,6 +115,7 @@ def load_config() -> dict:
         "MAX_ATTEMPTS": int(_env("MAX_ATTEMPTS", "3")),
         "LOGIN_LIMIT": _env("LOGIN_LIMIT", "5/minute;20/hour"),
         "CONSOLE_POLL_SECONDS": int(_env("CONSOLE_POLL_SECONDS", "3")),
+        "DASHBOARD_POLL_SECONDS": int(_env("DASHBOARD_POLL_SECONDS", "10")),
         "CHAMBER_PHONE": _env("CHAMBER_PHONE", "09 00 00 00 00"),
         "CHAMBER_NAME": _env("CHAMBER_NAME", "Chambre de métiers et de l'artisanat"),
         # Rate limiting (per client IP); falls back to memory when Redis is unreachable.

@@ -14,6 +14,13 @@ STATUS_LABELS = {
     "cancelled": N_("Annulée"),
 }
 
+# The same states, as staff name them.
+STAFF_STATUS_LABELS = {
+    "queued": N_("En file"), "offered": N_("Proposée"), "in_call": N_("En appel"), "scheduled": N_("Rappel programmé"),
+    "retry_wait": N_("Nouvel essai prévu"), "completed": N_("Traitée"), "unreachable": N_("Injoignable"),
+    "cancelled": N_("Annulée"),
+}
+
 
 def status_label(status: str) -> str:
     return _(STATUS_LABELS.get(status, status))
@@ -29,3 +36,7 @@ def urgency_label(code: str | None) -> str:
 
 def slot_label(code: str) -> str:
     return _(PREFERRED_SLOTS[code][2])
+
+
+def staff_status_label(status: str) -> str:
+    return _(STAFF_STATUS_LABELS.get(status, status))

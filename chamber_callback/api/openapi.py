@@ -5,6 +5,8 @@ from ..domain.intake import DESCRIPTION_MAX, SECTORS, URGENCY_REASONS, DEFAULT_T
 from ..domain.lifecycle import Status
 
 _string = {"type": "string"}
+SHARE = {"type": "object", "description": "`count` out of `of`; `rate` is null when `of` is 0.",
+         "properties": {"count": {"type": "integer"}, "of": {"type": "integer"}, "rate": {"type": ["number", "null"]}}}
 
 
 def openapi_document(base_url: str) -> dict:
@@ -85,8 +87,37 @@ def openapi_document(base_url: str) -> dict:
                                           "content": {"application/json": {"schema": {"type": "object"}}}}},
                 },
             },
+            "/stats": {
+                "get": {
+                    "operationId": "getStats",
+                    "summary": "Headline figures of the 24-hour promise (manager or admin token)",
+                    "description": (
+                        "The manager dashboard's figures, computed on request. Waiting: active requests not in "
+                        "a call. At risk: not yet called, 75 % of the SLA used, deadline not passed. Breached: "
+                        "not yet called, deadline passed. Within SLA: each request counts once, met at its first "
+                        "attempt before the deadline, missed at its deadline. Durations are in seconds; days "
+                        "start at local midnight (`scope.time_zone`)."
+                    ),
+                    "security": [{"staffToken": []}],
+                    "parameters": [
+                        {"name": "unit", "in": "query", "schema": _string, "description": "A unit code."},
+                        {"name": "topic", "in": "query", "schema": _string, "description": "A topic code."},
+                        {"name": "urgent", "in": "query", "schema": {"type": "boolean"},
+                         "description": "Only urgent requests."},
+                    ],
+                    "responses": {
+                        "200": {"description": "Figures", "content": {"application/json": {
+                            "schema": {"$ref": "#/components/schemas/Stats"}}}},
+                        "400": problem_response("Unknown unit or topic code."),
+                        "401": problem_response("No valid token."),
+                        "403": problem_response("The token's user is not a manager or an admin."),
+                    },
+                },
+            },
         },
-        "components": {"schemas": {
+        "components": {"securitySchemes": {"staffToken": {
+            "type": "http", "scheme": "bearer",
+            "description": "A personal token (`flask --app chamber_callback issue-token EMAIL`)."}}, "schemas": {
             "CallbackRequestInput": {
                 "type": "object",
                 "required": ["name", "business_name", "sector", "phone", "postal_code", "topic", "description",
@@ -145,6 +176,26 @@ def openapi_document(base_url: str) -> dict:
                     "properties": {"token": {"type": "string", "description": "≥ 256 random bits"},
                                    "status_url": {"type": "string", "format": "uri"}},
                 }],
+            },
+            "Stats": {
+                "type": "object",
+                "properties": {
+                    "scope": {"type": "object"},
+                    "generated_at": {"type": "string", "format": "date-time"},
+                    "waiting": {"type": "integer"}, "in_call": {"type": "integer"},
+                    "by_status": {"type": "object", "additionalProperties": {"type": "integer"}},
+                    "oldest_waiting_s": {"type": ["integer", "null"],
+                                         "description": "Age of the oldest active request never called."},
+                    "oldest_waiting_since": {"type": ["string", "null"], "format": "date-time"},
+                    "at_risk": {"type": "integer"}, "breached": {"type": "integer"},
+                    "calls_today": {"type": "integer"},
+                    "within_sla": {"type": "object", "properties": {"today": SHARE, "last_7_days": SHARE}},
+                    "time_to_first_attempt_last_7_days": {"type": "object", "properties": {
+                        "count": {"type": "integer"}, "median_s": {"type": ["integer", "null"]},
+                        "p90_s": {"type": ["integer", "null"]}}},
+                    "abandonment_last_7_days": SHARE,
+                    "by_unit": {"type": "array", "items": {"type": "object"}},
+                },
             },
             "Problem": {
                 "type": "object",

@@ -43,7 +43,7 @@ def _failed(response) -> bool:
 
 
 def home_for(user) -> str:
-    return url_for("staff.console") if user.role in CALL_ROLES else url_for("staff.team_queue")
+    return url_for("staff.console") if user.role in CALL_ROLES else url_for("manager.dashboard")
 
 
 @bp.route("/connexion", methods=["GET", "POST"])

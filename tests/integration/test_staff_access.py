@@ -102,7 +102,7 @@ def test_login_logout_and_landing_page_per_role(app, client):
     client.post("/deconnexion")
     assert client.get("/console").status_code == 302
     manager = make_staff(role="manager")
-    assert login(app.test_client(), manager).headers["Location"] == "/equipe"
+    assert login(app.test_client(), manager).headers["Location"] == "/pilotage"
 
 
 def test_wrong_password_is_refused_and_login_is_throttled(_migrated):

@@ -1,0 +1,50 @@
+"""``GET /api/v1/stats``: the dashboard's headline figures for the chamber's other tools."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from flask import current_app, jsonify, request
+from sqlalchemy import select
+
+from ..auth import token_required
+from ..extensions import db
+from ..models import RegionalUnit, Topic
+from ..services import stats
+from ..web import problem
+from . import bp
+
+
+@bp.get("/stats")
+@token_required("manager", "admin")
+def chamber_stats():
+    now = datetime.now(timezone.utc)
+    tz = current_app.config["TIMEZONE"]
+    units = db.session.scalars(select(RegionalUnit).order_by(RegionalUnit.id)).all()
+    unit = topic = None
+    if request.args.get("unit"):
+        unit = next((u for u in units if u.code == request.args["unit"]), None)
+        if unit is None:
+            return problem(400, "Unité inconnue", f"Codes possibles : {', '.join(u.code for u in units)}.")
+    if request.args.get("topic"):
+        topic = db.session.scalar(select(Topic).where(Topic.code == request.args["topic"]))
+        if topic is None:
+            return problem(400, "Sujet inconnu", "Voir GET /api/v1/topics.")
+    if request.args.get("urgent", "false") not in ("true", "false", "1", "0"):
+        return problem(400, "Paramètre invalide", "urgent vaut true ou false.")
+    scope = stats.Scope(unit_id=unit.id if unit else None, topic_id=topic.id if topic else None,
+                        urgent_only=request.args.get("urgent") in ("true", "1"))
+    today, week = stats.local_midnight(now, tz), stats.local_midnight(now, tz, days_back=6)
+    within_today, within_week = stats.within_sla_by_unit(scope, today, now), stats.within_sla_by_unit(scope, week, now)
+    codes = {u.id: u.code for u in units}
+    by_unit = [{
+        "unit": codes.get(row.key), "name": row.label, "waiting": row.waiting,
+        "in_call": row.by_status.get("in_call", 0), "at_risk": row.at_risk, "breached": row.breached,
+        "within_sla": {"today": within_today.get(row.key, stats.Share()).as_dict(),
+                       "last_7_days": within_week.get(row.key, stats.Share()).as_dict()},
+    } for row in stats.queue_depth(scope, now, "unit")]
+    return jsonify({
+        "scope": {"unit": unit.code if unit else None, "topic": topic.code if topic else None,
+                  "urgent_only": scope.urgent_only, "time_zone": tz},
+        **stats.headline(scope, now, tz).as_dict(),
+        "by_unit": by_unit,
+    })

@@ -64,6 +64,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["telephony"] = build_telephony(app.config)
 
     from . import models  # noqa: F401  (register the tables with the metadata)
+    from .admin import bp as admin_bp
     from .api import bp as api_bp  # noqa: I001  (api.staff registers on the same blueprint)
     from .manager import bp as manager_bp
     from .ops import bp as ops_bp
@@ -73,6 +74,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     app.register_blueprint(public_bp)
     app.register_blueprint(staff_bp)
+    app.register_blueprint(admin_bp)
     app.register_blueprint(manager_bp)
     app.register_blueprint(webhooks_bp)
     csrf.exempt(webhooks_bp)  # signed by Twilio instead

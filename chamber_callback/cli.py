@@ -108,30 +108,24 @@ def sla_tick_command():
 @click.option("--remove", is_flag=True, help="Open that day again.")
 def closed_day_command(day, unit_code, reason, remove):
     """Close (or reopen) a day for the business-hours SLA clock, e.g. 2026-12-24."""
-    from .extensions import begin_write
-    from .models import ClosedDay, RegionalUnit
-    from .services.sla import recompute_waiting_deadlines
+    from .models import RegionalUnit
+    from .services.audit import Actor
+    from .services.closed_days import ClosedDayError, add_closed_day, remove_closed_day
 
     unit_id = None
     if unit_code:
         unit_id = db.session.scalar(select(RegionalUnit.id).where(RegionalUnit.code == unit_code))
         if unit_id is None:
             raise click.ClickException(f"Unknown unit {unit_code}.")
-    begin_write()
-    existing = db.session.scalars(select(ClosedDay).where(ClosedDay.day == day.date(), ClosedDay.unit_id == unit_id)
-                                  if unit_id else select(ClosedDay).where(ClosedDay.day == day.date(),
-                                                                          ClosedDay.unit_id.is_(None))).all()
+    actor, now = Actor("system", "cli"), datetime.now(timezone.utc)
     if remove:
-        for row in existing:
-            db.session.delete(row)
-        db.session.commit()
-        recompute_waiting_deadlines(datetime.now(timezone.utc), unit_id)
-        click.echo(f"{day.date()} open again ({len(existing)} closure(s) removed).")
+        change = remove_closed_day(day.date(), unit_id, actor=actor, now=now)
+        click.echo(f"{day.date()} open again ({change.changed} closure(s) removed).")
         return
-    if not existing:
-        db.session.add(ClosedDay(day=day.date(), unit_id=unit_id, reason=reason, created_at=datetime.now(timezone.utc)))
-    db.session.commit()
-    moved = recompute_waiting_deadlines(datetime.now(timezone.utc), unit_id)
+    try:
+        moved = add_closed_day(day.date(), unit_id, reason, actor=actor, now=now).moved
+    except ClosedDayError as error:
+        raise click.ClickException(error.message) from None
     click.echo(f"{day.date()} closed{' for ' + unit_code if unit_code else ''}; "
                f"{moved} waiting request(s) got a later deadline.")
 

@@ -94,4 +94,5 @@ def init_web(app: Flask) -> None:
         chamber_phone=lambda: settings.display_get("CHAMBER_PHONE"),
         sla_hours=lambda: format_decimal(settings.display_get("SLA_HOURS")),
         intake_state=lambda: settings.intake_state(settings.display_get),
+        public_banner=settings.public_banner,
     )

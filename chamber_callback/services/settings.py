@@ -199,6 +199,15 @@ def display_get(name: str):
         return _config_value(name)
 
 
+def public_banner() -> str:
+    """The crisis message of the public pages (none on staff pages)."""
+    from flask import request as http_request
+
+    if not has_request_context() or not (http_request.endpoint or "").startswith("public."):
+        return ""
+    return display_get("PUBLIC_BANNER") or ""
+
+
 def raw(name: str):
     """The value as shown and stored (escalation levels as text)."""
     value = get(name)

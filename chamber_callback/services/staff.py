@@ -25,7 +25,7 @@ def check_password_strength(password: str) -> None:
 
 def create_user(*, email: str, role: str, password: str, now: datetime, name: str | None = None,
                 unit_code: str | None = None, phone: str | None = None, skills: list[str] | None = None,
-                capacity: int = 1, actor: Actor | None = None) -> StaffUser:
+                capacity: int = 1, actor: Actor | None = None, audit_action: str = "staff.created") -> StaffUser:
     email = email.strip().lower()
     if role not in ROLES:
         raise AccountError(f"Rôle inconnu « {role} » : {', '.join(ROLES)}.")
@@ -58,8 +58,12 @@ def create_user(*, email: str, role: str, password: str, now: datetime, name: st
     user.skills = list(topics)
     db.session.add(user)
     db.session.flush()
-    record_event(request_id=None, action="staff.created", actor=actor or Actor("system", "cli"), now=now,
-                 staff_user_id=user.id, data={"role": role, "unit": unit_code})
+    data = {"role": role, "unit": unit_code}
+    if audit_action != "staff.created":  # from the administration pages: old → new like every admin change
+        data["changes"] = {"account": {"old": None, "new": {"email": email, "role": role, "unit": unit_code,
+                                                            "capacity": capacity, "skills": sorted(t.code for t in topics)}}}
+    record_event(request_id=None, action=audit_action, actor=actor or Actor("system", "cli"), now=now,
+                 staff_user_id=user.id, data=data)
     db.session.commit()
     return user
 

@@ -29,6 +29,7 @@ class Line:
     name: str
     colour: str
     points: str  # SVG polyline points
+    dots: list[tuple[str, str]] = field(default_factory=list)  # (x, y) markers, on short series
 
 
 @dataclass
@@ -58,8 +59,10 @@ class Chart:
         return not self.lines and not self.bars
 
 
-def _y_axis(top_value: float, fmt) -> tuple[float, list[tuple[float, str]]]:
+def _y_axis(top_value: float, fmt, whole: bool = True) -> tuple[float, list[tuple[float, str]]]:
     ceiling = nice_ceiling(top_value)
+    if whole:  # counts: four whole steps
+        ceiling = max(4, math.ceil(ceiling / 4) * 4)
     bottom, top = HEIGHT - MARGIN_BOTTOM, MARGIN_TOP
     ticks = [(bottom - (bottom - top) * i / 4, fmt(ceiling * i / 4)) for i in range(5)]
     return ceiling, ticks
@@ -70,15 +73,17 @@ def _count(value: float) -> str:
 
 
 def line_chart(title: str, keys: list[str], series: dict[str, list[float | None]],
-               label_every: int = 1, key_label=str, fmt=_count, ceiling: float | None = None) -> Chart:
-    """Several series over the same keys; ``None`` values leave a gap."""
+               label_every: int = 1, key_label=str, fmt=_count, ceiling: float | None = None,
+               labelled=None) -> Chart:
+    """Several series over the same keys; ``None`` values leave a gap. The keys shown under the
+    axis are every ``label_every``-th one, or those ``labelled(key)`` accepts."""
     chart = Chart(title)
     top_value = ceiling or max((v for values in series.values() for v in values if v is not None), default=0)
-    top_value, chart.y_ticks = _y_axis(top_value, fmt)
+    top_value, chart.y_ticks = _y_axis(top_value, fmt, whole=ceiling is None)
     left, top, right, bottom = chart.plot
     step = (right - left) / max(len(keys) - 1, 1)
     for index, key in enumerate(keys):
-        if index % label_every == 0:
+        if (labelled(key) if labelled else index % label_every == 0):
             chart.x_labels.append((left + index * step, key_label(key)))
     for number, (name, values) in enumerate(series.items()):
         segments, current = [], []
@@ -91,7 +96,8 @@ def line_chart(title: str, keys: list[str], series: dict[str, list[float | None]
             segments.append(current)
         for segment in segments:
             points = segment if len(segment) > 1 else segment * 2
-            chart.lines.append(Line(name, PALETTE[number % len(PALETTE)], " ".join(points)))
+            dots = [tuple(point.split(",")) for point in segment] if len(keys) <= 31 else []
+            chart.lines.append(Line(name, PALETTE[number % len(PALETTE)], " ".join(points), dots))
     return chart
 
 

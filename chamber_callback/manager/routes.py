@@ -119,7 +119,7 @@ def dashboard_context(now: datetime) -> dict:
     histogram = stats.ttfa_histogram(scope, filters.start, filters.end)
     days, by_day = stats.within_sla_by_day(scope, filters.first, filters.last, now, tz())
     unit_names = {u.id: u.name for u in filters.units}
-    sla_series = {unit_names.get(unit_id, str(unit_id)): [by_day[unit_id][d].rate * 100
+    sla_series = {short_unit_name(unit_names.get(unit_id, str(unit_id))): [by_day[unit_id][d].rate * 100
                                                            if by_day[unit_id][d].rate is not None else None
                                                            for d in days]
                   for unit_id in sorted(by_day)}
@@ -128,7 +128,7 @@ def dashboard_context(now: datetime) -> dict:
         "activity": line_chart(_("Demandes reçues et appels passés par heure (72 h)"), activity.keys,
                                {_("Demandes reçues"): activity.values["received"],
                                 _("Appels passés"): activity.values["calls"]},
-                               label_every=6, key_label=_hour_label),
+                               labelled=lambda key: key[-2:] in ("00", "06", "12", "18"), key_label=_hour_label),
         "ttfa": bar_chart(_("Délai avant le premier appel"),
                           [_ttfa_label(bound, prev) for (bound, _n), prev in zip(histogram, previous)],
                           [count for _bound, count in histogram]),
@@ -338,6 +338,12 @@ def format_duration(seconds: int | float | None) -> str:
         return _("%(h)s h %(m)02d", h=hours, m=minutes) if minutes else _("%(h)s h", h=hours)
     days, hours = divmod(hours, 24)
     return _("%(d)s j %(h)s h", d=days, h=hours)
+
+
+@bp.app_template_filter("short_unit")
+def short_unit_name(name: str) -> str:
+    """« Ouest : Bretagne, Normandie… » → « Ouest », for narrow tables."""
+    return name.split(" : ")[0]
 
 
 @bp.app_template_filter("percent")

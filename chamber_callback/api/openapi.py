@@ -45,8 +45,15 @@ def openapi_document(base_url: str) -> dict:
                         "400": problem_response("Body is not a JSON object, or the honeypot field was filled."),
                         "422": problem_response("Invalid fields: `errors` maps each field to its messages; "
                                                 "nothing was stored. When the postal code spans several "
-                                                "départements, `communes` lists the choices for `commune`."),
+                                                "départements, `communes` lists the choices for `commune`. "
+                                                "While the chamber takes urgent requests only (crisis switch), "
+                                                "a request without `urgent: true` is refused with a message in "
+                                                "`errors.urgent`. An inactive topic is refused as unknown."),
                         "429": problem_response("Too many submissions from this client; retry later."),
+                        "503": problem_response("The chamber has paused callback requests (crisis switch): "
+                                                "`detail` carries its message and phone number, also given in "
+                                                "`chamber_phone`; nothing was stored. `Retry-After` suggests "
+                                                "when to try again."),
                     },
                 },
             },
@@ -83,7 +90,8 @@ def openapi_document(base_url: str) -> dict:
                 "get": {
                     "operationId": "listTopics",
                     "summary": "Topics a request can be about",
-                    "responses": {"200": {"description": "Active topics",
+                    "responses": {"200": {"description": "Active topics, in the form's order (topics an admin "
+                                                         "deactivated are not listed and are refused on intake)",
                                           "content": {"application/json": {"schema": {"type": "object"}}}}},
                 },
             },

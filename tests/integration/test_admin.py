@@ -529,3 +529,9 @@ def test_settings_get_works_outside_requests(app):
     assert settings.get("MAX_ATTEMPTS") == 7
     from chamber_callback.services.assignment import Settings
     assert Settings.from_config().max_attempts == 7
+
+
+def test_openapi_documents_the_crisis_answers(app, client):
+    responses = client.get("/api/v1/openapi.json").get_json()["paths"]["/callback-requests"]["post"]["responses"]
+    assert "paused callback requests" in responses["503"]["description"]
+    assert "urgent requests only" in responses["422"]["description"]

@@ -54,6 +54,12 @@ GRAINS = {  # grain: (PostgreSQL to_char format, Python strftime format)
     "week": ('IYYY-"S"IW', "%G-S%V"),
 }
 _TZ_NAME = re.compile(r"^[A-Za-z0-9_+\-/]+$")
+WHOLE_PERIOD = literal_column("'total'")  # the bucket of a whole-period report
+
+
+def _grouping(*columns) -> list:
+    """GROUP BY / PARTITION BY columns: PostgreSQL refuses a constant there, and it changes nothing."""
+    return [column for column in columns if column is not WHOLE_PERIOD]
 
 
 def local_bucket(column, grain: str, tz: str):
@@ -64,7 +70,7 @@ def local_bucket(column, grain: str, tz: str):
     if not _TZ_NAME.match(tz):
         raise ValueError(f"bad time zone name {tz!r}")
     if grain == "total":
-        return literal_column("'total'")
+        return WHOLE_PERIOD
     pg_format, py_format = GRAINS[grain]
     if db.session.get_bind().dialect.name == "postgresql":
         return func.to_char(func.timezone(literal_column(f"'{tz}'"), column), literal_column(f"'{pg_format}'"))
@@ -174,7 +180,7 @@ def within_sla(scope: Scope, start: datetime, end: datetime, now: datetime) -> S
 
 def _ranked(value, where: Iterable, keys: list, source=R):
     """Rows ranked by ``value`` within each group of ``keys``: for nearest-rank percentiles."""
-    partition = {"partition_by": keys} if keys else {}
+    partition = {"partition_by": _grouping(*keys)} if _grouping(*keys) else {}
     columns = [key.label(f"k{i}") for i, key in enumerate(keys)]
     return select(*columns, value.label("v"),
                   func.row_number().over(order_by=value, **partition).label("rn"),
@@ -356,7 +362,8 @@ def agents_board(scope: Scope, now: datetime, tz: str) -> list[AgentRow]:
     return [AgentRow(agent, calls.get(agent.id, 0), holding.get(agent.id, [])) for agent in agents]
 
 
-def attention_lists(scope: Scope, now: datetime, limit: int = 50) -> tuple[list[CallbackRequest], list[CallbackRequest]]:
+def attention_lists(scope: Scope, now: datetime,
+                    limit: int = 50) -> tuple[list[CallbackRequest], list[CallbackRequest]]:
     """(at risk, breached), each sorted by deadline."""
     options = (joinedload(R.unit), joinedload(R.topic), joinedload(R.assigned_agent))
     at_risk = db.session.scalars(select(R).options(*options).where(_at_risk_condition(now), *scope.conditions())
@@ -408,7 +415,8 @@ def ttfa_histogram(scope: Scope, start: datetime, end: datetime) -> list[tuple[f
     return [(TTFA_BUCKETS_H[i] if i < len(bounds) else None, counts.get(i, 0)) for i in range(len(bounds) + 1)]
 
 
-def within_sla_by_day(scope: Scope, first: date, last: date, now: datetime, tz: str) -> tuple[list[str], dict[int, dict[str, Share]]]:
+def within_sla_by_day(scope: Scope, first: date, last: date, now: datetime,
+                      tz: str) -> tuple[list[str], dict[int, dict[str, Share]]]:
     """Per unit and local day: the share of requests called within the SLA."""
     start, end = day_bounds(first, last, tz)
     end = min(end, now)
@@ -416,12 +424,12 @@ def within_sla_by_day(scope: Scope, first: date, last: date, now: datetime, tz: 
     result: dict[int, dict[str, Share]] = defaultdict(lambda: defaultdict(Share))
     for unit_id, day, count in db.session.execute(select(R.unit_id, met_day, func.count()).where(
             R.sla_met.is_(True), R.sla_met_at >= start, R.sla_met_at < end, *scope.conditions())
-            .group_by(R.unit_id, met_day)):
+            .group_by(*_grouping(R.unit_id, met_day))):
         result[unit_id][day].part += count
         result[unit_id][day].whole += count
     for unit_id, day, count in db.session.execute(select(R.unit_id, missed_day, func.count()).where(
             R.sla_deadline >= start, R.sla_deadline < end, _missed_condition(now), *scope.conditions())
-            .group_by(R.unit_id, missed_day)):
+            .group_by(*_grouping(R.unit_id, missed_day))):
         result[unit_id][day].whole += count
     days = [(first + timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
     return days, result
@@ -483,10 +491,11 @@ def report(dimension: str, grain: str, scope: Scope, start: datetime, end: datet
     call_bucket = local_bucket(A.started_at, grain, tz)
     calls = (select(group, call_bucket, A.outcome, func.count(), func.count(A.request_id.distinct()))
              .select_from(A).join(R, R.id == A.request_id)
-             .where(A.started_at >= start, A.started_at < end, *where).group_by(group, call_bucket, A.outcome))
+             .where(A.started_at >= start, A.started_at < end, *where)
+             .group_by(*_grouping(group, call_bucket, A.outcome)))
     handled = (select(group, call_bucket, func.count(A.request_id.distinct())).select_from(A)
                .join(R, R.id == A.request_id).where(A.started_at >= start, A.started_at < end, *where)
-               .group_by(group, call_bucket))
+               .group_by(*_grouping(group, call_bucket)))
     for key, bucket, outcome, count, _distinct in db.session.execute(calls):
         target = row(key, bucket)
         target.calls += count
@@ -497,22 +506,23 @@ def report(dimension: str, grain: str, scope: Scope, start: datetime, end: datet
     if dimension == "unit":
         received_bucket = local_bucket(R.submitted_at, grain, tz)
         for key, bucket, count in db.session.execute(select(R.unit_id, received_bucket, func.count()).where(
-                R.submitted_at >= start, R.submitted_at < end, *where).group_by(R.unit_id, received_bucket)):
+                R.submitted_at >= start, R.submitted_at < end, *where)
+                .group_by(*_grouping(R.unit_id, received_bucket))):
             row(key, bucket).received = count
         met_bucket, missed_bucket = local_bucket(R.sla_met_at, grain, tz), local_bucket(R.sla_deadline, grain, tz)
         for key, bucket, count in db.session.execute(select(R.unit_id, met_bucket, func.count()).where(
                 R.sla_met.is_(True), R.sla_met_at >= start, R.sla_met_at < end, *where)
-                .group_by(R.unit_id, met_bucket)):
+                .group_by(*_grouping(R.unit_id, met_bucket))):
             row(key, bucket).met = count
         for key, bucket, count in db.session.execute(select(R.unit_id, missed_bucket, func.count()).where(
                 R.sla_deadline >= start, R.sla_deadline < end, _missed_condition(now), *where)
-                .group_by(R.unit_id, missed_bucket)):
+                .group_by(*_grouping(R.unit_id, missed_bucket))):
             row(key, bucket).missed = count
         closed_bucket = local_bucket(R.closed_at, grain, tz)
         for key, bucket, status, count in db.session.execute(select(R.unit_id, closed_bucket, R.status, func.count())
                                                              .where(R.closed_at >= start, R.closed_at < end,
                                                                     R.status.in_(CLOSED_COUNTED), *where)
-                                                             .group_by(R.unit_id, closed_bucket, R.status)):
+                                                             .group_by(*_grouping(R.unit_id, closed_bucket, R.status))):
             row(key, bucket).closed[status] = count
         first_bucket = local_bucket(R.first_attempt_at, grain, tz)
         ranked = _ranked(R.time_to_first_attempt_s,
@@ -526,7 +536,7 @@ def report(dimension: str, grain: str, scope: Scope, start: datetime, end: datet
                 select(A.agent_id, first_bucket, func.count().filter(R.sla_met.is_(True)),
                        func.count().filter(R.sla_met.is_(False))).select_from(source)
                 .where(R.first_attempt_at >= start, R.first_attempt_at < end, *where)
-                .group_by(A.agent_id, first_bucket)):
+                .group_by(*_grouping(A.agent_id, first_bucket))):
             target = row(key, bucket)
             target.met, target.missed = met, missed
         ranked = _ranked(R.time_to_first_attempt_s, [R.first_attempt_at >= start, R.first_attempt_at < end, *where],

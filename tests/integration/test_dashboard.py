@@ -7,10 +7,10 @@ deadline, one at risk…
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from chamber_callback.extensions import db
-from chamber_callback.models import AuditEvent, CallbackRequest, Escalation, Offer, RegionalUnit
+from chamber_callback.models import AuditEvent, Escalation, Offer, RegionalUnit
 from chamber_callback.services import assignment, stats, supervision
 from chamber_callback.services.audit import Actor
 from chamber_callback.services.intake import cancel_request

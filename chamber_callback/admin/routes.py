@@ -9,6 +9,7 @@ import holidays as holidays_lib
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import format_date
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -211,11 +212,29 @@ def user_password(user_id: int):
 
 # --- units -------------------------------------------------------------------------------------------
 
+def hours_summary(unit: RegionalUnit) -> list[str]:
+    """« lun.–sam. 08:00–21:00 »: consecutive days with the same hours on one line."""
+    hours = opening_hours(unit)
+    lines, day = [], 0
+    while day < 7:
+        if day not in hours:
+            day += 1
+            continue
+        end = day
+        while end + 1 < 7 and hours.get(end + 1) == hours[day]:
+            end += 1
+        days = str(WEEKDAY_LABELS[day])[:3].lower() + "." + (
+            "–" + str(WEEKDAY_LABELS[end])[:3].lower() + "." if end > day else "")
+        lines.append(f"{days} {hours[day][0].strftime('%H:%M')}–{hours[day][1].strftime('%H:%M')}")
+        day = end + 1
+    return lines
+
+
 @bp.get("/unites")
 @roles_required(*ADMIN_ROLES)
 def units():
-    rows = [(unit, admin_service.unit_seniors(unit.id), opening_hours(unit)) for unit in _units()]
-    return render_template("admin/units.html", rows=rows, weekdays=WEEKDAY_LABELS)
+    rows = [(unit, admin_service.unit_seniors(unit.id), hours_summary(unit)) for unit in _units()]
+    return render_template("admin/units.html", rows=rows)
 
 
 def _unit_or_404(unit_id: int) -> RegionalUnit:
@@ -473,6 +492,12 @@ def _settings_form(form_class, keys, form=None):
     return form
 
 
+def _display(value):
+    if isinstance(value, float):
+        return f"{value:g}".replace(".", ",")
+    return value
+
+
 def _clean(value):
     if isinstance(value, Decimal):
         return float(value)
@@ -505,7 +530,7 @@ def sla_settings():
     if form is not None and _save_settings(form, SLA_KEYS):
         return redirect(url_for("admin.sla_settings"))
     form = _settings_form(SlaSettingsForm, SLA_KEYS, form)
-    defaults = {key: settings.raw_config(key) for key in SLA_KEYS}
+    defaults = {key: _display(settings.raw_config(key)) for key in SLA_KEYS}
     overridden = {key for key in SLA_KEYS if settings.is_overridden(key)}
     return render_template("admin/sla_settings.html", form=form, defaults=defaults, overridden=overridden,
                            clock_labels=CLOCK_LABELS, met_on_labels=MET_ON_LABELS), 422 if form.errors else 200
@@ -536,4 +561,21 @@ def journal():
     ids |= {e.staff_user_id for e in events if e.staff_user_id}
     people = {u.id: u for u in db.session.scalars(select(StaffUser).where(StaffUser.id.in_(ids)))} if ids else {}
     return render_template("admin/journal.html", events=events, people=people, page=page,
-                           pages=max(1, -(-total // JOURNAL_PAGE_SIZE)), total=total)
+                           pages=max(1, -(-total // JOURNAL_PAGE_SIZE)), total=total, field_labels=FIELD_LABELS)
+
+
+# French names of the audited fields (the raw key is shown for any other).
+FIELD_LABELS = {
+    "name": _l("nom"), "role": _l("rôle"), "unit": _l("unité"), "phone": _l("téléphone"), "capacity": _l("capacité"),
+    "skills": _l("sujets"), "active": _l("actif"), "password": _l("mot de passe"), "account": _l("compte"),
+    "email": _l("e-mail"), "opening_hours": _l("horaires"), "label": _l("libellé"), "order": _l("ordre"),
+    "topic": _l("sujet"), "code": _l("code"), "agents": _l("agents"), "closed_day": _l("jour fermé"),
+    "day": _l("jour"), "reason": _l("motif"),
+    "SLA_HOURS": _l("délai de rappel (h)"), "SLA_CLOCK": _l("décompte du délai"), "SLA_MET_ON": _l("délai tenu"),
+    "ESCALATION_LEVELS": _l("niveaux d'escalade"), "ESCALATION_REPEAT_HOURS": _l("relance après dépassement (h)"),
+    "OFFER_TIMEOUT_SECONDS": _l("durée d'une proposition (s)"), "RETRY_GAP_MINUTES": _l("délai entre essais (min)"),
+    "MAX_ATTEMPTS": _l("essais au plus"), "INTAKE_URGENT_ONLY": _l("urgences seulement"),
+    "PUBLIC_BANNER": _l("message public"), "INTAKE_PAUSED": _l("demandes suspendues"),
+    "INTAKE_PAUSED_MESSAGE": _l("message de suspension"), "CHAMBER_PHONE": _l("téléphone de la chambre"),
+    **{str(day): label for day, label in enumerate(WEEKDAY_LABELS)},
+}

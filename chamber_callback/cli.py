@@ -211,6 +211,7 @@ def seed_demo(count: int) -> None:
     now = datetime.now(timezone.utc)
     sla_hours = settings.get("SLA_HOURS")
     demo = Actor("system", "seed-demo")
+    history = _seed_demo_history(now, rng, sla_hours)
     created = cancelled = 0
     for index in range(count):
         person, business, sector, postal_code = DEMO_PEOPLE[index % len(DEMO_PEOPLE)]
@@ -230,10 +231,67 @@ def seed_demo(count: int) -> None:
                            reason="demo: the artisan no longer needs a call")
             cancelled += 1
     handled = _seed_demo_calls(now)
-    click.echo(f"Demo data: {created} requests created ({cancelled} cancelled, {handled} already called).")
+    click.echo(f"Demo data: {created} requests created ({cancelled} cancelled, {handled} already called), "
+               f"and {history} over the last 7 days for the dashboard and reports.")
     if not db.session.scalar(select(func.count()).select_from(CallbackRequest)
                              .where(CallbackRequest.enqueued_at.is_not(None))):
         click.echo("Redis is not running yet: the reconciler queues these requests once the worker starts.")
+
+
+def _seed_demo_history(now: datetime, rng: random.Random, sla_hours: float, per_day: int = 12) -> int:
+    """A week of closed requests, called through the real services at past times, so that the
+    dashboard's charts and the reports have something to show (most called in time, a few
+    late, some cancelled)."""
+    from sqlalchemy import update
+
+    from .models import ArtisanMessage, Offer, StaffUser
+    from .services.assignment import accept_offer, assign_request, record_outcome, start_attempt
+    from .services.audit import Actor
+    from .services.intake import cancel_request, submit_request
+
+    demo = Actor("system", "seed-demo")
+    agents = db.session.scalars(select(StaffUser).where(StaffUser.email.endswith("@" + DEMO_DOMAIN),
+                                                        StaffUser.role.in_(("agent", "senior")))).all()
+    made = []
+    for index in range(7 * per_day):
+        submitted = now - timedelta(days=7) + timedelta(hours=rng.uniform(0, 7 * 24 - sla_hours * 1.2))
+        submitted = submitted.replace(hour=rng.choice((7, 8, 9, 10, 11, 13, 14, 16, 18, 19, 20)))
+        if submitted > now - timedelta(hours=sla_hours * 1.1):
+            submitted -= timedelta(days=1)
+        person, business, sector, postal_code = DEMO_PEOPLE[index % len(DEMO_PEOPLE)]
+        topic = DEFAULT_TOPICS[rng.randrange(len(DEFAULT_TOPICS))][0]
+        urgent = rng.random() < 0.2
+        intake = Intake(name=person, business_name=business, sector=sector,
+                        phone=f"{DEMO_PHONE_PREFIX}{1000 + index:04d}", postal_code=postal_code,
+                        commune=communes_for(postal_code)[0], topic=topic, description=DEMO_QUESTIONS[topic],
+                        urgent=urgent, urgency_reason=rng.choice(list(URGENCY_REASONS)) if urgent else None,
+                        consent=True, channel="web")
+        request = submit_request(intake, actor=demo, now=submitted, sla_hours=sla_hours).request
+        made.append(request.id)
+        if rng.random() < 0.08:
+            cancel_request(request, actor=demo, now=submitted + timedelta(hours=rng.uniform(0.2, 6)))
+            continue
+        # Most are called well within the promise; about one in ten after it.
+        wait = rng.uniform(1.02, 1.4) if rng.random() < 0.1 else rng.betavariate(1.3, 4)
+        called = submitted + timedelta(hours=sla_hours * wait)
+        agent = next((a for a in agents if a.unit_id == request.unit_id and request.topic in a.skills),
+                     None) or next(a for a in agents if a.unit_id == request.unit_id)
+        agent.availability = "available"
+        db.session.commit()
+        if assign_request(request.id, called) != agent.id:
+            continue
+        offer = db.session.scalar(select(Offer).where(Offer.request_id == request.id, Offer.status == "pending"))
+        accept_offer(offer.id, agent, called)
+        attempt = start_attempt(request.id, agent, called)
+        outcome = rng.choices(["reached_resolved", "wrong_number", "refused"], weights=(90, 4, 6))[0]
+        record_outcome(attempt.id, agent, outcome, called + timedelta(minutes=rng.uniform(3, 15)))
+        agent.availability = "offline"
+        db.session.commit()
+    # The artisans of the past already had their text messages.
+    db.session.execute(update(ArtisanMessage).where(ArtisanMessage.request_id.in_(made))
+                       .values(status="sent", sent_at=ArtisanMessage.created_at))
+    db.session.commit()
+    return len(made)
 
 
 def _seed_demo_staff() -> None:

@@ -57,18 +57,26 @@ def test_sla_hours_accepts_fractions_for_demos(monkeypatch):
 
 
 def test_seed_demo_creates_a_living_system_once(app):
-    from chamber_callback.models import CallAttempt, StaffUser
+    from chamber_callback.models import ArtisanMessage, CallAttempt, StaffUser
 
     runner = app.test_cli_runner()
     result = runner.invoke(args=["seed-demo", "--count", "30"])
     assert result.exit_code == 0, result.output
-    assert "30 requests created" in result.output
-    statuses = db.session.scalars(select(CallbackRequest.status)).all()
+    assert "30 requests created" in result.output and "84 over the last 7 days" in result.output
+    current = CallbackRequest.phone < "+33199001000"
+    statuses = db.session.scalars(select(CallbackRequest.status).where(current)).all()
     assert len(statuses) == 30
     assert statuses.count("cancelled") == 3
     assert {"queued", "completed", "retry_wait", "scheduled"} <= set(statuses)
     assert all(p.startswith("+3319900") for p in db.session.scalars(select(CallbackRequest.phone)))
-    assert db.session.scalar(select(func.count()).select_from(CallAttempt)) == 5
+    # A week of history behind them, closed, called through the services, most within the SLA.
+    history = db.session.scalars(select(CallbackRequest).where(~current)).all()
+    assert len(history) == 84 and all(not r.is_active for r in history)
+    met = [r.sla_met for r in history if r.sla_met is not None]
+    assert 0.6 < sum(met) / len(met) < 1 and not all(met)
+    assert db.session.scalar(select(func.count()).select_from(CallAttempt)) == 5 + len(met)
+    assert db.session.scalar(select(func.count()).select_from(ArtisanMessage).where(
+        ArtisanMessage.status == "pending", ArtisanMessage.request_id.in_([r.id for r in history]))) == 0
     staff = db.session.scalars(select(StaffUser)).all()
     assert sorted({u.role for u in staff}) == ["admin", "agent", "manager", "senior"]
     assert len([u for u in staff if u.role == "senior"]) == 5 and len(staff) == 22
@@ -76,7 +84,7 @@ def test_seed_demo_creates_a_living_system_once(app):
     assert all(u.skills for u in staff if u.role == "agent")
 
     assert "already present" in runner.invoke(args=["seed-demo"]).output
-    assert db.session.scalar(select(func.count()).select_from(CallbackRequest)) == 30
+    assert db.session.scalar(select(func.count()).select_from(CallbackRequest)) == 114
     logins = runner.invoke(args=["demo-logins"]).output
     assert "senior.ouest@demo.cma.fr" in logins and "rappel-demo-2026" in logins
 

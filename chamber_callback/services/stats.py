@@ -340,11 +340,22 @@ def within_sla_by_unit(scope: Scope, start: datetime, now: datetime) -> dict[int
     return dict(shares)
 
 
+def within_sla_by_agent(scope: Scope, start: datetime, now: datetime) -> dict[int, Share]:
+    """Per agent: of the requests it called first in the period, how many in time."""
+    first = and_(A.request_id == R.id, A.started_at == R.first_attempt_at)
+    rows = db.session.execute(
+        select(A.agent_id, func.count().filter(R.sla_met.is_(True)), func.count().filter(R.sla_met.is_not(None)))
+        .select_from(A.__table__.join(R.__table__, first))
+        .where(R.first_attempt_at >= start, R.first_attempt_at < now, *scope.conditions()).group_by(A.agent_id))
+    return {agent_id: Share(met, judged) for agent_id, met, judged in rows}
+
+
 @dataclass
 class AgentRow:
     agent: StaffUser
     calls_today: int
     holding: list[CallbackRequest]
+    within_7_days: Share = field(default_factory=Share)
 
 
 def agents_board(scope: Scope, now: datetime, tz: str) -> list[AgentRow]:
@@ -359,7 +370,9 @@ def agents_board(scope: Scope, now: datetime, tz: str) -> list[AgentRow]:
     for held in db.session.scalars(select(R).where(R.status.in_(HELD), R.assigned_agent_id.is_not(None))
                                    .order_by(R.sla_deadline)):
         holding[held.assigned_agent_id].append(held)
-    return [AgentRow(agent, calls.get(agent.id, 0), holding.get(agent.id, [])) for agent in agents]
+    within = within_sla_by_agent(Scope(), local_midnight(now, tz, days_back=6), now)
+    return [AgentRow(agent, calls.get(agent.id, 0), holding.get(agent.id, []), within.get(agent.id, Share()))
+            for agent in agents]
 
 
 def attention_lists(scope: Scope, now: datetime,

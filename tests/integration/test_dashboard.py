@@ -113,6 +113,9 @@ def test_queue_depth_lists_and_charts(day):
     assert (today.part, today.whole) == (2, 5)
     by_unit = stats.within_sla_by_unit(stats.Scope(), stats.local_midnight(NOW, TZ), NOW)
     assert (by_unit[idf()].part, by_unit[idf()].whole) == (2, 5)
+    board = stats.agents_board(stats.Scope(unit_id=idf()), NOW, TZ)
+    caller = next(row for row in board if row.agent.id == day["agent"].id)
+    assert caller.calls_today == 3 and (caller.within_7_days.part, caller.within_7_days.whole) == (2, 3)
 
 
 def test_reports_per_unit_and_per_agent(day):

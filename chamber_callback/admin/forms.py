@@ -156,7 +156,8 @@ class SlaSettingsForm(FlaskForm):
                                          validators=[InputRequired(_l("Indiquez un nombre entier."))])
     RETRY_GAP_MINUTES = FrenchDecimalField(_l("Délai avant un nouvel essai sans réponse (minutes)"), places=None,
                                      validators=[InputRequired(_l("Indiquez un nombre."))])
-    MAX_ATTEMPTS = IntegerField(_l("Nombre maximal d'essais"), validators=[InputRequired(_l("Indiquez un nombre entier."))])
+    MAX_ATTEMPTS = IntegerField(_l("Nombre maximal d'essais"),
+                                validators=[InputRequired(_l("Indiquez un nombre entier."))])
 
 
 class CrisisForm(FlaskForm):
@@ -166,7 +167,8 @@ class CrisisForm(FlaskForm):
                                   description=_l("Laissez vide pour ne rien afficher."))
     INTAKE_PAUSED = BooleanField(_l("Suspendre les demandes de rappel (formulaire et API)"))
     INTAKE_PAUSED_MESSAGE = TextAreaField(_l("Message affiché pendant la suspension"),
-                                          validators=[Optional(), Length(max=500, message=_l("500 caractères au plus."))])
+                                          validators=[Optional(),
+                                                      Length(max=500, message=_l("500 caractères au plus."))])
     CHAMBER_PHONE = StringField(_l("Numéro de téléphone de la chambre"),
                                 validators=[DataRequired(_l("Indiquez le numéro de la chambre.")), Length(max=30)],
                                 description=_l("Affiché aux artisans quand les demandes sont suspendues ou réservées "

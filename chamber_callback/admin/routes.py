@@ -351,7 +351,8 @@ def departement_move(code: str):
 def _topics_page(create_form=None, status=200):
     topics = _topics()
     edit_forms = {t.id: TopicForm(formdata=None, obj=t, prefix=f"t{t.id}") for t in topics}
-    return render_template("admin/topics.html", topics=topics, create_form=create_form or TopicCreateForm(formdata=None),
+    return render_template("admin/topics.html", topics=topics,
+                           create_form=create_form or TopicCreateForm(formdata=None),
                            edit_forms=edit_forms, move_form=TopicMoveForm(formdata=None)), status
 
 

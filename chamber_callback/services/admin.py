@@ -7,6 +7,7 @@ import re
 import secrets
 from datetime import datetime, time
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from ..auth import CALL_ROLES, ROLES
@@ -44,11 +45,11 @@ def _diff(old: dict, new: dict) -> dict:
 
 def _check_user_fields(role: str, unit: RegionalUnit | None, phone: str | None, capacity: int) -> str | None:
     if role not in ROLES:
-        raise AdminError("Rôle inconnu.", "role")
+        raise AdminError(_("Rôle inconnu."), "role")
     if role in CALL_ROLES and unit is None:
-        raise AdminError("Un agent ou un senior appartient à une unité.", "unit_id")
+        raise AdminError(_("Un agent ou un senior appartient à une unité."), "unit_id")
     if not 1 <= capacity <= MAX_CAPACITY:
-        raise AdminError(f"La capacité va de 1 à {MAX_CAPACITY} appels en même temps.", "capacity")
+        raise AdminError(_("La capacité va de 1 à %(n)d appels en même temps.", n=MAX_CAPACITY), "capacity")
     if phone:
         try:
             return normalise_phone(phone)
@@ -57,12 +58,26 @@ def _check_user_fields(role: str, unit: RegionalUnit | None, phone: str | None, 
     return None
 
 
+def _actor_user_id(actor: Actor) -> int | None:
+    return int(actor.id) if actor.type == "staff" and (actor.id or "").isdigit() else None
+
+
+def _check_may_manage(actor: Actor, *roles: str) -> None:
+    """Managers run the crisis cell; only an admin creates, changes, resets or deactivates an admin
+    account, or gives that role (so a manager cannot make itself admin)."""
+    if "admin" not in roles or _actor_user_id(actor) is None:
+        return
+    acting = db.session.get(StaffUser, _actor_user_id(actor))
+    if acting is None or acting.role != "admin":
+        raise AdminError(_("Seul un administrateur peut gérer un compte administrateur."), "role")
+
+
 def _unit(unit_id: int | None) -> RegionalUnit | None:
     if not unit_id:
         return None
     unit = db.session.get(RegionalUnit, unit_id)
     if unit is None:
-        raise AdminError("Unité inconnue.", "unit_id")
+        raise AdminError(_("Unité inconnue."), "unit_id")
     return unit
 
 
@@ -70,6 +85,7 @@ def admin_create_user(*, email: str, name: str, role: str, unit_id: int | None, 
                       capacity: int, skill_codes: list[str], password: str | None, actor: Actor,
                       now: datetime) -> tuple[StaffUser, str]:
     """A new account; returns it with its first password (typed by the admin, or generated)."""
+    _check_may_manage(actor, role)
     unit = _unit(unit_id)
     phone = _check_user_fields(role, unit, phone, capacity)
     generated = not password
@@ -96,14 +112,15 @@ def update_user(user_id: int, *, name: str, role: str, unit_id: int | None, phon
 
     user = db.session.get(StaffUser, user_id)
     if user is None:
-        raise AdminError("Compte introuvable.")
+        raise AdminError(_("Compte introuvable."))
+    _check_may_manage(actor, user.role, role)
     name = (name or "").strip()
     if not name:
-        raise AdminError("Indiquez un nom.", "name")
+        raise AdminError(_("Indiquez un nom."), "name")
     unit = _unit(unit_id)
     phone = _check_user_fields(role, unit, phone, capacity)
-    if user.id == int(actor.id or 0) and role not in ("manager", "admin"):
-        raise AdminError("Vous ne pouvez pas retirer vos propres droits d'administration.", "role")
+    if user.id == _actor_user_id(actor) and role not in ("manager", "admin"):
+        raise AdminError(_("Vous ne pouvez pas retirer vos propres droits d'administration."), "role")
     leaves_calls = user.role in CALL_ROLES and (role not in CALL_ROLES or (unit and unit.id != user.unit_id))
     if leaves_calls and user.availability != Availability.OFFLINE.value:
         # Its offers and undialled calls go back to the queue before it changes job or unit.
@@ -112,7 +129,8 @@ def update_user(user_id: int, *, name: str, role: str, unit_id: int | None, phon
     begin_write()
     user = db.session.get(StaffUser, user_id)
     topics = db.session.scalars(select(Topic).where(Topic.code.in_(skill_codes))).all()
-    user.name, user.role, user.unit_id, user.phone, user.capacity = name, role, unit.id if unit else None, phone, capacity
+    user.name, user.role, user.phone, user.capacity = name, role, phone, capacity
+    user.unit_id = unit.id if unit else None
     user.skills = list(topics)
     changes = _diff(before, {"name": name, "role": role, "unit": unit.code if unit else None, "phone": phone,
                              "capacity": capacity, "skills": sorted(t.code for t in topics)})
@@ -128,9 +146,10 @@ def set_account_active(user_id: int, active: bool, *, actor: Actor, now: datetim
 
     user = db.session.get(StaffUser, user_id)
     if user is None:
-        raise AdminError("Compte introuvable.")
-    if not active and user.id == int(actor.id or 0):
-        raise AdminError("Vous ne pouvez pas désactiver votre propre compte.")
+        raise AdminError(_("Compte introuvable."))
+    if not active and user.id == _actor_user_id(actor):
+        raise AdminError(_("Vous ne pouvez pas désactiver votre propre compte."))
+    _check_may_manage(actor, user.role)
     if user.is_active_account == active:
         return False
     if not active and user.role in CALL_ROLES:
@@ -154,7 +173,8 @@ def reset_password(user_id: int, password: str | None, *, actor: Actor, now: dat
     """Set a new password (typed, or generated to be shown once); every session of the user ends."""
     user = db.session.get(StaffUser, user_id)
     if user is None:
-        raise AdminError("Compte introuvable.")
+        raise AdminError(_("Compte introuvable."))
+    _check_may_manage(actor, user.role)
     password = password or generate_password()
     try:
         check_password_strength(password)
@@ -175,14 +195,14 @@ def reset_password(user_id: int, password: str | None, *, actor: Actor, now: dat
 def rename_unit(unit_id: int, name: str, *, actor: Actor, now: datetime) -> dict:
     name = re.sub(r"\s+", " ", name or "").strip()
     if not name:
-        raise AdminError("Indiquez un nom.", "name")
+        raise AdminError(_("Indiquez un nom."), "name")
     if len(name) > 200:
-        raise AdminError("200 caractères au plus.", "name")
+        raise AdminError(_("200 caractères au plus."), "name")
     begin_write()
     unit = db.session.get(RegionalUnit, unit_id)
     if unit is None:
         db.session.rollback()
-        raise AdminError("Unité inconnue.")
+        raise AdminError(_("Unité inconnue."))
     changes = _diff({"name": unit.name}, {"name": name})
     if changes:
         unit.name = name
@@ -202,14 +222,14 @@ def parse_opening_hours(rows: dict[int, tuple[bool, str, str]]) -> dict[str, lis
         for which, text in (("open", start), ("close", end)):
             text = (text or "").strip()
             if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", text):
-                raise AdminError("Heure attendue au format HH:MM, par exemple 08:00 (ou cochez « fermé »).",
+                raise AdminError(_("Heure attendue au format HH:MM, par exemple 08:00 (ou cochez « fermé »)."),
                                  f"day{day}_{which}")
             parsed.append(time.fromisoformat(text))
         if parsed[0] >= parsed[1]:
-            raise AdminError("L'ouverture doit précéder la fermeture.", f"day{day}_close")
+            raise AdminError(_("L'ouverture doit précéder la fermeture."), f"day{day}_close")
         hours[str(day)] = [start.strip(), end.strip()]
     if not hours:
-        raise AdminError("Ouvrez au moins un jour : sans horaires, le délai de rappel ne s'écoulerait jamais.",
+        raise AdminError(_("Ouvrez au moins un jour : sans horaires, le délai de rappel ne s'écoulerait jamais."),
                          "day0_closed")
     return hours
 
@@ -223,7 +243,7 @@ def set_opening_hours(unit_id: int, hours: dict[str, list[str]], *, actor: Actor
     unit = db.session.get(RegionalUnit, unit_id)
     if unit is None:
         db.session.rollback()
-        raise AdminError("Unité inconnue.")
+        raise AdminError(_("Unité inconnue."))
     old = {str(day): [start.strftime("%H:%M"), end.strftime("%H:%M")] for day, (start, end) in
            sorted(opening_hours(unit).items())}
     if old == hours:
@@ -243,7 +263,7 @@ def move_departement(code: str, unit_id: int, *, actor: Actor, now: datetime) ->
     unit = db.session.get(RegionalUnit, unit_id)
     if departement is None or unit is None:
         db.session.rollback()
-        raise AdminError("Département ou unité inconnu.", "unit_id")
+        raise AdminError(_("Département ou unité inconnu."), "unit_id")
     if departement.unit_id == unit.id:
         db.session.rollback()
         return False
@@ -266,7 +286,7 @@ def make_senior(unit_id: int, user_id: int, *, replace: bool, actor: Actor, now:
     user = db.session.get(StaffUser, user_id)
     if user is None or user.unit_id != unit_id or user.role not in CALL_ROLES or not user.is_active_account:
         db.session.rollback()
-        raise AdminError("Choisissez un agent actif de cette unité.", "user_id")
+        raise AdminError(_("Choisissez un agent actif de cette unité."), "user_id")
     unit_code = user.unit.code
     if user.role != "senior":
         user.role = "senior"
@@ -289,13 +309,13 @@ def create_topic(code: str, label: str, *, give_to_agents: bool, actor: Actor, n
     code = (code or "").strip().lower()
     label = re.sub(r"\s+", " ", label or "").strip()
     if not TOPIC_CODE.fullmatch(code):
-        raise AdminError("Code de 2 à 32 caractères : lettres minuscules sans accent, chiffres, - ou _.", "code")
+        raise AdminError(_("Code de 2 à 32 caractères : lettres minuscules sans accent, chiffres, - ou _."), "code")
     if not label or len(label) > 200:
-        raise AdminError("Indiquez un libellé (200 caractères au plus).", "label")
+        raise AdminError(_("Indiquez un libellé (200 caractères au plus)."), "label")
     begin_write()
     if db.session.scalar(select(Topic.id).where(Topic.code == code)):
         db.session.rollback()
-        raise AdminError("Ce code existe déjà (les codes ne sont jamais réutilisés).", "code")
+        raise AdminError(_("Ce code existe déjà (les codes ne sont jamais réutilisés)."), "code")
     position = (db.session.scalar(select(func.max(Topic.position))) or 0) + 1
     topic = Topic(code=code, label=label, position=position, active=True)
     db.session.add(topic)
@@ -315,16 +335,16 @@ def create_topic(code: str, label: str, *, give_to_agents: bool, actor: Actor, n
 def update_topic(topic_id: int, *, label: str, active: bool, actor: Actor, now: datetime) -> dict:
     label = re.sub(r"\s+", " ", label or "").strip()
     if not label or len(label) > 200:
-        raise AdminError("Indiquez un libellé (200 caractères au plus).", "label")
+        raise AdminError(_("Indiquez un libellé (200 caractères au plus)."), "label")
     begin_write()
     topic = db.session.get(Topic, topic_id)
     if topic is None:
         db.session.rollback()
-        raise AdminError("Sujet introuvable.")
+        raise AdminError(_("Sujet introuvable."))
     if not active and topic.active and db.session.scalar(
             select(func.count()).select_from(Topic).where(Topic.active.is_(True))) <= 1:
         db.session.rollback()
-        raise AdminError("Gardez au moins un sujet actif : le formulaire en a besoin.", "active")
+        raise AdminError(_("Gardez au moins un sujet actif : le formulaire en a besoin."), "active")
     changes = _diff({"label": topic.label, "active": topic.active}, {"label": label, "active": active})
     if changes:
         topic.label, topic.active = label, active

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..extensions import begin_write, db
@@ -44,10 +45,10 @@ def add_closed_day(day: date, unit_id: int | None, reason: str | None, *, actor:
     """Close ``day`` (for one unit, or all when ``unit_id`` is None); a day already closed stays as it is."""
     reason = (reason or "").strip() or None
     if reason and len(reason) > REASON_MAX:
-        raise ClosedDayError(f"Le motif compte {REASON_MAX} caractères au plus.")
+        raise ClosedDayError(_("Le motif compte %(n)d caractères au plus.", n=REASON_MAX))
     unit = db.session.get(RegionalUnit, unit_id) if unit_id else None
     if unit_id and unit is None:
-        raise ClosedDayError("Unité inconnue.")
+        raise ClosedDayError(_("Unité inconnue."))
     begin_write()
     if db.session.scalars(_same_day(day, unit_id)).first() is not None:
         db.session.rollback()

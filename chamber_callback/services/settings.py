@@ -16,7 +16,7 @@ from time import monotonic
 from flask import current_app, g, has_request_context, request
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ..domain.escalation import PRIORITY_RAISED, PRIORITY_TOP, EscalationLevel, parse_levels
 from ..extensions import begin_write, db
@@ -259,9 +259,21 @@ def update(changes: dict, actor: Actor, now: datetime) -> dict[str, dict]:
     Returns ``{name: {"old": …, "new": …}}`` for the keys that really changed.
     """
     clean = validate(changes)
+    for attempt in range(2):
+        try:
+            return _write(clean, actor, now)
+        except IntegrityError:  # another admin created the same key at that instant: read it and compare again
+            db.session.rollback()
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _write(clean: dict, actor: Actor, now: datetime) -> dict[str, dict]:
     _forget()
     begin_write()
-    stored = {row.key: row for row in db.session.scalars(select(Setting).where(Setting.key.in_(list(clean))))}
+    stored = {row.key: row for row in db.session.scalars(
+        select(Setting).where(Setting.key.in_(list(clean))).with_for_update())}
     changed = {}
     for name, new in clean.items():
         old = stored[name].value if name in stored else raw_config(name)

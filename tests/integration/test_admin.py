@@ -559,3 +559,16 @@ def test_only_an_admin_manages_admin_accounts(app):
     other = make_staff(role="manager", availability="offline")
     assert client.post(f"/admin/utilisateurs/{other.id}/desactiver").status_code == 302
     assert not db.session.get(StaffUser, other.id).is_active_account
+
+
+def test_two_admins_saving_the_same_setting_at_once(app):
+    from tests.integration.helpers import run_at_once
+
+    def save(index):
+        settings.update({"PUBLIC_BANNER": f"message {index}"}, Actor("system", f"admin-{index}"), T0)
+
+    run_at_once(app, save, 4)
+    value = db.session.get(Setting, "PUBLIC_BANNER").value
+    assert value in {f"message {i}" for i in range(4)}
+    events = admin_events("admin.settings_updated")
+    assert len(events) == 4 and changes_of(events[-1])["PUBLIC_BANNER"]["new"] == value

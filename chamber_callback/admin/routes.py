@@ -73,7 +73,9 @@ def home():
         "closed_days": db.session.scalar(select(func.count()).select_from(ClosedDay)
                                          .where(ClosedDay.day >= _today())),
     }
+    without_senior = [unit for unit in _units() if not admin_service.unit_seniors(unit.id)]
     return render_template("admin/home.html", crisis=settings.intake_state(), counts=counts,
+                           without_senior=without_senior,
                            sla_clock=CLOCK_LABELS[settings.get("SLA_CLOCK")])
 
 
@@ -202,7 +204,7 @@ def user_password(user_id: int):
             _field_error(form, error)
         else:
             return _password_page(user, password, created=False)
-    edit_form = UserForm(obj=user)
+    edit_form = UserForm(formdata=None, obj=user)
     _prepare_user_form(edit_form)
     edit_form.unit_id.data = str(user.unit_id) if user.unit_id else ""
     edit_form.skills.data = [t.code for t in user.skills]

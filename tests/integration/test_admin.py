@@ -572,3 +572,20 @@ def test_two_admins_saving_the_same_setting_at_once(app):
     assert value in {f"message {i}" for i in range(4)}
     events = admin_events("admin.settings_updated")
     assert len(events) == 4 and changes_of(events[-1])["PUBLIC_BANNER"]["new"] == value
+
+
+def test_a_refused_password_keeps_the_account_form_filled(app, admin_client):
+    agent = make_staff(role="agent", unit="ouest", availability="offline")
+    response = admin_client.post(f"/admin/utilisateurs/{agent.id}/mot-de-passe", data={"password": "court"})
+    assert response.status_code == 422
+    assert f'value="{agent.name}"' in page(response)  # the profile form still shows the account
+
+
+def test_admin_home_shows_the_switches_and_units_without_senior(app, admin_client):
+    make_staff(role="senior", unit="ouest")
+    shown = page(admin_client.get("/admin/"))
+    assert "Interrupteurs de crise" in shown and "ouvertes" in shown
+    assert "Unités sans senior" in shown and unit("est").name in shown
+    assert unit("ouest").name not in shown.split("Unités sans senior")[1].split("</p>")[0]
+    _crisis(admin_client, INTAKE_PAUSED="y", INTAKE_PAUSED_MESSAGE="Fermé")
+    assert "SUSPENDUES" in page(admin_client.get("/admin/"))

@@ -16,6 +16,7 @@ from ..models import ArtisanMessage, CallbackRequest
 from ..notify import get_mailer
 from ..queues import MESSAGES_QUEUE, REDIS_ERRORS, get_queue
 from ..telephony import get_telephony
+from . import settings
 
 log = logging.getLogger(__name__)
 DELIVERY_RANK = {"pending": 0, "queued": 1, "accepted": 1, "sending": 2, "sent": 3,
@@ -44,7 +45,7 @@ def add_message(request: CallbackRequest, kind: str, now: datetime, *, token: st
     if kind == "confirmation":
         body = texts.confirmation(request.reference, request.sla_deadline, _status_url(token), _tz())
     elif kind == "unreachable":
-        body = texts.unreachable(request.reference, _site(), current_app.config["CHAMBER_PHONE"])
+        body = texts.unreachable(request.reference, _site(), settings.get("CHAMBER_PHONE"))
     else:
         body, kind = texts.follow_up(request.reference, when, _tz()), f"follow_up-{int(when.timestamp())}"
     return db.session.scalar(

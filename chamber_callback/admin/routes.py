@@ -453,35 +453,40 @@ def closed_day_remove(closed_day_id: int):
 
 # Where the extra public holidays come from, for the page.
 SUBDIVISION_LABELS = {
-    None: "France métropolitaine",
-    "57": "Moselle (Vendredi saint, 26 décembre)",
-    "6AE": "Alsace (Vendredi saint, 26 décembre)",
-    "971": "Guadeloupe", "972": "Martinique", "973": "Guyane", "974": "La Réunion", "PM": "Saint-Pierre-et-Miquelon",
-    "976": "Mayotte",
+    "57": _l("la Moselle"),
+    "6AE": _l("l'Alsace"),
+    "971": _l("la Guadeloupe"), "972": _l("la Martinique"), "973": _l("la Guyane"), "974": _l("La Réunion"),
+    "PM": _l("Saint-Pierre-et-Miquelon"), "976": _l("Mayotte"),
 }
 
 
 @bp.get("/jours-feries")
 @roles_required(*ADMIN_ROLES)
 def public_holidays_view():
-    """The public holidays of the coming year for each unit, grouped by calendar (Alsace-Moselle, overseas)."""
+    """The public holidays of the coming year: the national ones once, then for each unit the
+    départements with more (Alsace, Moselle, overseas) and their extra days."""
     today = _today()
     horizon = today + timedelta(days=365)
+    years = (today.year, today.year + 1)
+
+    def days_of(departement: str | None, subdiv: str | None, besides: frozenset = frozenset()):
+        names = holidays_lib.country_holidays("FR", subdiv=subdiv, years=list(years), language="fr")
+        days = sorted(d for year in years for d in public_holidays(departement, year)
+                      if today <= d <= horizon and d not in besides)
+        return [(format_date(d, "EEEE d MMMM y"), names.get(d, "")) for d in days]
+
+    national = frozenset(d for year in years for d in public_holidays(None, year))
     groups_by_unit = []
     for unit in _units():
-        groups: dict[str | None, list[str]] = {}
+        groups: dict[str, list[str]] = {}
         for departement in unit.departements:
-            groups.setdefault(HOLIDAY_SUBDIVISIONS.get(departement.code), []).append(departement.code)
-        rows = []
-        for subdiv, codes in groups.items():
-            names = holidays_lib.country_holidays("FR", subdiv=subdiv, years=[today.year, today.year + 1],
-                                                  language="fr")
-            days = sorted(d for year in (today.year, today.year + 1) for d in public_holidays(codes[0], year)
-                          if today <= d <= horizon)
-            rows.append({"label": SUBDIVISION_LABELS.get(subdiv, subdiv), "departements": codes,
-                         "days": [(format_date(d, "EEEE d MMMM y"), names.get(d, "")) for d in days]})
+            subdiv = HOLIDAY_SUBDIVISIONS.get(departement.code)
+            if subdiv:
+                groups.setdefault(subdiv, []).append(departement.code)
+        rows = [{"label": SUBDIVISION_LABELS.get(subdiv, subdiv), "departements": codes,
+                 "days": days_of(codes[0], subdiv, national)} for subdiv, codes in groups.items()]
         groups_by_unit.append((unit, rows))
-    return render_template("admin/holidays.html", groups_by_unit=groups_by_unit,
+    return render_template("admin/holidays.html", national=days_of(None, None), groups_by_unit=groups_by_unit,
                            business_clock=settings.get("SLA_CLOCK") == "business")
 
 

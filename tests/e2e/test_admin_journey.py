@@ -55,6 +55,18 @@ def test_admin_turns_on_urgent_only_then_pauses_intake(live_server, laptop_page,
     page.click("text=Enregistrer les horaires")
     assert "L'ouverture doit précéder la fermeture" in page.content()
     shots(page, "admin-unit-errors")
+    page.goto(f"{base}/admin/jours-fermes")
+    page.fill("#day", "2031-12-24")
+    page.fill("#reason", "Veille de Noël")
+    page.click("text=Fermer ce jour")
+    assert "Jour fermé ajouté" in page.content() and "Veille de Noël" in page.content()
+    shots(page, "admin-closed-days")
+    page.click("text=Rouvrir")
+    assert "Jour rouvert" in page.content()
+    for path, name in (("/admin/utilisateurs/nouveau", "admin-user-new"), ("/admin/sujets", "admin-topics"),
+                       ("/admin/jours-feries", "admin-holidays")):
+        page.goto(f"{base}{path}")
+        shots(page, name)
     with app.app_context():
         assert db.session.scalar(select(Setting.value).where(Setting.key == "INTAKE_PAUSED")) is True
         db.session.execute(db.text("DELETE FROM settings"))

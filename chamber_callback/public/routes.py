@@ -47,7 +47,8 @@ def request_form():
     crisis = settings.intake_state()
     if crisis.paused:
         # Nothing is read or stored: the artisan is told to call the chamber instead.
-        return render_template("public/paused.html", crisis=crisis), 503 if request.method == "POST" else 200
+        refused = request.method == "POST"
+        return render_template("public/paused.html", crisis=crisis, refused=refused), 503 if refused else 200
     form = IntakeForm()
     if form.is_submitted() and form.is_bot:
         # Looks like success to the bot; nothing is stored.

@@ -464,6 +464,7 @@ def test_pause_intake_shows_message_and_phone_and_stores_nothing(app, admin_clie
     assert 'name="phone"' not in shown  # no form
     refused = artisan.post("/", data=valid_form)
     assert refused.status_code == 503 and "03 80 63 13 00" in page(refused)
+    assert "Votre demande n'a pas été enregistrée" in page(refused)
     api = artisan.post("/api/v1/callback-requests", json=valid_json)
     assert api.status_code == 503 and api.mimetype == "application/problem+json"
     assert "Inondations" in api.get_json()["detail"] and api.get_json()["chamber_phone"] == "03 80 63 13 00"

@@ -32,6 +32,17 @@ def live_server(_migrated):
     app.extensions["redis"].flushdb()
 
 
+def sign_in(page, base: str, email: str, landing: str) -> None:
+    """Log in through the staff login page and wait for the role's landing page."""
+    from tests.integration.helpers import PASSWORD
+
+    page.goto(base + "/connexion")
+    page.get_by_label("Adresse e-mail").fill(email)
+    page.get_by_label("Mot de passe").fill(PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url(f"**{landing}")
+
+
 @pytest.fixture
 def browser():
     if not CHROMIUM:

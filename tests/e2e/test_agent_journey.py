@@ -11,8 +11,9 @@ from chamber_callback.extensions import db
 from chamber_callback.models import AuditEvent, CallbackRequest
 from chamber_callback.queues import ALL_QUEUES, get_queue
 from chamber_callback.services.assignment import requeue_due
+from tests.e2e.conftest import sign_in
 from tests.e2e.test_artisan_journey import fill_request
-from tests.integration.helpers import PASSWORD, make_staff
+from tests.integration.helpers import make_staff
 
 pytestmark = pytest.mark.e2e
 
@@ -29,11 +30,7 @@ def test_offer_accept_no_answer_retry_then_complete(live_server, laptop_page, ph
     with app.app_context():
         make_staff(email="agent@example.fr", availability="offline")
     console = laptop_page
-    console.goto(base + "/connexion")
-    console.get_by_label("Adresse e-mail").fill("agent@example.fr")
-    console.get_by_label("Mot de passe").fill(PASSWORD)
-    console.get_by_role("button", name="Se connecter").click()
-    console.wait_for_url("**/console")
+    sign_in(console, base, "agent@example.fr", "/console")
     console.get_by_role("button", name="Disponible").click()
     assert "Aucun appel proposé" in console.content()
     console.evaluate("window.__sameDocument = true")

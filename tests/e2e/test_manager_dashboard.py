@@ -9,7 +9,8 @@ from chamber_callback.extensions import db
 from chamber_callback.models import Offer, StaffUser
 from chamber_callback.services import assignment
 from chamber_callback.services.sla import sla_tick
-from tests.integration.helpers import PASSWORD, make_request, make_staff
+from tests.e2e.conftest import sign_in
+from tests.integration.helpers import make_request, make_staff
 
 pytestmark = pytest.mark.e2e
 
@@ -51,11 +52,7 @@ def test_dashboard_moves_as_agents_work(live_server, laptop_page, shots):
     app.config["DASHBOARD_POLL_SECONDS"] = 1
     late, risky, caller_id = build_a_busy_morning(app)
     page = laptop_page
-    page.goto(base + "/connexion")
-    page.get_by_label("Adresse e-mail").fill("manager@example.fr")
-    page.get_by_label("Mot de passe").fill(PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_url("**/pilotage")
+    sign_in(page, base, "manager@example.fr", "/pilotage")
     assert page.locator("[data-tile=breached]").inner_text() == "1"
     assert page.locator("[data-tile=at-risk]").inner_text() == "1"
     assert page.locator("[data-tile=calls-today]").inner_text() in ("1", "2", "3")  # early mornings: fewer today

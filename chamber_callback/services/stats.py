@@ -124,9 +124,7 @@ def day_bounds(first: date, last: date, tz: str) -> tuple[datetime, datetime]:
 def _missed_condition(now: datetime):
     """The request's deadline passed with no call in time (called late, still waiting, or
     closed without a call after its deadline)."""
-    return or_(R.sla_met.is_(False),
-               and_(R.sla_met.is_(None), R.sla_deadline <= func.coalesce(R.closed_at, now),
-                    or_(R.status.in_(ACTIVE), R.closed_at.is_not(None))))
+    return or_(R.sla_met.is_(False), and_(R.sla_met.is_(None), R.sla_deadline <= func.coalesce(R.closed_at, now)))
 
 
 def _warning_codes() -> list[str]:

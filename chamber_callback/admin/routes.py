@@ -569,7 +569,19 @@ def journal():
     ids |= {e.staff_user_id for e in events if e.staff_user_id}
     people = {u.id: u for u in db.session.scalars(select(StaffUser).where(StaffUser.id.in_(ids)))} if ids else {}
     return render_template("admin/journal.html", events=events, people=people, page=page,
-                           pages=max(1, -(-total // JOURNAL_PAGE_SIZE)), total=total, field_labels=FIELD_LABELS)
+                           pages=max(1, -(-total // JOURNAL_PAGE_SIZE)), total=total, field_labels=FIELD_LABELS,
+                           action_labels=ACTION_LABELS)
+
+
+# What each audited admin action is called in the journal.
+ACTION_LABELS = {
+    "admin.settings_updated": _l("Réglage modifié"), "admin.user_created": _l("Compte créé"),
+    "admin.user_updated": _l("Compte modifié"), "admin.user_deactivated": _l("Compte désactivé"),
+    "admin.user_activated": _l("Compte réactivé"), "admin.password_reset": _l("Mot de passe réinitialisé"),
+    "admin.unit_updated": _l("Unité modifiée"), "admin.departement_moved": _l("Département changé d'unité"),
+    "admin.topic_created": _l("Sujet créé"), "admin.topic_updated": _l("Sujet modifié"),
+    "admin.closed_day_added": _l("Jour fermé ajouté"), "admin.closed_day_removed": _l("Jour fermé retiré"),
+}
 
 
 # French names of the audited fields (the raw key is shown for any other).

@@ -518,13 +518,13 @@ def test_journal_lists_who_what_and_old_to_new(app, admin_client):
     admin_client.post(f"/admin/sujets/{pge.id}", data={f"t{pge.id}-label": "Prêt garanti (PGE)",
                                                        f"t{pge.id}-active": "y"})
     shown = page(admin_client.get("/admin/journal"))
-    assert "admin.topic_updated" in shown and admin_client.admin.name in shown
+    assert "Sujet modifié" in shown and admin_client.admin.name in shown
     assert "Prêt garanti (PGE)" in shown and "→" in shown
     for index in range(55):
         settings.update({"PUBLIC_BANNER": f"message {index}"}, Actor("staff", str(admin_client.admin.id)), T0)
     first = page(admin_client.get("/admin/journal"))
     assert "Page 1 sur 2" in first and "message 54" in first and "message 3 " not in first
-    assert "admin.topic_updated" in page(admin_client.get("/admin/journal?page=2"))
+    assert "Sujet modifié" in page(admin_client.get("/admin/journal?page=2"))
 
 
 def test_settings_get_works_outside_requests(app):

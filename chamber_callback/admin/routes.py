@@ -11,7 +11,7 @@ from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from ..auth import ROLES, roles_required
 from ..domain.sla import HOLIDAY_SUBDIVISIONS, public_holidays
@@ -561,7 +561,8 @@ def crisis():
 @roles_required(*ADMIN_ROLES)
 def journal():
     page = max(request.args.get("page", 1, type=int), 1)
-    query = select(AuditEvent).where(AuditEvent.action.like("admin.%"))
+    # Admin changes, and the CSV exports (who took which data out, with or without personal data).
+    query = select(AuditEvent).where(or_(AuditEvent.action.like("admin.%"), AuditEvent.action.like("export.%")))
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
     events = db.session.scalars(query.order_by(AuditEvent.id.desc())
                                 .offset((page - 1) * JOURNAL_PAGE_SIZE).limit(JOURNAL_PAGE_SIZE)).all()
@@ -581,6 +582,8 @@ ACTION_LABELS = {
     "admin.unit_updated": _l("Unité modifiée"), "admin.departement_moved": _l("Département changé d'unité"),
     "admin.topic_created": _l("Sujet créé"), "admin.topic_updated": _l("Sujet modifié"),
     "admin.closed_day_added": _l("Jour fermé ajouté"), "admin.closed_day_removed": _l("Jour fermé retiré"),
+    "export.requests": _l("Export CSV des demandes"), "export.report_unites": _l("Export CSV du rapport par unité"),
+    "export.report_conseillers": _l("Export CSV du rapport par conseiller"),
 }
 
 

@@ -201,6 +201,9 @@ def test_csv_export_streams_and_hides_personal_data_from_admins(app, day, monkey
     assert len(admin_text.strip().splitlines()) == 11
     exports = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "export.requests")).all()
     assert [(e.staff_user_id, e.data["personal_data"]) for e in exports] == [(manager.id, True), (admin.id, False)]
+    journal = admin_client.get("/admin/journal").get_data(as_text=True)
+    assert journal.count("Export CSV des demandes") == 2 and "avec données personnelles" in journal
+    assert "Période du 2026-11-10 au 2026-11-18" in journal
     report = manager_client.get("/rapports/unites.csv?du=2026-11-12&au=2026-11-18").get_data(as_text=True)
     header, *lines = report.strip().splitlines()
     assert header.split(";")[:4] == ["\ufeffUnité", "Période", "Demandes reçues", "Demandes appelées"]

@@ -140,6 +140,9 @@ class CallbackRequest(db.Model):
         Index("ix_callback_requests_sla_deadline", "sla_deadline"),
         Index("ix_callback_requests_sla_met_at", "sla_met_at"),
         Index("ix_callback_requests_first_attempt_at", "first_attempt_at"),
+        # Active requests by deadline: the breached and at-risk lists.
+        Index("ix_callback_requests_active_deadline", "sla_deadline",
+              sqlite_where=text(ACTIVE_SQL), postgresql_where=text(ACTIVE_SQL)),
     )
 
     @property

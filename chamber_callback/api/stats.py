@@ -33,18 +33,17 @@ def chamber_stats():
         return problem(400, "Paramètre invalide", "urgent vaut true ou false.")
     scope = stats.Scope(unit_id=unit.id if unit else None, topic_id=topic.id if topic else None,
                         urgent_only=request.args.get("urgent") in ("true", "1"))
-    today, week = stats.local_midnight(now, tz), stats.local_midnight(now, tz, days_back=6)
-    within_today, within_week = stats.within_sla_by_unit(scope, today, now), stats.within_sla_by_unit(scope, week, now)
+    figures = stats.headline(scope, now, tz)
     codes = {u.id: u.code for u in units}
     by_unit = [{
         "unit": codes.get(row.key), "name": row.label, "waiting": row.waiting,
         "in_call": row.by_status.get("in_call", 0), "at_risk": row.at_risk, "breached": row.breached,
-        "within_sla": {"today": within_today.get(row.key, stats.Share()).as_dict(),
-                       "last_7_days": within_week.get(row.key, stats.Share()).as_dict()},
-    } for row in stats.queue_depth(scope, now, "unit")]
+        "within_sla": {"today": figures.within_today_by_unit.get(row.key, stats.Share()).as_dict(),
+                       "last_7_days": figures.within_7_days_by_unit.get(row.key, stats.Share()).as_dict()},
+    } for row in figures.by_unit]
     return jsonify({
         "scope": {"unit": unit.code if unit else None, "topic": topic.code if topic else None,
                   "urgent_only": scope.urgent_only, "time_zone": tz},
-        **stats.headline(scope, now, tz).as_dict(),
+        **figures.as_dict(),
         "by_unit": by_unit,
     })

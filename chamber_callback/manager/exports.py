@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 
 from flask import Response, stream_with_context
+from phonenumbers import NumberParseException
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -37,12 +38,15 @@ def safe(value) -> str:
 
 
 def phone_cell(e164: str | None) -> str:
-    if not e164:
-        return ""
+    if not e164 or not e164.startswith("+"):  # erased after the retention period
+        return safe(e164)
     if e164.startswith("+33") and len(e164) == 12:  # the common case, without a parse
         national = "0" + e164[3:]
         return " ".join(national[i:i + 2] for i in range(0, 10, 2))
-    return format_phone_national(e164)
+    try:
+        return format_phone_national(e164)
+    except NumberParseException:
+        return safe(e164)
 
 
 def csv_response(filename: str, rows: Iterable[list]) -> Response:
@@ -70,7 +74,10 @@ def request_rows(scope: Scope, start: datetime, end: datetime, personal: bool, t
     zone = zone_named(tz)
     units = dict(db.session.execute(select(RegionalUnit.id, RegionalUnit.name)).all())
     topics = dict(db.session.execute(select(Topic.id, Topic.label)).all())
+    # Labels looked up once, not once per row.
     statuses = {}
+    sectors = {code: _(label) for code, label in SECTORS.items()}
+    reasons = {code: _(label) for code, label in URGENCY_REASONS.items()}
 
     def local(moment: datetime | None) -> str:
         return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M") if moment else ""
@@ -95,8 +102,8 @@ def request_rows(scope: Scope, start: datetime, end: datetime, personal: bool, t
         if row.status not in statuses:
             statuses[row.status] = staff_status_label(row.status)
         line = [row.reference, local(row.submitted_at), units.get(row.unit_id, ""), row.departement_code,
-                topics.get(row.topic_id, ""), _(SECTORS.get(row.sector, row.sector)), yes if row.urgent else no,
-                _(URGENCY_REASONS[row.urgency_reason]) if row.urgency_reason in URGENCY_REASONS else "",
+                topics.get(row.topic_id, ""), sectors.get(row.sector, row.sector), yes if row.urgent else no,
+                reasons.get(row.urgency_reason, ""),
                 row.channel, statuses[row.status], local(row.sla_deadline), local(row.first_attempt_at),
                 "" if row.sla_met is None else yes if row.sla_met else no,
                 "" if row.time_to_first_attempt_s is None else round(row.time_to_first_attempt_s / 60),

@@ -111,8 +111,6 @@ def _ttfa_label(bound: float | None, previous: float | None) -> str:
 def dashboard_context(now: datetime) -> dict:
     filters = Filters(request.args, current_user, now)
     scope = filters.scope
-    today = stats.local_midnight(now, tz())
-    week = stats.local_midnight(now, tz(), days_back=6)
     headline = stats.headline(scope, now, tz())
     at_risk, breached = stats.attention_lists(scope, now)
     activity = stats.hourly_activity(scope, now - timedelta(hours=HOURLY_CHART_HOURS), now, tz())
@@ -138,9 +136,8 @@ def dashboard_context(now: datetime) -> dict:
     }
     return {
         "filters": filters, "now": now, "headline": headline,
-        "by_unit": stats.queue_depth(scope, now, "unit"), "by_topic": stats.queue_depth(scope, now, "topic"),
-        "unit_today": stats.within_sla_by_unit(scope, today, now),
-        "unit_week": stats.within_sla_by_unit(scope, week, now),
+        "by_unit": headline.by_unit, "by_topic": stats.queue_depth(scope, now, "topic"),
+        "unit_today": headline.within_today_by_unit, "unit_week": headline.within_7_days_by_unit,
         "agents": stats.agents_board(scope, now, tz()), "at_risk": at_risk, "breached": breached,
         "charts": charts, "activity": activity, "histogram": histogram, "sla_days": days, "sla_by_day": by_day,
         "unit_names": unit_names, "assignable": supervision.assignable_agents(supervision.Supervisor(current_user)),
@@ -246,28 +243,31 @@ def bulk():
     supervisor = _checked()
     references = list(dict.fromkeys(request.form.getlist("ref")))[:200]
     action = request.form.get("action")
-    unit_id = _int_field("unit_id")
+    unit_id, agent_id = _int_field("unit_id"), _int_field("agent_id")
     if not references:
         flash(_("Cochez au moins une demande."), "error")
         return _back_to_dashboard()
-    if action not in ("priority", "unit") or (action == "unit" and unit_id is None):
-        flash(_("Choisissez une action (et l'unité pour un envoi)."), "error")
+    if action not in ("priority", "unit", "agent") or (action == "unit" and unit_id is None) or (
+            action == "agent" and agent_id is None):
+        flash(_("Choisissez une action (et le conseiller ou l'unité)."), "error")
         return _back_to_dashboard()
     done, failed = 0, []
     for reference in references:
         try:
             if action == "priority":
                 supervision.raise_priority(reference, supervisor, utcnow())
-            else:
+            elif action == "unit":
                 supervision.move_to_unit(reference, unit_id, supervisor, utcnow())
+            else:  # the first goes to the agent at once if it is free, the others are its next calls
+                supervision.reassign(reference, agent_id, supervisor, utcnow())
             done += 1
         except (LookupError, supervision.SupervisionError):
             failed.append(reference)
     if done:
         flash(_("%(n)s demande(s) traitée(s).", n=done), "success")
     if failed:
-        flash(_("Non traitées (appel en cours, close ou déjà dans cette unité) : %(refs)s", refs=", ".join(failed)),
-              "error")
+        flash(_("Non traitées (appel en cours, close, déjà à ce conseiller ou dans cette unité) : %(refs)s",
+                refs=", ".join(failed)), "error")
     return _back_to_dashboard()
 
 

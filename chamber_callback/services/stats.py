@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import and_, case, exists, func, literal_column, or_, select
+from sqlalchemy import and_, bindparam, case, exists, func, literal_column, or_, select
 from sqlalchemy.orm import joinedload
 
 from ..auth import CALL_ROLES
@@ -127,6 +127,13 @@ def _missed_condition(now: datetime):
     return or_(R.sla_met.is_(False), and_(R.sla_met.is_(None), R.sla_deadline <= func.coalesce(R.closed_at, now)))
 
 
+def _active():
+    """``status IN ('in_call', …)`` with the values written into the SQL: it then matches the
+    partial index on active requests (migration 0009), on PostgreSQL even with prepared
+    statements, and on SQLite, which only uses a partial index when the query repeats its terms."""
+    return R.status.in_(bindparam("active_statuses", ACTIVE, expanding=True, literal_execute=True))
+
+
 def _warning_codes() -> list[str]:
     return [level.code for level in levels() if AT_RISK_SHARE <= level.share < 1]
 
@@ -134,11 +141,11 @@ def _warning_codes() -> list[str]:
 def _at_risk_condition(now: datetime):
     codes = _warning_codes()
     fired = exists().where(Escalation.request_id == R.id, Escalation.level.in_(codes)) if codes else False
-    return and_(R.status.in_(ACTIVE), R.sla_met.is_(None), R.sla_deadline > now, fired)
+    return and_(_active(), R.sla_met.is_(None), R.sla_deadline > now, fired)
 
 
 def _breached_condition(now: datetime):
-    return and_(R.status.in_(ACTIVE), R.sla_met.is_(None), R.sla_deadline <= now)
+    return and_(_active(), R.sla_met.is_(None), R.sla_deadline <= now)
 
 
 @dataclass
@@ -202,8 +209,10 @@ def time_to_first_attempt(scope: Scope, start: datetime, end: datetime) -> Perce
 
 def abandonment(scope: Scope, start: datetime, end: datetime) -> tuple[Share, dict[str, int]]:
     counts = dict(db.session.execute(
-        select(R.status, func.count()).where(R.closed_at >= start, R.closed_at < end, R.status.in_(CLOSED_COUNTED),
-                                             *scope.conditions()).group_by(R.status)).all())
+        # closed_at is set on closed requests only: no status condition, which would lead SQLite
+        # to read every closed request through the status index.
+        select(R.status, func.count()).where(R.closed_at >= start, R.closed_at < end, *scope.conditions())
+        .group_by(R.status)).all())
     gave_up = counts.get("cancelled", 0) + counts.get("unreachable", 0)
     return Share(gave_up, sum(counts.values())), counts
 
@@ -230,6 +239,9 @@ class Headline:
     ttfa_7_days: Percentiles
     abandonment_7_days: Share
     closed_7_days: dict[str, int]
+    by_unit: list[DepthRow]
+    within_today_by_unit: dict[int, Share]
+    within_7_days_by_unit: dict[int, Share]
 
     @property
     def waiting(self) -> int:
@@ -263,27 +275,6 @@ class Headline:
         }
 
 
-def headline(scope: Scope, now: datetime, tz: str) -> Headline:
-    today = local_midnight(now, tz)
-    week = local_midnight(now, tz, days_back=6)
-    active = db.session.execute(select(
-        R.status, func.count(),
-        func.min(case((R.first_attempt_at.is_(None), R.submitted_at))),
-        func.count().filter(_breached_condition(now)),
-    ).where(R.status.in_(ACTIVE), *scope.conditions()).group_by(R.status)).all()
-    by_status = {status: count for status, count, _oldest, _breached in active}
-    oldest = min((row[2] for row in active if row[2] is not None), default=None)
-    at_risk = db.session.scalar(select(func.count()).select_from(R).where(_at_risk_condition(now),
-                                                                          *scope.conditions()))
-    gave_up, closed = abandonment(scope, week, now)
-    return Headline(
-        now=now, by_status=by_status, oldest_waiting_since=oldest, at_risk=at_risk,
-        breached=sum(row[3] for row in active), calls_today=calls_between(scope, today, now),
-        within_today=within_sla(scope, today, now, now), within_7_days=within_sla(scope, week, now, now),
-        ttfa_7_days=time_to_first_attempt(scope, week, now), abandonment_7_days=gave_up, closed_7_days=closed,
-    )
-
-
 @dataclass
 class DepthRow:
     key: int
@@ -307,7 +298,7 @@ def queue_depth(scope: Scope, now: datetime, by: str) -> list[DepthRow]:
     rows = db.session.execute(select(
         column, R.status, func.count(), func.count().filter(_at_risk_condition(now)),
         func.count().filter(_breached_condition(now)),
-    ).where(R.status.in_(ACTIVE), *scope.conditions()).group_by(column, R.status)).all()
+    ).where(_active(), *scope.conditions()).group_by(column, R.status)).all()
     labels = {item.id: (item.name if by == "unit" else item.label)
               for item in db.session.scalars(select(model).order_by(model.id))}
     depth: dict[int, DepthRow] = {}
@@ -321,6 +312,37 @@ def queue_depth(scope: Scope, now: datetime, by: str) -> list[DepthRow]:
             if scope.unit_id in (None, key):
                 depth.setdefault(key, DepthRow(key, label))
     return sorted(depth.values(), key=lambda row: (-row.breached, -row.at_risk, -row.total, row.label))
+
+
+def _total(shares: Iterable[Share]) -> Share:
+    total = Share()
+    for share in shares:
+        total.part += share.part
+        total.whole += share.whole
+    return total
+
+
+def headline(scope: Scope, now: datetime, tz: str) -> Headline:
+    """The dashboard's tiles and its per-unit table, from one pass over the active requests."""
+    today = local_midnight(now, tz)
+    week = local_midnight(now, tz, days_back=6)
+    by_unit = queue_depth(scope, now, "unit")
+    by_status: dict[str, int] = defaultdict(int)
+    for row in by_unit:
+        for status, count in row.by_status.items():
+            by_status[status] += count
+    oldest = db.session.scalar(select(func.min(R.submitted_at)).where(_active(), R.first_attempt_at.is_(None),
+                                                                      *scope.conditions()))
+    within_today, within_week = within_sla_by_unit(scope, today, now), within_sla_by_unit(scope, week, now)
+    gave_up, closed = abandonment(scope, week, now)
+    return Headline(
+        now=now, by_status=dict(by_status), oldest_waiting_since=oldest,
+        at_risk=sum(row.at_risk for row in by_unit), breached=sum(row.breached for row in by_unit),
+        calls_today=calls_between(scope, today, now),
+        within_today=_total(within_today.values()), within_7_days=_total(within_week.values()),
+        ttfa_7_days=time_to_first_attempt(scope, week, now), abandonment_7_days=gave_up, closed_7_days=closed,
+        by_unit=by_unit, within_today_by_unit=within_today, within_7_days_by_unit=within_week,
+    )
 
 
 def within_sla_by_unit(scope: Scope, start: datetime, now: datetime) -> dict[int, Share]:
@@ -344,7 +366,10 @@ def within_sla_by_agent(scope: Scope, start: datetime, now: datetime) -> dict[in
     rows = db.session.execute(
         select(A.agent_id, func.count().filter(R.sla_met.is_(True)), func.count().filter(R.sla_met.is_not(None)))
         .select_from(A.__table__.join(R.__table__, first))
-        .where(R.first_attempt_at >= start, R.first_attempt_at < now, *scope.conditions()).group_by(A.agent_id))
+        # The window again on started_at (equal to first_attempt_at by the join): the planner
+        # then joins two index ranges instead of scanning every attempt.
+        .where(R.first_attempt_at >= start, R.first_attempt_at < now, A.started_at >= start, A.started_at < now,
+               *scope.conditions()).group_by(A.agent_id))
     return {agent_id: Share(met, judged) for agent_id, met, judged in rows}
 
 
@@ -363,7 +388,7 @@ def agents_board(scope: Scope, now: datetime, tz: str) -> list[AgentRow]:
         query = query.where(StaffUser.unit_id == scope.unit_id)
     agents = db.session.scalars(query.order_by(StaffUser.unit_id, StaffUser.name)).all()
     calls = dict(db.session.execute(select(A.agent_id, func.count()).where(
-        A.started_at >= local_midnight(now, tz)).group_by(A.agent_id)).all())
+        A.started_at >= local_midnight(now, tz), A.started_at <= now).group_by(A.agent_id)).all())
     holding: dict[int, list[CallbackRequest]] = defaultdict(list)
     for held in db.session.scalars(select(R).where(R.status.in_(HELD), R.assigned_agent_id.is_not(None))
                                    .order_by(R.sla_deadline)):
@@ -531,8 +556,7 @@ def report(dimension: str, grain: str, scope: Scope, start: datetime, end: datet
             row(key, bucket).missed = count
         closed_bucket = local_bucket(R.closed_at, grain, tz)
         for key, bucket, status, count in db.session.execute(select(R.unit_id, closed_bucket, R.status, func.count())
-                                                             .where(R.closed_at >= start, R.closed_at < end,
-                                                                    R.status.in_(CLOSED_COUNTED), *where)
+                                                             .where(R.closed_at >= start, R.closed_at < end, *where)
                                                              .group_by(*_grouping(R.unit_id, closed_bucket, R.status))):
             row(key, bucket).closed[status] = count
         first_bucket = local_bucket(R.first_attempt_at, grain, tz)
@@ -546,11 +570,13 @@ def report(dimension: str, grain: str, scope: Scope, start: datetime, end: datet
         for key, bucket, met, missed in db.session.execute(
                 select(A.agent_id, first_bucket, func.count().filter(R.sla_met.is_(True)),
                        func.count().filter(R.sla_met.is_(False))).select_from(source)
-                .where(R.first_attempt_at >= start, R.first_attempt_at < end, *where)
+                .where(R.first_attempt_at >= start, R.first_attempt_at < end, A.started_at >= start,
+                       A.started_at < end, *where)
                 .group_by(*_grouping(A.agent_id, first_bucket))):
             target = row(key, bucket)
             target.met, target.missed = met, missed
-        ranked = _ranked(R.time_to_first_attempt_s, [R.first_attempt_at >= start, R.first_attempt_at < end, *where],
+        ranked = _ranked(R.time_to_first_attempt_s, [R.first_attempt_at >= start, R.first_attempt_at < end,
+                                                     A.started_at >= start, A.started_at < end, *where],
                          [A.agent_id, first_bucket], source=source)
     for key, bucket, count, median, p90 in db.session.execute(_percentile_query(ranked, 2)):
         row(key, bucket).ttfa = Percentiles(count, median, p90)

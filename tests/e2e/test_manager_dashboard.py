@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from chamber_callback.extensions import db
-from chamber_callback.models import Offer, StaffUser
+from chamber_callback.models import CallbackRequest, Offer, StaffUser
 from chamber_callback.services import assignment
 from chamber_callback.services.sla import sla_tick
 from tests.e2e.conftest import sign_in
@@ -76,11 +76,14 @@ def test_dashboard_moves_as_agents_work(live_server, laptop_page, shots):
 
     # The manager gives the remaining late or at-risk request to the helper, in one click.
     remaining = late if taken != late else risky
-    row = page.locator(f"tr[data-ref='{remaining}']")
-    row.get_by_label("Conseiller").focus()  # the panel is not refreshed under the manager's hands
-    row.get_by_label("Conseiller").select_option(label="helper (Hors ligne)")
-    row.get_by_role("button", name="Confier").click()
-    page.get_by_text("sera le prochain appel de ce conseiller").wait_for()
+    page.locator(f"tr[data-ref='{remaining}'] input[type=checkbox]").check()  # the panel holds still now
+    page.get_by_label("Confier à").select_option(label="helper (Hors ligne)")
+    page.get_by_role("button", name="Confier").click()
+    page.get_by_text("1 demande(s) traitée(s)").wait_for()
+    with app.app_context():
+        helper = db.session.scalar(select(StaffUser).where(StaffUser.email == "helper@example.fr"))
+        assert db.session.scalar(select(CallbackRequest.preferred_agent_id).where(
+            CallbackRequest.reference == remaining)) == helper.id
 
     page.goto(base + "/rapports?par=day")
     assert "Par unité" in page.content() and "Par conseiller" in page.content()

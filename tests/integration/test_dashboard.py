@@ -14,6 +14,7 @@ from chamber_callback.models import AuditEvent, Escalation, Offer, RegionalUnit
 from chamber_callback.services import assignment, stats, supervision
 from chamber_callback.services.audit import Actor
 from chamber_callback.services.intake import cancel_request
+from chamber_callback.services.retention import purge_personal_data
 from chamber_callback.services.sla import sla_tick
 from tests.integration.helpers import make_request, make_staff, reload, run_at_once, token_for
 from tests.integration.test_staff_access import login
@@ -218,14 +219,19 @@ def test_csv_export_is_a_stream_read_in_chunks(app, monkeypatch):
     from chamber_callback.manager import exports
 
     monkeypatch.setattr(exports, "CHUNK_ROWS", 2)
-    for hours in range(5):
-        make_request(now=NOW - (hours + 1) * H)
+    requests = [make_request(now=NOW - (hours + 1) * H) for hours in range(5)]
+    # One whose personal data was erased after the retention period: exported as erased.
+    cancel_request(requests[0], actor=Actor("artisan"), now=NOW - H)
+    purge_personal_data(NOW + timedelta(days=400), retention_days=365)
     client = app.test_client()
     login(client, make_staff(role="manager"))
     response = client.get("/rapports/demandes.csv?du=2026-11-17&au=2026-11-18", buffered=False)
     chunks = list(response.response)
     assert len(chunks) >= 3  # header + 5 rows, in chunks of 2
-    assert b"".join(chunks).count(b"\r\n") == 6
+    body = b"".join(chunks).decode("utf-8-sig")
+    assert body.count("\r\n") == 6
+    erased = next(line for line in body.splitlines() if line.startswith(requests[0].reference)).split(";")
+    assert erased[18] and erased[19] == erased[22] == "—"  # erased on …; name and phone
 
 
 def test_reassign_move_and_priority_from_the_dashboard(app, client, day):

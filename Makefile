@@ -60,6 +60,7 @@ screenshots: $(TEST_STAMP)
 bench: $(TEST_STAMP)
 	$(BIN)/python bench/sla_tick.py
 	$(BIN)/python bench/sla_tick.py --open 1000000
+	$(BIN)/python bench/dashboard.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

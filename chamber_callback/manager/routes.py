@@ -136,7 +136,7 @@ def dashboard_context(now: datetime) -> dict:
     }
     return {
         "filters": filters, "now": now, "headline": headline,
-        "by_unit": headline.by_unit, "by_topic": stats.queue_depth(scope, now, "topic"),
+        "by_unit": headline.by_unit, "by_topic": headline.by_topic,
         "unit_today": headline.within_today_by_unit, "unit_week": headline.within_7_days_by_unit,
         "agents": stats.agents_board(scope, now, tz()), "at_risk": at_risk, "breached": breached,
         "charts": charts, "activity": activity, "histogram": histogram, "sla_days": days, "sla_by_day": by_day,

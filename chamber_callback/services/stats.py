@@ -240,6 +240,7 @@ class Headline:
     abandonment_7_days: Share
     closed_7_days: dict[str, int]
     by_unit: list[DepthRow]
+    by_topic: list[DepthRow]
     within_today_by_unit: dict[int, Share]
     within_7_days_by_unit: dict[int, Share]
 
@@ -292,26 +293,37 @@ class DepthRow:
         return sum(self.by_status.values())
 
 
-def queue_depth(scope: Scope, now: datetime, by: str) -> list[DepthRow]:
-    """Active requests per unit or per topic and status, with at-risk and breached counts."""
-    column, model = (R.unit_id, RegionalUnit) if by == "unit" else (R.topic_id, Topic)
+@dataclass
+class ActiveBreakdown:
+    by_unit: list[DepthRow]
+    by_topic: list[DepthRow]
+    oldest_never_called: datetime | None
+
+
+def active_breakdown(scope: Scope, now: datetime) -> ActiveBreakdown:
+    """Active requests per unit and per topic and status, with at-risk and breached counts, and
+    the oldest never called: one pass over the active requests."""
     rows = db.session.execute(select(
-        column, R.status, func.count(), func.count().filter(_at_risk_condition(now)),
-        func.count().filter(_breached_condition(now)),
-    ).where(_active(), *scope.conditions()).group_by(column, R.status)).all()
-    labels = {item.id: (item.name if by == "unit" else item.label)
-              for item in db.session.scalars(select(model).order_by(model.id))}
-    depth: dict[int, DepthRow] = {}
-    for key, status, count, at_risk, breached in rows:
-        row = depth.setdefault(key, DepthRow(key, labels.get(key, str(key))))
-        row.by_status[status] = count
-        row.at_risk += at_risk
-        row.breached += breached
-    if by == "unit":  # every unit in scope appears, even with an empty queue
-        for key, label in labels.items():
-            if scope.unit_id in (None, key):
-                depth.setdefault(key, DepthRow(key, label))
-    return sorted(depth.values(), key=lambda row: (-row.breached, -row.at_risk, -row.total, row.label))
+        R.unit_id, R.topic_id, R.status, func.count(), func.count().filter(_at_risk_condition(now)),
+        func.count().filter(_breached_condition(now)), func.min(case((R.first_attempt_at.is_(None), R.submitted_at))),
+    ).where(_active(), *scope.conditions()).group_by(R.unit_id, R.topic_id, R.status)).all()
+    units = dict(db.session.execute(select(RegionalUnit.id, RegionalUnit.name)).all())
+    topics = dict(db.session.execute(select(Topic.id, Topic.label)).all())
+    by_unit = {key: DepthRow(key, label) for key, label in units.items() if scope.unit_id in (None, key)}
+    by_topic: dict[int, DepthRow] = {}
+    oldest = None
+    for unit_id, topic_id, status, count, at_risk, breached, first_waiting in rows:
+        for depth, key, labels in ((by_unit, unit_id, units), (by_topic, topic_id, topics)):
+            row = depth.setdefault(key, DepthRow(key, labels.get(key, str(key))))
+            row.by_status[status] = row.by_status.get(status, 0) + count
+            row.at_risk += at_risk
+            row.breached += breached
+        if first_waiting is not None and (oldest is None or first_waiting < oldest):
+            oldest = first_waiting
+
+    def order(depth: dict[int, DepthRow]) -> list[DepthRow]:
+        return sorted(depth.values(), key=lambda row: (-row.breached, -row.at_risk, -row.total, row.label))
+    return ActiveBreakdown(order(by_unit), order(by_topic), oldest)
 
 
 def _total(shares: Iterable[Share]) -> Share:
@@ -323,41 +335,47 @@ def _total(shares: Iterable[Share]) -> Share:
 
 
 def headline(scope: Scope, now: datetime, tz: str) -> Headline:
-    """The dashboard's tiles and its per-unit table, from one pass over the active requests."""
+    """The dashboard's tiles and its per-unit and per-topic tables."""
     today = local_midnight(now, tz)
     week = local_midnight(now, tz, days_back=6)
-    by_unit = queue_depth(scope, now, "unit")
+    active = active_breakdown(scope, now)
     by_status: dict[str, int] = defaultdict(int)
-    for row in by_unit:
+    for row in active.by_unit:
         for status, count in row.by_status.items():
             by_status[status] += count
-    oldest = db.session.scalar(select(func.min(R.submitted_at)).where(_active(), R.first_attempt_at.is_(None),
-                                                                      *scope.conditions()))
-    within_today, within_week = within_sla_by_unit(scope, today, now), within_sla_by_unit(scope, week, now)
+    within_today, within_week = within_sla_by_unit(scope, week, now, split_at=today)
     gave_up, closed = abandonment(scope, week, now)
     return Headline(
-        now=now, by_status=dict(by_status), oldest_waiting_since=oldest,
-        at_risk=sum(row.at_risk for row in by_unit), breached=sum(row.breached for row in by_unit),
+        now=now, by_status=dict(by_status), oldest_waiting_since=active.oldest_never_called,
+        at_risk=sum(row.at_risk for row in active.by_unit), breached=sum(row.breached for row in active.by_unit),
         calls_today=calls_between(scope, today, now),
         within_today=_total(within_today.values()), within_7_days=_total(within_week.values()),
         ttfa_7_days=time_to_first_attempt(scope, week, now), abandonment_7_days=gave_up, closed_7_days=closed,
-        by_unit=by_unit, within_today_by_unit=within_today, within_7_days_by_unit=within_week,
+        by_unit=active.by_unit, by_topic=active.by_topic, within_today_by_unit=within_today,
+        within_7_days_by_unit=within_week,
     )
 
 
-def within_sla_by_unit(scope: Scope, start: datetime, now: datetime) -> dict[int, Share]:
-    met = db.session.execute(select(R.unit_id, func.count()).where(
-        R.sla_met.is_(True), R.sla_met_at >= start, R.sla_met_at < now, *scope.conditions()).group_by(R.unit_id))
-    missed = db.session.execute(select(R.unit_id, func.count()).where(
-        R.sla_deadline >= start, R.sla_deadline < now, _missed_condition(now), *scope.conditions()
-    ).group_by(R.unit_id))
-    shares: dict[int, Share] = defaultdict(Share)
-    for unit_id, count in met:
-        shares[unit_id].part += count
-        shares[unit_id].whole += count
-    for unit_id, count in missed:
-        shares[unit_id].whole += count
-    return dict(shares)
+def within_sla_by_unit(scope: Scope, start: datetime, now: datetime,
+                       split_at: datetime) -> tuple[dict[int, Share], dict[int, Share]]:
+    """Per unit, the requests judged since ``split_at`` and since ``start`` (today and the
+    week, in one query for the met and one for the missed)."""
+    recent: dict[int, Share] = defaultdict(Share)
+    whole: dict[int, Share] = defaultdict(Share)
+    for unit_id, count, since in db.session.execute(select(
+            R.unit_id, func.count(), func.count().filter(R.sla_met_at >= split_at)).where(
+            R.sla_met.is_(True), R.sla_met_at >= start, R.sla_met_at < now, *scope.conditions()).group_by(R.unit_id)):
+        whole[unit_id].part += count
+        whole[unit_id].whole += count
+        recent[unit_id].part += since
+        recent[unit_id].whole += since
+    for unit_id, count, since in db.session.execute(select(
+            R.unit_id, func.count(), func.count().filter(R.sla_deadline >= split_at)).where(
+            R.sla_deadline >= start, R.sla_deadline < now, _missed_condition(now), *scope.conditions()
+    ).group_by(R.unit_id)):
+        whole[unit_id].whole += count
+        recent[unit_id].whole += since
+    return dict(recent), dict(whole)
 
 
 def within_sla_by_agent(scope: Scope, start: datetime, now: datetime) -> dict[int, Share]:
@@ -470,20 +488,28 @@ def ttfa_histogram(scope: Scope, start: datetime, end: datetime) -> list[tuple[f
 
 def within_sla_by_day(scope: Scope, first: date, last: date, now: datetime,
                       tz: str) -> tuple[list[str], dict[int, dict[str, Share]]]:
-    """Per unit and local day: the share of requests called within the SLA."""
+    """Per unit and local day: the share of requests called within the SLA (counted per UTC hour
+    by the database, the hours then gathered into local days)."""
     start, end = day_bounds(first, last, tz)
     end = min(end, now)
-    met_day, missed_day = local_bucket(R.sla_met_at, "day", tz), local_bucket(R.sla_deadline, "day", tz)
+    zone = zone_named(tz)
+    met_hour, missed_hour = _utc_hour(R.sla_met_at), _utc_hour(R.sla_deadline)
     result: dict[int, dict[str, Share]] = defaultdict(lambda: defaultdict(Share))
-    for unit_id, day, count in db.session.execute(select(R.unit_id, met_day, func.count()).where(
+
+    def local_day(utc_key: str) -> str:
+        return datetime.strptime(utc_key, "%Y-%m-%d %H").replace(tzinfo=timezone.utc).astimezone(zone).strftime(
+            "%Y-%m-%d")
+
+    for unit_id, hour, count in db.session.execute(select(R.unit_id, met_hour, func.count()).where(
             R.sla_met.is_(True), R.sla_met_at >= start, R.sla_met_at < end, *scope.conditions())
-            .group_by(*_grouping(R.unit_id, met_day))):
-        result[unit_id][day].part += count
-        result[unit_id][day].whole += count
-    for unit_id, day, count in db.session.execute(select(R.unit_id, missed_day, func.count()).where(
+            .group_by(R.unit_id, met_hour)):
+        share = result[unit_id][local_day(hour)]
+        share.part += count
+        share.whole += count
+    for unit_id, hour, count in db.session.execute(select(R.unit_id, missed_hour, func.count()).where(
             R.sla_deadline >= start, R.sla_deadline < end, _missed_condition(now), *scope.conditions())
-            .group_by(*_grouping(R.unit_id, missed_day))):
-        result[unit_id][day].whole += count
+            .group_by(R.unit_id, missed_hour)):
+        result[unit_id][local_day(hour)].whole += count
     days = [(first + timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
     return days, result
 

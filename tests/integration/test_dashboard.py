@@ -91,13 +91,24 @@ def test_headline_figures_of_a_hand_made_day(day):
     assert whole_chamber.waiting == 5 and whole_chamber.breached == 1
 
 
+def test_today_and_the_week_are_told_apart(day):
+    older = make_request(now=NOW - 96 * H)  # called three days ago, in time
+    call(older, day["agent"], NOW - 90 * H)
+    figures = stats.headline(stats.Scope(unit_id=idf()), NOW, TZ)
+    assert (figures.within_today.part, figures.within_today.whole) == (2, 5)
+    assert (figures.within_7_days.part, figures.within_7_days.whole) == (3, 6)
+    assert figures.ttfa_7_days.count == 4 and figures.calls_today == 3
+
+
 def test_queue_depth_lists_and_charts(day):
-    rows = {row.label: row for row in stats.queue_depth(stats.Scope(), NOW, "unit")}
+    active = stats.active_breakdown(stats.Scope(), NOW)
+    assert active.oldest_never_called == NOW - 26 * H  # D
+    rows = {row.label: row for row in active.by_unit}
     assert len(rows) == 5  # every unit, even with an empty queue
     idf_row = next(row for row in rows.values() if row.key == idf())
     assert (idf_row.waiting, idf_row.at_risk, idf_row.breached) == (4, 1, 1)
     assert sum(row.waiting for row in rows.values()) == 5
-    by_topic = stats.queue_depth(stats.Scope(), NOW, "topic")
+    by_topic = active.by_topic
     assert sum(row.waiting for row in by_topic) == 5 and len(by_topic) == 1
     at_risk, breached = stats.attention_lists(stats.Scope(), NOW)
     assert [r.reference for r in at_risk] == [day["e"].reference]
@@ -112,8 +123,9 @@ def test_queue_depth_lists_and_charts(day):
     assert days[-1] == "2026-11-18"
     today = shares[idf()]["2026-11-18"]
     assert (today.part, today.whole) == (2, 5)
-    by_unit = stats.within_sla_by_unit(stats.Scope(), stats.local_midnight(NOW, TZ), NOW)
-    assert (by_unit[idf()].part, by_unit[idf()].whole) == (2, 5)
+    today, week = stats.within_sla_by_unit(stats.Scope(), stats.local_midnight(NOW, TZ, days_back=6), NOW,
+                                           split_at=stats.local_midnight(NOW, TZ))
+    assert (today[idf()].part, today[idf()].whole) == (2, 5) == (week[idf()].part, week[idf()].whole)
     board = stats.agents_board(stats.Scope(unit_id=idf()), NOW, TZ)
     caller = next(row for row in board if row.agent.id == day["agent"].id)
     assert caller.calls_today == 3 and (caller.within_7_days.part, caller.within_7_days.whole) == (2, 3)

@@ -135,11 +135,13 @@ class CallbackRequest(db.Model):
         # The SLA tick reads only what is due: its cost follows the due items, not the table.
         Index("ix_callback_requests_next_escalation", "next_escalation_at"),
         Index("ix_callback_requests_closed", "closed_at"),
-        # The dashboard and reports count time windows through these (services/stats.py).
+        # The dashboard and reports count time windows through these (services/stats.py); they carry
+        # the columns counted, for index-only scans.
         Index("ix_callback_requests_submitted_at", "submitted_at"),
-        Index("ix_callback_requests_sla_deadline", "sla_deadline"),
-        Index("ix_callback_requests_sla_met_at", "sla_met_at"),
-        Index("ix_callback_requests_first_attempt_at", "first_attempt_at"),
+        Index("ix_callback_requests_sla_deadline", "sla_deadline", "sla_met", "closed_at", "unit_id"),
+        Index("ix_callback_requests_sla_met_at", "sla_met_at", "sla_met", "unit_id"),
+        Index("ix_callback_requests_first_attempt_at", "first_attempt_at", "id", "time_to_first_attempt_s", "sla_met",
+              "unit_id"),
         # Active requests by deadline: the breached and at-risk lists.
         Index("ix_callback_requests_active_deadline", "sla_deadline",
               sqlite_where=text(ACTIVE_SQL), postgresql_where=text(ACTIVE_SQL)),
@@ -309,7 +311,7 @@ class CallAttempt(db.Model):
               sqlite_where=text("ended_at IS NULL"), postgresql_where=text("ended_at IS NULL")),
         Index("ix_call_attempts_request", "request_id", "id"),
         Index("uq_call_attempts_call_sid", "call_sid", unique=True),
-        Index("ix_call_attempts_started_at", "started_at"),
+        Index("ix_call_attempts_started_at", "started_at", "request_id", "agent_id"),
     )
 
 

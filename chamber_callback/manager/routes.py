@@ -47,7 +47,7 @@ class Filters:
                                                                      _("Unité inconnue."))
         topic_id = self._choice(args.get("sujet"), {t.id for t in self.topics}, _("Sujet inconnu."))
         self.scope = stats.Scope(unit_id=unit_id, topic_id=topic_id, urgent_only=args.get("urgent") == "1")
-        today = now.astimezone(stats.zone_named(tz())).date()
+        self.today = today = now.astimezone(stats.zone_named(tz())).date()
         self.first = self._date(args.get("du"), today - timedelta(days=6))
         self.last = self._date(args.get("au"), today)
         if self.first > self.last:
@@ -111,11 +111,12 @@ def _ttfa_label(bound: float | None, previous: float | None) -> str:
 def dashboard_context(now: datetime) -> dict:
     filters = Filters(request.args, current_user, now)
     scope = filters.scope
-    headline = stats.headline(scope, now, tz())
+    days, by_day = stats.within_sla_by_day(scope, filters.first, filters.last, now, tz())
+    last_7_days = filters.last == filters.today and (filters.last - filters.first).days == 6
+    headline = stats.headline(scope, now, tz(), week_by_day=by_day if last_7_days else None)
     at_risk, breached = stats.attention_lists(scope, now)
     activity = stats.hourly_activity(scope, now - timedelta(hours=HOURLY_CHART_HOURS), now, tz())
     histogram = stats.ttfa_histogram(scope, filters.start, filters.end)
-    days, by_day = stats.within_sla_by_day(scope, filters.first, filters.last, now, tz())
     unit_names = {u.id: u.name for u in filters.units}
     sla_series = {short_unit_name(unit_names.get(unit_id, str(unit_id))): [by_day[unit_id][d].rate * 100
                                                            if by_day[unit_id][d].rate is not None else None

@@ -334,8 +334,13 @@ def _total(shares: Iterable[Share]) -> Share:
     return total
 
 
-def headline(scope: Scope, now: datetime, tz: str) -> Headline:
-    """The dashboard's tiles and its per-unit and per-topic tables."""
+def headline(scope: Scope, now: datetime, tz: str,
+             week_by_day: dict[int, dict[str, Share]] | None = None) -> Headline:
+    """The dashboard's tiles and its per-unit and per-topic tables.
+
+    ``week_by_day``: ``within_sla_by_day`` over the last 7 local days, when the caller has it
+    (the dashboard's chart by default), so it is not counted twice.
+    """
     today = local_midnight(now, tz)
     week = local_midnight(now, tz, days_back=6)
     active = active_breakdown(scope, now)
@@ -343,7 +348,12 @@ def headline(scope: Scope, now: datetime, tz: str) -> Headline:
     for row in active.by_unit:
         for status, count in row.by_status.items():
             by_status[status] += count
-    within_today, within_week = within_sla_by_unit(scope, week, now, split_at=today)
+    if week_by_day is None:
+        within_today, within_week = within_sla_by_unit(scope, week, now, split_at=today)
+    else:
+        today_key = now.astimezone(zone_named(tz)).date().isoformat()
+        within_today = {unit: days[today_key] for unit, days in week_by_day.items() if today_key in days}
+        within_week = {unit: _total(days.values()) for unit, days in week_by_day.items()}
     gave_up, closed = abandonment(scope, week, now)
     return Headline(
         now=now, by_status=dict(by_status), oldest_waiting_since=active.oldest_never_called,
@@ -417,7 +427,7 @@ def agents_board(scope: Scope, now: datetime, tz: str) -> list[AgentRow]:
 
 
 def attention_lists(scope: Scope, now: datetime,
-                    limit: int = 50) -> tuple[list[CallbackRequest], list[CallbackRequest]]:
+                    limit: int = 30) -> tuple[list[CallbackRequest], list[CallbackRequest]]:
     """(at risk, breached), each sorted by deadline."""
     options = (joinedload(R.unit), joinedload(R.topic), joinedload(R.assigned_agent))
     at_risk = db.session.scalars(select(R).options(*options).where(_at_risk_condition(now), *scope.conditions())

@@ -98,6 +98,12 @@ def test_today_and_the_week_are_told_apart(day):
     assert (figures.within_today.part, figures.within_today.whole) == (2, 5)
     assert (figures.within_7_days.part, figures.within_7_days.whole) == (3, 6)
     assert figures.ttfa_7_days.count == 4 and figures.calls_today == 3
+    # The dashboard takes the same figures from its per-day chart: they agree.
+    _days, by_day = stats.within_sla_by_day(stats.Scope(unit_id=idf()), NOW.date() - timedelta(days=6), NOW.date(),
+                                            NOW, TZ)
+    from_chart = stats.headline(stats.Scope(unit_id=idf()), NOW, TZ, week_by_day=by_day)
+    assert (from_chart.within_today, from_chart.within_7_days) == (figures.within_today, figures.within_7_days)
+    assert from_chart.within_7_days_by_unit == figures.within_7_days_by_unit
 
 
 def test_queue_depth_lists_and_charts(day):

@@ -444,8 +444,10 @@ class Loader:
         self.conn.close()
 
 
-def make_app(url: str):
+def make_app(url: str, cache_seconds: float = 0):
+    # DASHBOARD_CACHE_SECONDS 0 by default: every timed request computes the figures (the cold case).
     app = create_app({"DATABASE_URL": url, "REDIS_URL": REDIS_URL, "RATELIMIT_STORAGE_URI": REDIS_URL,
+                      "DASHBOARD_CACHE_SECONDS": cache_seconds,
                       "TESTING": True, "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False,
                       "SECRET_KEY": "bench-secret", "PUBLIC_BASE_URL": "https://rappel.example.fr",
                       "RETENTION_DAYS": RETENTION_DAYS})
@@ -732,6 +734,8 @@ def main() -> None:
     parser.add_argument("--build-only", action="store_true", help="build (or check) the data set and stop")
     parser.add_argument("--no-csv", action="store_true", help="skip the CSV export")
     parser.add_argument("--no-pages", action="store_true", help="skip the pages (CSV export only)")
+    parser.add_argument("--cache-seconds", type=float, default=0,
+                        help="DASHBOARD_CACHE_SECONDS for the pages (default 0: every request computes its figures)")
     parser.add_argument("--csv-path", help="export URL (default: /rapports/demandes.csv over the 365 days "
                                            "ending today)")
     parser.add_argument("--csv-child", choices=("project", "baseline"), help=argparse.SUPPRESS)
@@ -744,7 +748,7 @@ def main() -> None:
         csv_child(args.csv_child, url, args.csv_path)
         return
 
-    app = make_app(url)
+    app = make_app(url, args.cache_seconds)
     with app.app_context():
         backend = db.engine.dialect.name
         ready, state = database_state(args.historical, args.open)

@@ -116,6 +116,8 @@ def load_config() -> dict:
         "LOGIN_LIMIT": _env("LOGIN_LIMIT", "5/minute;20/hour"),
         "CONSOLE_POLL_SECONDS": int(_env("CONSOLE_POLL_SECONDS", "3")),
         "DASHBOARD_POLL_SECONDS": int(_env("DASHBOARD_POLL_SECONDS", "10")),
+        # The dashboard's counts and charts are shared this long by managers watching the same scope.
+        "DASHBOARD_CACHE_SECONDS": float(_env("DASHBOARD_CACHE_SECONDS", "5")),
         "CHAMBER_PHONE": _env("CHAMBER_PHONE", "09 00 00 00 00"),
         "CHAMBER_NAME": _env("CHAMBER_NAME", "Chambre de métiers et de l'artisanat"),
         # Rate limiting (per client IP); falls back to memory when Redis is unreachable.

@@ -78,6 +78,7 @@ TEST_CONFIG = {
     "SECRET_KEY": "test-secret",
     "PUBLIC_BASE_URL": "https://rappel.example.fr",
     "WTF_CSRF_ENABLED": False,
+    "DASHBOARD_CACHE_SECONDS": 0,  # each test sees its own figures
     "MAIL_LOG": os.path.join(os.environ["INSTANCE_PATH"], "mail.log"),
 }
 

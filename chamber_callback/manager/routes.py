@@ -1,6 +1,8 @@
 """Managers and seniors: the live SLA dashboard, actions on late requests, reports, CSV exports."""
 from __future__ import annotations
 
+import threading
+import time
 from datetime import date, datetime, timedelta, timezone
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
@@ -108,13 +110,38 @@ def _ttfa_label(bound: float | None, previous: float | None) -> str:
     return _("< %(h)s", h=hours(bound))
 
 
-def dashboard_context(now: datetime) -> dict:
-    filters = Filters(request.args, current_user, now)
+_figures_cache: dict[tuple, tuple[float, dict]] = {}
+_figures_lock = threading.Lock()
+
+
+def dashboard_figures(filters: Filters, now: datetime) -> dict:
+    """The counts and charts of the dashboard (not its lists, which stay live).
+
+    Shared for ``DASHBOARD_CACHE_SECONDS`` by everyone looking at the same unit, topic and dates
+    in this process: a dashboard polled by several managers costs the database once per period.
+    """
+    ttl = current_app.config["DASHBOARD_CACHE_SECONDS"]
+    key = (id(current_app._get_current_object()), filters.scope, filters.first, filters.last, filters.today)
+    if ttl > 0:
+        with _figures_lock:
+            cached = _figures_cache.get(key)
+        if cached and time.monotonic() - cached[0] < ttl:
+            return cached[1]
+    figures = _compute_figures(filters, now)
+    if ttl > 0:
+        with _figures_lock:
+            moment = time.monotonic()
+            for stale in [k for k, (at, _f) in _figures_cache.items() if moment - at >= ttl]:
+                del _figures_cache[stale]
+            _figures_cache[key] = (moment, figures)
+    return figures
+
+
+def _compute_figures(filters: Filters, now: datetime) -> dict:
     scope = filters.scope
     days, by_day = stats.within_sla_by_day(scope, filters.first, filters.last, now, tz())
     last_7_days = filters.last == filters.today and (filters.last - filters.first).days == 6
     headline = stats.headline(scope, now, tz(), week_by_day=by_day if last_7_days else None)
-    at_risk, breached = stats.attention_lists(scope, now)
     activity = stats.hourly_activity(scope, now - timedelta(hours=HOURLY_CHART_HOURS), now, tz())
     histogram = stats.ttfa_histogram(scope, filters.start, filters.end)
     unit_names = {u.id: u.name for u in filters.units}
@@ -136,14 +163,21 @@ def dashboard_context(now: datetime) -> dict:
                           fmt=lambda v: f"{v:g} %", ceiling=100),
     }
     return {
-        "filters": filters, "now": now, "headline": headline,
-        "by_unit": headline.by_unit, "by_topic": headline.by_topic,
+        "headline": headline, "by_unit": headline.by_unit, "by_topic": headline.by_topic,
         "unit_today": headline.within_today_by_unit, "unit_week": headline.within_7_days_by_unit,
-        "agents": stats.agents_board(scope, now, tz()), "at_risk": at_risk, "breached": breached,
-        "charts": charts, "activity": activity, "histogram": histogram, "sla_days": days, "sla_by_day": by_day,
-        "unit_names": unit_names, "assignable": supervision.assignable_agents(supervision.Supervisor(current_user)),
-        "availability_labels": AVAILABILITY_LABELS,
-        "poll_seconds": current_app.config["DASHBOARD_POLL_SECONDS"],
+        "charts": charts, "activity": activity, "histogram": histogram, "sla_days": days,
+        "sla_by_day": {unit: dict(days_) for unit, days_ in by_day.items()}, "unit_names": unit_names,
+    }
+
+
+def dashboard_context(now: datetime) -> dict:
+    filters = Filters(request.args, current_user, now)
+    at_risk, breached = stats.attention_lists(filters.scope, now)
+    return {
+        **dashboard_figures(filters, now), "filters": filters, "now": now,
+        "agents": stats.agents_board(filters.scope, now, tz()), "at_risk": at_risk, "breached": breached,
+        "assignable": supervision.assignable_agents(supervision.Supervisor(current_user)),
+        "availability_labels": AVAILABILITY_LABELS, "poll_seconds": current_app.config["DASHBOARD_POLL_SECONDS"],
     }
 
 

@@ -396,3 +396,15 @@ def test_every_manager_route_is_in_the_matrix(app):
     endpoints = {rule.endpoint for rule in app.url_map.iter_rules() if rule.endpoint.startswith("manager.")}
     assert len(endpoints) == 9  # export_report serves two of the matrix's paths
     assert len(MANAGER_MATRIX) == len(endpoints) + 1
+
+
+def test_figures_are_shared_for_a_few_seconds_but_lists_stay_live(app, client, day, monkeypatch):
+    monkeypatch.setattr("chamber_callback.manager.routes.utcnow", lambda: NOW)
+    app.config["DASHBOARD_CACHE_SECONDS"] = 60
+    login(client, make_staff(role="manager"))
+    assert 'data-tile="waiting">5<' in client.get("/pilotage/panneau").get_data(as_text=True)
+    late = make_request(now=NOW - 30 * H)  # breached: in the live list at once
+    panel = client.get("/pilotage/panneau").get_data(as_text=True)
+    assert 'data-tile="waiting">5<' in panel and late.reference in panel  # cached counts, live list
+    app.config["DASHBOARD_CACHE_SECONDS"] = 0
+    assert 'data-tile="waiting">6<' in client.get("/pilotage/panneau").get_data(as_text=True)

@@ -167,15 +167,18 @@ def _compute_figures(filters: Filters, now: datetime) -> dict:
         "unit_today": headline.within_today_by_unit, "unit_week": headline.within_7_days_by_unit,
         "charts": charts, "activity": activity, "histogram": histogram, "sla_days": days,
         "sla_by_day": {unit: dict(days_) for unit, days_ in by_day.items()}, "unit_names": unit_names,
+        "agents_within": stats.within_sla_by_agent(stats.Scope(), stats.local_midnight(now, tz(), days_back=6), now),
     }
 
 
 def dashboard_context(now: datetime) -> dict:
     filters = Filters(request.args, current_user, now)
     at_risk, breached = stats.attention_lists(filters.scope, now)
+    figures = dashboard_figures(filters, now)
     return {
-        **dashboard_figures(filters, now), "filters": filters, "now": now,
-        "agents": stats.agents_board(filters.scope, now, tz()), "at_risk": at_risk, "breached": breached,
+        **figures, "filters": filters, "now": now,
+        "agents": stats.agents_board(filters.scope, now, tz(), within=figures["agents_within"]),
+        "at_risk": at_risk, "breached": breached,
         "assignable": supervision.assignable_agents(supervision.Supervisor(current_user)),
         "availability_labels": AVAILABILITY_LABELS, "poll_seconds": current_app.config["DASHBOARD_POLL_SECONDS"],
     }

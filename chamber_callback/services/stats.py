@@ -409,7 +409,9 @@ class AgentRow:
     within_7_days: Share = field(default_factory=Share)
 
 
-def agents_board(scope: Scope, now: datetime, tz: str) -> list[AgentRow]:
+def agents_board(scope: Scope, now: datetime, tz: str, within: dict[int, Share] | None = None) -> list[AgentRow]:
+    """Call takers with their state, what they hold, their calls today and, over 7 days, their
+    first calls within the SLA (``within``: ``within_sla_by_agent`` when the caller has it)."""
     query = select(StaffUser).options(joinedload(StaffUser.unit)).where(
         StaffUser.role.in_(CALL_ROLES), StaffUser.is_active_account.is_(True))
     if scope.unit_id is not None:
@@ -421,7 +423,8 @@ def agents_board(scope: Scope, now: datetime, tz: str) -> list[AgentRow]:
     for held in db.session.scalars(select(R).where(R.status.in_(HELD), R.assigned_agent_id.is_not(None))
                                    .order_by(R.sla_deadline)):
         holding[held.assigned_agent_id].append(held)
-    within = within_sla_by_agent(Scope(), local_midnight(now, tz, days_back=6), now)
+    if within is None:
+        within = within_sla_by_agent(Scope(), local_midnight(now, tz, days_back=6), now)
     return [AgentRow(agent, calls.get(agent.id, 0), holding.get(agent.id, []), within.get(agent.id, Share()))
             for agent in agents]
 

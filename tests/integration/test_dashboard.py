@@ -218,7 +218,8 @@ def test_csv_export_streams_and_hides_personal_data_from_admins(app, day, monkey
     admin_text = admin_client.get("/rapports/demandes.csv?du=2026-11-10&au=2026-11-18").get_data(as_text=True)
     assert "Téléphone" not in admin_text and "HYPERLINK" not in admin_text and "Artisan Test" not in admin_text
     assert len(admin_text.strip().splitlines()) == 11
-    exports = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "export.requests")).all()
+    exports = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "export.requests")
+                                 .order_by(AuditEvent.id)).all()
     assert [(e.staff_user_id, e.data["personal_data"]) for e in exports] == [(manager.id, True), (admin.id, False)]
     journal = admin_client.get("/admin/journal").get_data(as_text=True)
     assert journal.count("Export CSV des demandes") == 2 and "avec données personnelles" in journal
@@ -281,7 +282,7 @@ def test_reassign_move_and_priority_from_the_dashboard(app, client, day):
     follow = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "2 demande(s) traitée(s)" in follow
     events = {ev.action: ev.data for ev in db.session.scalars(select(AuditEvent).where(
-        AuditEvent.actor_id == str(manager.id), AuditEvent.action.like("request.%")))}
+        AuditEvent.actor_id == str(manager.id), AuditEvent.action.like("request.%")).order_by(AuditEvent.id))}
     assert events["request.moved"]["changes"]["unit_id"] == {"old": idf(), "new": ouest.id}
     assert events["request.priority_raised"]["changes"]["priority"]["new"] == 2
     assert events["request.reassigned"]["changes"]["agent_id"]["new"] == busy.id

@@ -101,9 +101,6 @@ class Scope:
     def narrowed(self) -> bool:
         return bool(self.conditions())
 
-    def as_dict(self) -> dict:
-        return {"unit_id": self.unit_id, "topic_id": self.topic_id, "urgent_only": self.urgent_only}
-
 
 def local_midnight(now: datetime, tz: str, days_back: int = 0) -> datetime:
     """Midnight (local) ``days_back`` days before today, in UTC."""
@@ -172,15 +169,6 @@ class Percentiles:
 
     def as_dict(self) -> dict:
         return {"count": self.count, "median_s": self.median_s, "p90_s": self.p90_s}
-
-
-def within_sla(scope: Scope, start: datetime, end: datetime, now: datetime) -> Share:
-    end = min(end, now)
-    met = db.session.scalar(select(func.count()).select_from(R).where(
-        R.sla_met.is_(True), R.sla_met_at >= start, R.sla_met_at < end, *scope.conditions()))
-    missed = db.session.scalar(select(func.count()).select_from(R).where(
-        R.sla_deadline >= start, R.sla_deadline < end, _missed_condition(now), *scope.conditions()))
-    return Share(met, met + missed)
 
 
 def _ranked(value, where: Iterable, keys: list, source=R):

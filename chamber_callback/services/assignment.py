@@ -314,6 +314,14 @@ def _release_offered(request_id: int, *, agent_id: int, actor: Actor, now: datet
     return True
 
 
+def withdraw_offer(offer: Offer, *, actor: Actor, now: datetime, reason: str) -> None:
+    """Take back a pending offer (not the agent's miss): the request waits again, keeping its place.
+    The caller owns the transaction, then cancels the expiry job and enqueues the assignment."""
+    offer.status, offer.responded_at = "withdrawn", now
+    _release_offered(offer.request_id, agent_id=offer.agent_id, actor=actor, now=now,
+                     action="request.offer_withdrawn", reason=reason)
+
+
 def expire_offer(offer_id: int, now: datetime) -> bool:
     """Expire a pending offer past its deadline (idempotent). True when this call expired it."""
     settings = Settings.from_config()
@@ -541,9 +549,7 @@ def set_availability(agent: StaffUser, state: Availability | str, now: datetime,
     withdrawn = []
     if state != Availability.AVAILABLE:
         for offer in db.session.scalars(select(Offer).where(Offer.agent_id == agent.id, Offer.status == "pending")):
-            offer.status, offer.responded_at = "withdrawn", now
-            _release_offered(offer.request_id, agent_id=agent.id, actor=actor, now=now,
-                             action="request.offer_withdrawn", reason=f"agent is now {state.value}")
+            withdraw_offer(offer, actor=actor, now=now, reason=f"agent is now {state.value}")
             withdrawn.append(offer.request_id)
     if state in (Availability.OFFLINE, Availability.AWAY):
         # Calls taken but not dialled go back to the queue; one being dialled stays until its outcome.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from ..auth import CALL_ROLES
 from ..domain.escalation import PRIORITY_TOP
@@ -14,9 +14,8 @@ from ..domain.routing import Availability
 from ..extensions import begin_write, db
 from ..models import CallbackRequest, Offer, RegionalUnit, StaffUser
 from ..queues import cancel_scheduled, enqueue_assignment
-from .assignment import Settings, _after_offer_commit, _lock_agent, _make_offer
+from .assignment import Settings, _after_offer_commit, _lock_agent, _make_offer, withdraw_offer
 from .audit import Actor, record_event
-from .lifecycle import transition
 
 # A call in progress belongs to its agent; anything else may be moved.
 MOVABLE = (Status.QUEUED.value, Status.OFFERED.value, Status.RETRY_WAIT.value, Status.SCHEDULED.value)
@@ -53,16 +52,12 @@ def _load(reference: str, supervisor: Supervisor) -> CallbackRequest:
 
 
 def _withdraw_offer(request: CallbackRequest, actor: Actor, now: datetime, why: str) -> int | None:
-    """A pending offer is taken back (not the agent's miss); the request waits again."""
-    if request.status != Status.OFFERED.value:
+    """The request's pending offer, if any, is taken back; returns its id."""
+    offer = db.session.scalar(select(Offer).where(Offer.request_id == request.id, Offer.status == "pending"))
+    if offer is None:
         return None
-    offer_id = db.session.scalar(select(Offer.id).where(Offer.request_id == request.id, Offer.status == "pending"))
-    db.session.execute(update(Offer).where(Offer.request_id == request.id, Offer.status == "pending")
-                       .values(status="withdrawn", responded_at=now).execution_options(synchronize_session=False))
-    transition(request, Status.QUEUED, actor=actor, now=now, action="request.offer_withdrawn", reason=why)
-    request.assigned_agent_id = None
-    request.assignment_checked_at = None
-    return offer_id
+    withdraw_offer(offer, actor=actor, now=now, reason=why)
+    return offer.id
 
 
 def reassign(reference: str, agent_id: int, supervisor: Supervisor, now: datetime) -> Offer | None:

@@ -48,10 +48,6 @@ def choices(pairs) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
 
 
-class ActionForm(FlaskForm):
-    """CSRF only: deactivate, reactivate, remove a closed day."""
-
-
 class UserForm(FlaskForm):
     name = StringField(_l("Nom affiché"), validators=[DataRequired(_l("Indiquez un nom.")),
                                                        Length(max=120, message=_l("120 caractères au plus."))])

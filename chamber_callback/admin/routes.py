@@ -23,8 +23,9 @@ from ..services.admin import AdminError
 from ..services.audit import Actor
 from ..services.closed_days import ClosedDayError, add_closed_day, remove_closed_day
 from ..services.sla import opening_hours
+from ..staff.forms import ActionForm, check_action_form
 from . import bp
-from .forms import (CLOCK_LABELS, MET_ON_LABELS, ROLE_LABELS, WEEKDAY_LABELS, ActionForm, ClosedDayForm, CrisisForm,
+from .forms import (CLOCK_LABELS, MET_ON_LABELS, ROLE_LABELS, WEEKDAY_LABELS, ClosedDayForm, CrisisForm,
                     DepartementMoveForm, NewUserForm, OpeningHoursForm, PasswordResetForm, SeniorForm,
                     SlaSettingsForm, TopicCreateForm, TopicForm, TopicMoveForm, UnitNameForm, UserForm, choices)
 
@@ -179,8 +180,7 @@ def user_reactivate(user_id: int):
 
 def _set_active(user_id: int, active: bool):
     user = _user_or_404(user_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    check_action_form()
     try:
         admin_service.set_account_active(user.id, active, actor=actor(), now=utcnow())
     except AdminError as error:
@@ -444,8 +444,7 @@ def closed_days():
 @roles_required(*ADMIN_ROLES)
 def closed_day_remove(closed_day_id: int):
     closed = db.session.get(ClosedDay, closed_day_id) or abort(404)
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    check_action_form()
     change = remove_closed_day(closed.day, closed.unit_id, actor=actor(), now=utcnow())
     flash(_("Jour rouvert ; %(n)d demande(s) en attente ont une nouvelle échéance.", n=change.moved), "success")
     return redirect(url_for("admin.closed_days"))

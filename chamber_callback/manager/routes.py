@@ -17,7 +17,7 @@ from ..models import RegionalUnit, Topic
 from ..services import stats, supervision
 from .. import labels
 from ..services.audit import Actor, record_event
-from ..staff.forms import AVAILABILITY_LABELS, OUTCOME_LABELS, ActionForm
+from ..staff.forms import AVAILABILITY_LABELS, OUTCOME_LABELS, check_action_form
 from . import bp
 from .charts import bar_chart, line_chart
 from .exports import PERSONAL_DATA_ROLES, csv_response, report_rows, request_rows
@@ -222,8 +222,7 @@ def _act(reference: str, action) -> None:
 
 
 def _checked() -> supervision.Supervisor:
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    check_action_form()
     return supervision.Supervisor(current_user)
 
 

@@ -1,4 +1,5 @@
 """Staff forms (French labels)."""
+from flask import abort
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, EmailField, PasswordField, RadioField, TextAreaField
@@ -52,3 +53,9 @@ class OutcomeForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     """CSRF only: accept, decline, pull, call, release."""
+
+
+def check_action_form() -> None:
+    """A button-only POST (no fields but the CSRF token): 400 unless its token is valid."""
+    if not ActionForm().validate_on_submit():
+        abort(400)

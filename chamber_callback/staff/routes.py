@@ -23,7 +23,8 @@ from ..services.calls import AUTOMATIC_NOTE_PREFIX, CallNotPlaced, place_call
 from ..telephony import get_telephony
 from ..services.staff import AccountError, change_password
 from . import bp
-from .forms import AVAILABILITY_LABELS, OUTCOME_LABELS, ActionForm, AvailabilityForm, LoginForm, OutcomeForm, PasswordForm
+from .forms import (AVAILABILITY_LABELS, OUTCOME_LABELS, ActionForm, AvailabilityForm, LoginForm, OutcomeForm,
+                    PasswordForm, check_action_form)
 
 
 def utcnow() -> datetime:
@@ -137,11 +138,6 @@ def console_panel():
     return response
 
 
-def _checked_action() -> None:
-    if not ActionForm().validate_on_submit():
-        abort(400)
-
-
 def _back():
     return redirect(url_for("staff.console"))
 
@@ -160,7 +156,7 @@ def set_availability():
 @bp.post("/console/offres/<int:offer_id>/accepter")
 @roles_required(*CALL_ROLES)
 def accept_offer(offer_id: int):
-    _checked_action()
+    check_action_form()
     try:
         accepted = assignment.accept_offer(offer_id, current_user, utcnow())
         flash(_("Appel %(reference)s accepté : appelez l'artisan.", reference=accepted.reference), "success")
@@ -172,7 +168,7 @@ def accept_offer(offer_id: int):
 @bp.post("/console/offres/<int:offer_id>/refuser")
 @roles_required(*CALL_ROLES)
 def decline_offer(offer_id: int):
-    _checked_action()
+    check_action_form()
     try:
         assignment.decline_offer(offer_id, current_user, utcnow())
         flash(_("Proposition refusée : elle passe à un autre conseiller."), "success")
@@ -184,7 +180,7 @@ def decline_offer(offer_id: int):
 @bp.post("/console/suivant")
 @roles_required(*CALL_ROLES)
 def pull_next():
-    _checked_action()
+    check_action_form()
     try:
         taken = assignment.claim_next(current_user, utcnow())
     except assignment.AssignmentConflict as error:
@@ -200,7 +196,7 @@ def pull_next():
 @bp.post("/console/demandes/<reference>/appel")
 @roles_required(*CALL_ROLES)
 def start_attempt(reference: str):
-    _checked_action()
+    check_action_form()
     try:
         place_call(reference, current_user, utcnow())
     except CallNotPlaced as error:
@@ -213,7 +209,7 @@ def start_attempt(reference: str):
 @bp.post("/console/demandes/<reference>/rendre")
 @roles_required(*CALL_ROLES)
 def release(reference: str):
-    _checked_action()
+    check_action_form()
     try:
         assignment.release_request(reference, current_user, utcnow(), reason="given back by the agent")
         flash(_("Demande %(reference)s remise dans la file.", reference=reference), "success")
@@ -338,7 +334,7 @@ def notifications():
 @bp.post("/notifications/lues")
 @roles_required(*ROLES)
 def notifications_read():
-    _checked_action()
+    check_action_form()
     db.session.execute(update(Notification).where(Notification.user_id == current_user.id,
                                                   Notification.read_at.is_(None)).values(read_at=utcnow())
                        .execution_options(synchronize_session=False))

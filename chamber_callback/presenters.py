@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import or_, select
@@ -10,6 +9,7 @@ from sqlalchemy import or_, select
 from .domain.lifecycle import Status
 from .models import AuditEvent, CallAttempt, CallbackRequest, Offer, StaffUser
 from .extensions import db
+from .services.stats import local_midnight
 
 
 def iso(value: datetime | None) -> str | None:
@@ -58,8 +58,7 @@ def timeline(request: CallbackRequest) -> list[AuditEvent]:
 
 def my_day(agent: StaffUser, now: datetime) -> list[CallAttempt]:
     """The agent's attempts since local midnight, newest first."""
-    tz = ZoneInfo(current_app.config["TIMEZONE"])
-    midnight = now.astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0)
+    midnight = local_midnight(now, current_app.config["TIMEZONE"])
     return list(db.session.scalars(select(CallAttempt).where(CallAttempt.agent_id == agent.id,
                                                              CallAttempt.started_at >= midnight)
                                    .order_by(CallAttempt.id.desc())))

@@ -78,6 +78,11 @@ ACCEPTED_PHONE_TYPES = frozenset(
 )
 
 
+def one_line(raw) -> str:
+    """Runs of spaces, tabs and line breaks as one space, trimmed: names, labels, messages."""
+    return " ".join(str(raw or "").split())
+
+
 def normalise_phone(raw: str, departement: str | None = None) -> str:
     """Parse a French (or overseas, or international) number and return it in E.164.
 

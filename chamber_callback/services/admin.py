@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from ..auth import CALL_ROLES, ROLES
-from ..domain.intake import IntakeError, normalise_phone
+from ..domain.intake import IntakeError, normalise_phone, one_line
 from ..domain.routing import Availability
 from ..extensions import begin_write, db
 from ..models import Departement, RegionalUnit, StaffUser, Topic
@@ -193,7 +193,7 @@ def reset_password(user_id: int, password: str | None, *, actor: Actor, now: dat
 # --- units ---------------------------------------------------------------------------------------------
 
 def rename_unit(unit_id: int, name: str, *, actor: Actor, now: datetime) -> dict:
-    name = re.sub(r"\s+", " ", name or "").strip()
+    name = one_line(name)
     if not name:
         raise AdminError(_("Indiquez un nom."), "name")
     if len(name) > 200:
@@ -307,7 +307,7 @@ def make_senior(unit_id: int, user_id: int, *, replace: bool, actor: Actor, now:
 def create_topic(code: str, label: str, *, give_to_agents: bool, actor: Actor, now: datetime) -> Topic:
     """A new topic at the end of the list; the code is part of the API contract and never changes."""
     code = (code or "").strip().lower()
-    label = re.sub(r"\s+", " ", label or "").strip()
+    label = one_line(label)
     if not TOPIC_CODE.fullmatch(code):
         raise AdminError(_("Code de 2 à 32 caractères : lettres minuscules sans accent, chiffres, - ou _."), "code")
     if not label or len(label) > 200:
@@ -333,7 +333,7 @@ def create_topic(code: str, label: str, *, give_to_agents: bool, actor: Actor, n
 
 
 def update_topic(topic_id: int, *, label: str, active: bool, actor: Actor, now: datetime) -> dict:
-    label = re.sub(r"\s+", " ", label or "").strip()
+    label = one_line(label)
     if not label or len(label) > 200:
         raise AdminError(_("Indiquez un libellé (200 caractères au plus)."), "label")
     begin_write()

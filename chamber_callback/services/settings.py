@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ..domain.escalation import PRIORITY_RAISED, PRIORITY_TOP, EscalationLevel, parse_levels
+from ..domain.intake import one_line
 from ..extensions import begin_write, db
 from ..models import Setting
 from .audit import Actor, record_event
@@ -79,7 +80,7 @@ def _boolean(value):
 
 def _text(max_length: int):
     def check(value):
-        value = re.sub(r"\s+", " ", str(value or "")).strip()
+        value = one_line(value)
         if len(value) > max_length:
             raise ValueError(_l("%(n)d caractères au plus.", n=max_length))
         return value
@@ -101,7 +102,7 @@ def _levels_spec(value):
 
 
 def _phone(value):
-    value = re.sub(r"\s+", " ", str(value or "")).strip()
+    value = one_line(value)
     if not re.fullmatch(r"\+?[0-9 .()-]{4,25}", value):
         raise ValueError(_l("Numéro de téléphone invalide (chiffres, espaces, + et points)."))
     return value

@@ -8,7 +8,7 @@ PORT ?= 5000
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run install install-test migrate seed test test-postgres screenshots bench clean
+.PHONY: run install install-test migrate seed test test-postgres lint screenshots bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,10 @@ test: $(TEST_STAMP)
 test-postgres: $(TEST_STAMP)
 	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} \
 		$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## Lint and import order (ruff, settings in pyproject.toml).
+lint: $(TEST_STAMP)
+	$(BIN)/ruff check .
 
 ## Screenshots for docs/ from the browser tests (needs Debian's chromium).
 screenshots: $(TEST_STAMP)

@@ -11,7 +11,7 @@ accesslog = "-"
 # No query strings in access logs; private tracking tokens are masked below.
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss'
 
-from chamber_callback import PRIVATE_PATH as _TOKEN_PATH  # noqa: E402
+from chamber_callback import PRIVATE_PATH as _TOKEN_PATH
 
 
 class PrivateLinkLogger(Logger):

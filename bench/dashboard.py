@@ -26,7 +26,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import date, datetime, time as clock, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo
@@ -35,14 +36,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("INSTANCE_PATH", tempfile.mkdtemp(prefix="cc-bench-"))
 
-from sqlalchemy import func, select, text  # noqa: E402
+from sqlalchemy import func, select, text
 
-from chamber_callback import create_app  # noqa: E402
-from chamber_callback.domain.geography import DEFAULT_UNITS  # noqa: E402
-from chamber_callback.domain.intake import DEFAULT_TOPICS, SECTORS, URGENCY_REASONS  # noqa: E402
-from chamber_callback.domain.reference import REFERENCE_ALPHABET  # noqa: E402
-from chamber_callback.extensions import db  # noqa: E402
-from chamber_callback.models import CallbackRequest, StaffUser  # noqa: E402
+from chamber_callback import create_app
+from chamber_callback.domain.geography import DEFAULT_UNITS
+from chamber_callback.domain.intake import DEFAULT_TOPICS, SECTORS, URGENCY_REASONS
+from chamber_callback.domain.reference import REFERENCE_ALPHABET
+from chamber_callback.extensions import db
+from chamber_callback.models import CallbackRequest, StaffUser
 
 PASSWORD = "bench-password-123"
 MANAGER_EMAIL = "manager@bench.example.fr"
@@ -112,11 +113,11 @@ class Generator:
     OFFER_COLUMNS = ("id", "request_id", "agent_id", "status", "created_at", "expires_at", "responded_at")
     NOTIFICATION_COLUMNS = ("id", "user_id", "request_id", "escalation_id", "kind", "title", "body", "created_at",
                             "read_at", "email_status", "email_attempts", "emailed_at")
-    TIME_COLUMNS = {"consent_at", "submitted_at", "sla_deadline", "closed_at", "enqueued_at", "assignment_checked_at",
+    TIME_COLUMNS = frozenset({"consent_at", "submitted_at", "sla_deadline", "closed_at", "enqueued_at", "assignment_checked_at",
                     "queued_at", "overflow_at", "next_attempt_at", "first_attempt_at", "first_reached_at",
                     "sla_met_at", "next_escalation_at", "purged_at", "started_at", "ended_at", "follow_up_at",
-                    "fired_at", "resolved_at", "created_at", "expires_at", "responded_at", "read_at", "emailed_at"}
-    BOOL_COLUMNS = {"urgent", "no_sms", "sla_met"}
+                    "fired_at", "resolved_at", "created_at", "expires_at", "responded_at", "read_at", "emailed_at"})
+    BOOL_COLUMNS = frozenset({"urgent", "no_sms", "sla_met"})
 
     def __init__(self, now: int, agents_by_unit: dict[int, list[int]], seniors: dict[int, int], manager_id: int,
                  seed: int = 20261127):
@@ -384,7 +385,7 @@ class Loader:
         minute = t // 60
         prefix = self.minutes.get(minute)
         if prefix is None:
-            prefix = datetime.fromtimestamp(minute * 60, timezone.utc).strftime("%Y-%m-%d %H:%M")
+            prefix = datetime.fromtimestamp(minute * 60, UTC).strftime("%Y-%m-%d %H:%M")
             self.minutes[minute] = prefix
         return f"{prefix}:{t % 60:02d}"
 
@@ -405,9 +406,8 @@ class Loader:
                     if row[i] is not None:
                         values[i] = "t" if row[i] else "f"
                 lines.append("\t".join(values))
-            with self.conn.cursor() as cur:
-                with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-                    copy.write("\n".join(lines) + "\n")
+            with self.conn.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                copy.write("\n".join(lines) + "\n")
         else:
             converted = []
             for row in rows:
@@ -501,7 +501,7 @@ def build(url: str, historical: int, open_count: int) -> None:
         for suffix in ("", "-wal", "-shm"):
             Path(str(path) + suffix).unlink(missing_ok=True)
     upgrade()
-    now_dt = datetime.now(timezone.utc).replace(microsecond=0)
+    now_dt = datetime.now(UTC).replace(microsecond=0)
     agents_by_unit, seniors, manager_id, agent_unit = create_staff(now_dt)
     staff = db.session.execute(select(StaffUser.id, StaffUser.availability)).all()
     busy = [user_id for user_id, availability in staff if availability == "busy"]
@@ -546,7 +546,7 @@ def database_state(historical: int, open_count: int) -> tuple[bool, str]:
     db.session.rollback()
     if closed != historical or active != open_count or manager is None:
         return False, f"holds {closed or 0:,} closed and {active or 0:,} open requests"
-    age = datetime.now(timezone.utc) - newest
+    age = datetime.now(UTC) - newest
     return True, f"reusing the data set (built about {age.total_seconds() / 3600:.1f} h ago)"
 
 
@@ -664,8 +664,8 @@ def csv_child(mode: str, url: str, path: str) -> None:
         args = dict(parse_qsl(urlsplit(path).query))
         first, last = date.fromisoformat(args["du"]), date.fromisoformat(args["au"])
         zone = ZoneInfo(TIMEZONE)
-        start = datetime.combine(first, clock(0), tzinfo=zone).astimezone(timezone.utc)
-        end = datetime.combine(last + timedelta(days=1), clock(0), tzinfo=zone).astimezone(timezone.utc)
+        start = datetime.combine(first, clock(0), tzinfo=zone).astimezone(UTC)
+        end = datetime.combine(last + timedelta(days=1), clock(0), tzinfo=zone).astimezone(UTC)
         table = CallbackRequest.__table__
         query = (select(*(table.c[name] for name in EXPORT_COLUMNS))
                  .where(table.c.submitted_at >= start, table.c.submitted_at < end)

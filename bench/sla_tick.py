@@ -16,19 +16,24 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("INSTANCE_PATH", tempfile.mkdtemp(prefix="cc-bench-"))
 
-from sqlalchemy import delete, func, insert, select, text, update  # noqa: E402
+from sqlalchemy import delete, func, insert, select, text, update
 
-from chamber_callback import create_app  # noqa: E402
-from chamber_callback.extensions import db  # noqa: E402
-from chamber_callback.models import AuditEvent, CallbackRequest, Escalation, Notification  # noqa: E402
-from chamber_callback.services.sla import sla_tick  # noqa: E402
+from chamber_callback import create_app
+from chamber_callback.extensions import db
+from chamber_callback.models import (
+    AuditEvent,
+    CallbackRequest,
+    Escalation,
+    Notification,
+)
+from chamber_callback.services.sla import sla_tick
 
 DUE = 100
 CHUNK = 20_000
@@ -107,7 +112,7 @@ def main() -> None:
     data_dir.mkdir(exist_ok=True)
     url = args.database or f"sqlite:///{data_dir / f'sla_{args.open}.sqlite3'}"
     app = create_app({"DATABASE_URL": url, "REDIS_URL": "redis://127.0.0.1:1/0", "ESCALATION_REPEAT_HOURS": 4})
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0)
     with app.app_context():
         import logging
 

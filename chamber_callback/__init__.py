@@ -65,7 +65,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     from . import models  # noqa: F401  (register the tables with the metadata)
     from .admin import bp as admin_bp
-    from .api import bp as api_bp  # noqa: I001  (api.staff registers on the same blueprint)
+    from .api import bp as api_bp
     from .manager import bp as manager_bp
     from .ops import bp as ops_bp
     from .public import bp as public_bp

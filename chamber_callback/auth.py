@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import wraps
 
 from flask import abort, g, request
@@ -62,7 +62,7 @@ def issue_token(user: StaffUser, label: str | None = None) -> str:
     """A new personal API token; only its digest is kept, so it is shown once."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     db.session.add(ApiToken(user_id=user.id, token_digest=token_digest(token), label=label,
-                            created_at=datetime.now(timezone.utc)))
+                            created_at=datetime.now(UTC)))
     return token
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 import random
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import click
 from flask import Flask, current_app
@@ -81,7 +81,7 @@ def purge_command(dry_run):
     """Erase the personal data of requests closed more than RETENTION_DAYS ago."""
     from .services.retention import purge_personal_data
 
-    now, days, total = datetime.now(timezone.utc), current_app.config["RETENTION_DAYS"], 0
+    now, days, total = datetime.now(UTC), current_app.config["RETENTION_DAYS"], 0
     while True:
         count = purge_personal_data(now, days, dry_run=dry_run)
         total += count
@@ -96,7 +96,7 @@ def sla_tick_command():
     """One escalation pass: fire the levels that are due (safe to run at any time)."""
     from .services.sla import send_pending_emails, sla_tick
 
-    counts = sla_tick(datetime.now(timezone.utc))
+    counts = sla_tick(datetime.now(UTC))
     counts.update(send_pending_emails())
     click.echo(", ".join(f"{key}={value}" for key, value in counts.items()))
 
@@ -117,7 +117,7 @@ def closed_day_command(day, unit_code, reason, remove):
         unit_id = db.session.scalar(select(RegionalUnit.id).where(RegionalUnit.code == unit_code))
         if unit_id is None:
             raise click.ClickException(f"Unknown unit {unit_code}.")
-    actor, now = Actor("system", "cli"), datetime.now(timezone.utc)
+    actor, now = Actor("system", "cli"), datetime.now(UTC)
     if remove:
         change = remove_closed_day(day.date(), unit_id, actor=actor, now=now)
         click.echo(f"{day.date()} open again ({change.changed} closure(s) removed).")
@@ -146,7 +146,7 @@ def create_user_command(email, role, unit_code, password, name, phone, skills, c
     if not password:
         password = click.prompt("Mot de passe", hide_input=True, confirmation_prompt=True)
     try:
-        user = create_user(email=email, role=role, password=password, now=datetime.now(timezone.utc), name=name,
+        user = create_user(email=email, role=role, password=password, now=datetime.now(UTC), name=name,
                            unit_code=unit_code, phone=phone, capacity=capacity,
                            skills=[s.strip() for s in skills.split(",")] if skills else None)
     except AccountError as error:
@@ -166,7 +166,7 @@ def issue_token_command(email, label, revoke):
     user = db.session.scalar(select(StaffUser).where(StaffUser.email == email.strip().lower()))
     if user is None:
         raise click.ClickException(f"No staff account for {email}.")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     if revoke:
         click.echo(f"{revoke_tokens(user, now)} token(s) revoked.")
         return
@@ -208,7 +208,7 @@ def seed_demo(count: int) -> None:
         click.echo(f"Demo data already present ({existing} requests): nothing to do.")
         return
     rng = random.Random(42)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     sla_hours = settings.get("SLA_HOURS")
     demo = Actor("system", "seed-demo")
     history = _seed_demo_history(now, rng, sla_hours)
@@ -245,7 +245,12 @@ def _seed_demo_history(now: datetime, rng: random.Random, sla_hours: float, per_
     from sqlalchemy import update
 
     from .models import ArtisanMessage, Offer, StaffUser
-    from .services.assignment import accept_offer, assign_request, record_outcome, start_attempt
+    from .services.assignment import (
+        accept_offer,
+        assign_request,
+        record_outcome,
+        start_attempt,
+    )
     from .services.audit import Actor
     from .services.intake import cancel_request, submit_request
 
@@ -300,7 +305,7 @@ def _seed_demo_staff() -> None:
 
     if db.session.scalar(select(StaffUser.id).where(StaffUser.email.endswith("@" + DEMO_DOMAIN)).limit(1)):
         return
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     units = db.session.scalars(select(RegionalUnit).order_by(RegionalUnit.id)).all()
     for unit_index, unit in enumerate(units):
         for slot, skills in enumerate(DEMO_SKILLS):
@@ -317,7 +322,12 @@ def _seed_demo_calls(now: datetime) -> int:
     """A few requests already called (resolved, no answer, follow-up) so the history is not empty."""
     from .domain.routing import Availability
     from .models import StaffUser
-    from .services.assignment import claim_next, record_outcome, set_availability, start_attempt
+    from .services.assignment import (
+        claim_next,
+        record_outcome,
+        set_availability,
+        start_attempt,
+    )
 
     agents = db.session.scalars(select(StaffUser).where(StaffUser.email.like(f"agent1.%@{DEMO_DOMAIN}"))
                                 .order_by(StaffUser.id)).all()
@@ -343,7 +353,7 @@ def reconcile_command() -> None:
     from .services.reconcile import reconcile
 
     try:
-        count = reconcile(datetime.now(timezone.utc))
+        count = reconcile(datetime.now(UTC))
     except REDIS_ERRORS as exc:
         click.echo(f"Redis is unreachable ({type(exc).__name__}): nothing enqueued.", err=True)
         sys.exit(1)

@@ -1,6 +1,6 @@
 """Extension objects, created unbound here and bound to the app in create_app()."""
 import sqlite3
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -48,7 +48,7 @@ def sqlite_local_time(value: str | None, tz_name: str, fmt: str) -> str | None:
     timestamp formatted in a local zone (PostgreSQL does the same with ``to_char(timezone(…))``)."""
     if value is None:
         return None
-    moment = datetime.fromisoformat(value).replace(tzinfo=timezone.utc)
+    moment = datetime.fromisoformat(value).replace(tzinfo=UTC)
     return moment.astimezone(zone_named(tz_name)).strftime(fmt)
 
 

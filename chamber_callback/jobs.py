@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from flask import Flask, has_app_context
 
@@ -33,7 +33,7 @@ def app_context() -> Iterator[None]:
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def assign_request(request_id: int) -> str:
@@ -97,8 +97,8 @@ def purge_personal_data() -> int:
 
 def bridge_call(attempt_id: int) -> str:
     """Place a bridged call that waited for a free slot (calls per second)."""
-    from .services.calls import CallNotPlaced, start_bridge, take_call_slot
     from .queues import MESSAGES_QUEUE, schedule_job
+    from .services.calls import CallNotPlaced, start_bridge, take_call_slot
 
     with app_context():
         if not take_call_slot():

@@ -7,8 +7,8 @@ from flask import current_app
 from sqlalchemy import or_, select
 
 from .domain.lifecycle import Status
-from .models import AuditEvent, CallAttempt, CallbackRequest, Offer, StaffUser
 from .extensions import db
+from .models import AuditEvent, CallAttempt, CallbackRequest, Offer, StaffUser
 from .services.stats import local_midnight
 
 

@@ -20,9 +20,9 @@ from sqlalchemy import text
 
 os.environ.setdefault("INSTANCE_PATH", tempfile.mkdtemp(prefix="cc-instance-"))
 
-from chamber_callback import create_app  # noqa: E402
-from chamber_callback.extensions import db  # noqa: E402
-from chamber_callback.queues import ALL_QUEUES, get_queue  # noqa: E402
+from chamber_callback import create_app
+from chamber_callback.extensions import db
+from chamber_callback.queues import ALL_QUEUES, get_queue
 
 SYSTEM_REDIS_URL = "redis://127.0.0.1:6379/14"
 # Emptied after every test, children first (reference data from the migrations stays).

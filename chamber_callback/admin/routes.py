@@ -1,7 +1,7 @@
 """Administration pages. Thin: forms in, services do the work (one transaction, audited), pages out."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -25,9 +25,26 @@ from ..services.closed_days import ClosedDayError, add_closed_day, remove_closed
 from ..services.sla import opening_hours
 from ..staff.forms import ActionForm, check_action_form
 from . import bp
-from .forms import (CLOCK_LABELS, MET_ON_LABELS, ROLE_LABELS, WEEKDAY_LABELS, ClosedDayForm, CrisisForm,
-                    DepartementMoveForm, NewUserForm, OpeningHoursForm, PasswordResetForm, SeniorForm,
-                    SlaSettingsForm, TopicCreateForm, TopicForm, TopicMoveForm, UnitNameForm, UserForm, choices)
+from .forms import (
+    CLOCK_LABELS,
+    MET_ON_LABELS,
+    ROLE_LABELS,
+    WEEKDAY_LABELS,
+    ClosedDayForm,
+    CrisisForm,
+    DepartementMoveForm,
+    NewUserForm,
+    OpeningHoursForm,
+    PasswordResetForm,
+    SeniorForm,
+    SlaSettingsForm,
+    TopicCreateForm,
+    TopicForm,
+    TopicMoveForm,
+    UnitNameForm,
+    UserForm,
+    choices,
+)
 
 ADMIN_ROLES = ("manager", "admin")
 JOURNAL_PAGE_SIZE = 50
@@ -37,7 +54,7 @@ CRISIS_KEYS = ("INTAKE_URGENT_ONLY", "PUBLIC_BANNER", "INTAKE_PAUSED", "INTAKE_P
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def actor() -> Actor:

@@ -1,7 +1,7 @@
 """OpenAPI 3.1 description of the public API, served at /api/v1/openapi.json."""
 from __future__ import annotations
 
-from ..domain.intake import DESCRIPTION_MAX, SECTORS, URGENCY_REASONS, DEFAULT_TOPICS
+from ..domain.intake import DEFAULT_TOPICS, DESCRIPTION_MAX, SECTORS, URGENCY_REASONS
 from ..domain.lifecycle import Status
 
 _string = {"type": "string"}
@@ -14,7 +14,7 @@ def openapi_document(base_url: str) -> dict:
     status_json = {"$ref": "#/components/schemas/CallbackRequestStatus"}
     token_param = {"name": "token", "in": "path", "required": True, "schema": _string,
                    "description": "The private token returned at creation (only its digest is stored)."}
-    problem_response = lambda description: {  # noqa: E731
+    problem_response = lambda description: {
         "description": description, "content": {"application/problem+json": {"schema": problem}}}
     return {
         "openapi": "3.1.0",

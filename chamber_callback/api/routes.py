@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app, jsonify, request, url_for
@@ -29,7 +29,7 @@ BOOLEAN_FIELDS = ("urgent", "consent", "no_sms")
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def validation_problem(errors: dict[str, list[str]], **extra):
@@ -137,9 +137,9 @@ def callback_request(token: str):
     callback = find_by_token(token)
     if callback is None:
         return problem(404, _("Demande introuvable"))
-    if request.method == "DELETE":
-        if not cancel_request(callback, actor=API_CLIENT, now=utcnow(), reason="cancelled through the API"):
-            return problem(409, _("Cette demande ne peut plus être annulée."), request_status=callback.status)
+    if request.method == "DELETE" and not cancel_request(callback, actor=API_CLIENT, now=utcnow(),
+                                                         reason="cancelled through the API"):
+        return problem(409, _("Cette demande ne peut plus être annulée."), request_status=callback.status)
     return jsonify(request_json(callback))
 
 

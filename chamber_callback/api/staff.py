@@ -1,7 +1,7 @@
 """Staff JSON API (Bearer token): the console's actions for softphones and CTI integrations."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask import g, jsonify, request
 from sqlalchemy import select
@@ -19,7 +19,7 @@ from . import bp
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def conflict(error: assignment.AssignmentConflict):

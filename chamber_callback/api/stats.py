@@ -1,7 +1,7 @@
 """``GET /api/v1/stats``: the dashboard's headline figures for the chamber's other tools."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask import current_app, jsonify, request
 from sqlalchemy import select
@@ -17,7 +17,7 @@ from . import bp
 @bp.get("/stats")
 @token_required("manager", "admin")
 def chamber_stats():
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     tz = current_app.config["TIMEZONE"]
     units = db.session.scalars(select(RegionalUnit).order_by(RegionalUnit.id)).all()
     unit = topic = None

@@ -6,7 +6,7 @@ module stays free of Flask. Each check raises ``IntakeError`` with a message for
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import phonenumbers
@@ -15,7 +15,7 @@ from phonenumbers import PhoneNumberType
 from .geography import OVERSEAS_PHONE_REGION, Commune, communes_for
 
 
-def N_(message: str) -> str:  # noqa: N802 - the gettext convention
+def N_(message: str) -> str:
     return message
 
 
@@ -107,7 +107,7 @@ def normalise_phone(raw: str, departement: str | None = None) -> str:
             if phonenumbers.number_type(number) not in ACCEPTED_PHONE_TYPES:
                 raise IntakeError(N_("Indiquez un numéro de mobile ou de ligne fixe où l'on peut vous rappeler."))
             return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-        if raw.startswith("+") or raw.startswith("00"):
+        if raw.startswith(("+", "00")):
             break  # international format: the region guess cannot help
     raise IntakeError(N_("Ce numéro de téléphone n'existe pas. Vérifiez-le : 10 chiffres, par exemple 06 12 34 56 78."))
 
@@ -192,7 +192,7 @@ def slot_window(slot: str, now: datetime, tz: ZoneInfo) -> tuple[datetime, datet
     for _ in range(8):
         end = _local(day, end_t, tz)
         if day.weekday() in OPEN_WEEKDAYS and end > now:
-            return _local(day, start_t, tz).astimezone(timezone.utc), end.astimezone(timezone.utc)
+            return _local(day, start_t, tz).astimezone(UTC), end.astimezone(UTC)
         day += timedelta(days=1)
     raise AssertionError("no opening day in the next week")  # pragma: no cover - 6 open days a week
 
@@ -214,7 +214,7 @@ def check_window(start: datetime, end: datetime, now: datetime, tz: ZoneInfo) ->
     within_hours = OPENING_TIME <= local_start.time() and local_end.time() <= CLOSING_TIME
     if not (same_day and within_hours and local_start.weekday() in OPEN_WEEKDAYS):
         raise IntakeError(N_("Choisissez un créneau du lundi au samedi, entre 8 h et 21 h."))
-    return start.astimezone(timezone.utc), end.astimezone(timezone.utc)
+    return start.astimezone(UTC), end.astimezone(UTC)
 
 
 def _local(day: date, at: time, tz: ZoneInfo) -> datetime:

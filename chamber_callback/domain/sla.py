@@ -14,13 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import holidays
 
-UTC = timezone.utc
 # Monday–Saturday 08:00–21:00 (weekday → (opening, closing)).
 DEFAULT_OPENING_HOURS: Mapping[int, tuple[time, time]] = {day: (time(8, 0), time(21, 0)) for day in range(6)}
 MAX_DAYS_AHEAD = 370  # a calendar with no open day in a year is a configuration error

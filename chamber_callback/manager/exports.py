@@ -12,8 +12,8 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 
 from flask import Response, stream_with_context
-from phonenumbers import NumberParseException
 from flask_babel import gettext as _
+from phonenumbers import NumberParseException
 from sqlalchemy import select
 
 from ..domain.intake import SECTORS, URGENCY_REASONS, format_phone_national

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import format_date, format_decimal
@@ -11,11 +11,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from .. import labels
 from ..auth import SUPERVISOR_ROLES, roles_required
 from ..extensions import db
 from ..models import RegionalUnit, Topic
 from ..services import stats, supervision
-from .. import labels
 from ..services.audit import Actor, record_event
 from ..staff.forms import AVAILABILITY_LABELS, OUTCOME_LABELS, check_action_form
 from . import bp
@@ -27,7 +27,7 @@ HOURLY_CHART_HOURS = 72
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def tz() -> str:
@@ -363,7 +363,7 @@ def staff_status_label(status: str) -> str:
 
 
 @bp.app_template_filter("duration")
-def format_duration(seconds: int | float | None) -> str:
+def format_duration(seconds: float | None) -> str:
     """3 h 05 min, 45 min, 2 j 4 h: a wait as a manager reads it."""
     if seconds is None:
         return "—"

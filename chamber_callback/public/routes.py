@@ -2,10 +2,19 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 
 from ..domain.intake import mask_phone
@@ -14,7 +23,12 @@ from ..domain.reference import token_digest
 from ..extensions import limiter
 from ..services import settings
 from ..services.audit import ARTISAN
-from ..services.intake import cancel_request, find_by_token, queue_position, submit_request
+from ..services.intake import (
+    cancel_request,
+    find_by_token,
+    queue_position,
+    submit_request,
+)
 from . import bp
 from .forms import CancelForm, IntakeForm
 
@@ -22,7 +36,7 @@ log = logging.getLogger(__name__)
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def intake_limit() -> str:

@@ -16,16 +16,22 @@ from flask import current_app
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..domain.lifecycle import REACHED_OUTCOMES, Outcome, Status, after_outcome
 from ..domain.escalation import PRIORITY_TOP
-from ..domain.routing import AgentView, Availability, RequestView, rank_agents, should_overflow
+from ..domain.lifecycle import REACHED_OUTCOMES, Outcome, Status, after_outcome
+from ..domain.routing import (
+    AgentView,
+    Availability,
+    RequestView,
+    rank_agents,
+    should_overflow,
+)
 from ..extensions import begin_write, db
 from ..models import CallAttempt, CallbackRequest, Offer, StaffUser, Topic, agent_skills
 from ..queues import cancel_scheduled, enqueue_assignment, schedule_job
 from .audit import SYSTEM, Actor, record_event
 from .lifecycle import transition
 from .messages import add_message, enqueue_message
-from .sla import record_contact, rebuild_request_deadline
+from .sla import rebuild_request_deadline, record_contact
 
 log = logging.getLogger(__name__)
 

@@ -6,10 +6,14 @@ import time
 from datetime import datetime, timedelta
 
 from flask import current_app
-
 from sqlalchemy import select, update
 
-from ..domain.telephony import FINAL_STATUSES, MACHINE_ANSWERS, automatic_outcome, moves_forward
+from ..domain.telephony import (
+    FINAL_STATUSES,
+    MACHINE_ANSWERS,
+    automatic_outcome,
+    moves_forward,
+)
 from ..extensions import begin_write, db, insert_or_ignore
 from ..models import CallAttempt, CallEvent, StaffUser
 from ..queues import MESSAGES_QUEUE, REDIS_ERRORS, get_redis, schedule_job
@@ -210,7 +214,7 @@ AUTOMATIC_NOTE_PREFIX = "Résultat relevé sur l'appel"
 def correct_outcome(attempt_id: int, agent: StaffUser, outcome: str, now: datetime, note: str | None = None):
     """The agent corrects an outcome the telephony recorded by itself, within the hour, while
     the request waits for its next try (a "no answer" that was in fact a conversation)."""
-    from ..domain.lifecycle import Outcome, RETRY_OUTCOMES, Status, after_outcome
+    from ..domain.lifecycle import RETRY_OUTCOMES, Outcome, Status, after_outcome
     from .assignment import AssignmentConflict, Settings, agent_actor
     from .lifecycle import transition
     from .sla import record_contact
@@ -237,11 +241,11 @@ def correct_outcome(attempt_id: int, agent: StaffUser, outcome: str, now: dateti
     previous = attempt.outcome
     attempt.outcome = outcome.value
     attempt.note = f"{attempt.note} Corrigé par le conseiller : {note or outcome.value}"[:2000]
-    if step.status.value != request.status:
-        if not transition(request, step.status, actor=agent_actor(agent), now=now, action="attempt.corrected",
-                          reason=f"{previous} → {outcome.value}"):
-            db.session.rollback()
-            raise AssignmentConflict("Cette demande a changé entre-temps : rechargez la page.")
+    if step.status.value != request.status and not transition(
+            request, step.status, actor=agent_actor(agent), now=now, action="attempt.corrected",
+            reason=f"{previous} → {outcome.value}"):
+        db.session.rollback()
+        raise AssignmentConflict("Cette demande a changé entre-temps : rechargez la page.")
     request.failed_attempts = failed
     request.next_attempt_at = step.next_attempt_at
     if outcome.value.startswith("reached") or outcome == Outcome.REFUSED:

@@ -39,7 +39,10 @@ def transition(request: CallbackRequest, target: Status, *, actor: Actor, now: d
             record_event(request_id=request.id, action=action or f"status.{target.value}", actor=actor, now=now,
                          from_status=current, to_status=target.value, reason=reason)
             if target in TERMINAL_STATUSES:
-                from .sla import RESOLUTION_WORDS, resolve_escalations  # noqa: PLC0415 (sla builds on lifecycle)
+                from .sla import (  # sla builds on lifecycle: imported late
+                    RESOLUTION_WORDS,
+                    resolve_escalations,
+                )
 
                 resolve_escalations(request, now, RESOLUTION_WORDS[target.value])
             return True

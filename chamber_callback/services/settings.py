@@ -18,7 +18,12 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from ..domain.escalation import PRIORITY_RAISED, PRIORITY_TOP, EscalationLevel, parse_levels
+from ..domain.escalation import (
+    PRIORITY_RAISED,
+    PRIORITY_TOP,
+    EscalationLevel,
+    parse_levels,
+)
 from ..domain.intake import one_line
 from ..extensions import begin_write, db
 from ..models import Setting
@@ -74,7 +79,7 @@ def _choice(*allowed: str):
 
 def _boolean(value):
     if not isinstance(value, bool):
-        raise ValueError(_l("Oui ou non attendu."))
+        raise ValueError(_l("Oui ou non attendu."))  # noqa: TRY004 - reported as a form error
     return value
 
 
@@ -141,7 +146,7 @@ def format_levels(levels: tuple[EscalationLevel, ...]) -> str:
         if level.overflow:
             options.append("overflow")
         percent = level.share * 100
-        percent_text = str(int(round(percent))) if abs(percent - round(percent)) < 1e-9 else f"{percent:g}"
+        percent_text = str(round(percent)) if abs(percent - round(percent)) < 1e-9 else f"{percent:g}"
         parts.append(f"{level.code}@{percent_text}" + (":" + ",".join(options) if options else ""))
     return "; ".join(parts)
 

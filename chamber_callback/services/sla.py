@@ -19,7 +19,15 @@ from ..domain.escalation import EscalationLevel, due_now, next_escalation, sla_c
 from ..domain.lifecycle import ACTIVE_STATUSES
 from ..domain.sla import DEFAULT_OPENING_HOURS, BusinessCalendar, sla_used
 from ..extensions import begin_write, db, insert_or_ignore
-from ..models import AuditEvent, CallbackRequest, ClosedDay, Escalation, Notification, RegionalUnit, StaffUser
+from ..models import (
+    AuditEvent,
+    CallbackRequest,
+    ClosedDay,
+    Escalation,
+    Notification,
+    RegionalUnit,
+    StaffUser,
+)
 from ..notify import get_mailer
 from ..notify.email import MailError
 from . import settings

@@ -23,7 +23,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import and_, bindparam, case, exists, func, literal_column, or_, select
 from sqlalchemy.orm import joinedload
@@ -31,7 +31,14 @@ from sqlalchemy.orm import joinedload
 from ..auth import CALL_ROLES
 from ..domain.lifecycle import ACTIVE_STATUSES, Outcome, Status
 from ..extensions import db, zone_named
-from ..models import CallAttempt, CallbackRequest, Escalation, RegionalUnit, StaffUser, Topic
+from ..models import (
+    CallAttempt,
+    CallbackRequest,
+    Escalation,
+    RegionalUnit,
+    StaffUser,
+    Topic,
+)
 from .sla import levels
 
 AT_RISK_SHARE = 0.75
@@ -106,14 +113,14 @@ def local_midnight(now: datetime, tz: str, days_back: int = 0) -> datetime:
     """Midnight (local) ``days_back`` days before today, in UTC."""
     zone = zone_named(tz)
     day = now.astimezone(zone).date() - timedelta(days=days_back)
-    return datetime.combine(day, time(0), tzinfo=zone).astimezone(timezone.utc)
+    return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
 
 
 def day_bounds(first: date, last: date, tz: str) -> tuple[datetime, datetime]:
     """[first day 00:00, day after last 00:00) local, in UTC."""
     zone = zone_named(tz)
-    return (datetime.combine(first, time(0), tzinfo=zone).astimezone(timezone.utc),
-            datetime.combine(last + timedelta(days=1), time(0), tzinfo=zone).astimezone(timezone.utc))
+    return (datetime.combine(first, time(0), tzinfo=zone).astimezone(UTC),
+            datetime.combine(last + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC))
 
 
 # --- building blocks ------------------------------------------------------------------------------
@@ -461,7 +468,7 @@ def hourly_activity(scope: Scope, start: datetime, now: datetime, tz: str) -> Se
     def per_local_hour(rows) -> dict[str, int]:
         counts: dict[str, int] = defaultdict(int)
         for utc_key, count in rows:
-            moment = datetime.strptime(utc_key, "%Y-%m-%d %H").replace(tzinfo=timezone.utc)
+            moment = datetime.strptime(utc_key, "%Y-%m-%d %H").replace(tzinfo=UTC)
             counts[moment.astimezone(zone).strftime(GRAINS["hour"][1])] += count
         return counts
 
@@ -498,7 +505,7 @@ def within_sla_by_day(scope: Scope, first: date, last: date, now: datetime,
     result: dict[int, dict[str, Share]] = defaultdict(lambda: defaultdict(Share))
 
     def local_day(utc_key: str) -> str:
-        return datetime.strptime(utc_key, "%Y-%m-%d %H").replace(tzinfo=timezone.utc).astimezone(zone).strftime(
+        return datetime.strptime(utc_key, "%Y-%m-%d %H").replace(tzinfo=UTC).astimezone(zone).strftime(
             "%Y-%m-%d")
 
     for unit_id, hour, count in db.session.execute(select(R.unit_id, met_hour, func.count()).where(

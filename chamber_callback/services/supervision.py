@@ -14,7 +14,13 @@ from ..domain.routing import Availability
 from ..extensions import begin_write, db
 from ..models import CallbackRequest, Offer, RegionalUnit, StaffUser
 from ..queues import cancel_scheduled, enqueue_assignment
-from .assignment import Settings, _after_offer_commit, _lock_agent, _make_offer, withdraw_offer
+from .assignment import (
+    Settings,
+    _after_offer_commit,
+    _lock_agent,
+    _make_offer,
+    withdraw_offer,
+)
 from .audit import Actor, record_event
 
 # A call in progress belongs to its agent; anything else may be moved.

@@ -2,7 +2,13 @@
 from flask import abort
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateTimeLocalField, EmailField, PasswordField, RadioField, TextAreaField
+from wtforms import (
+    DateTimeLocalField,
+    EmailField,
+    PasswordField,
+    RadioField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
@@ -15,20 +15,35 @@ from ..domain.lifecycle import ACTIVE_STATUSES, Status
 from ..domain.routing import Availability
 from ..extensions import db, limiter
 from ..models import CallAttempt, CallbackRequest, Notification, RegionalUnit, StaffUser
-from ..presenters import (artisan_history, held_requests, may_view, my_day, open_attempt, pending_offer, sla_level,
-                          timeline)
-from ..services import assignment
-from ..services import calls
+from ..presenters import (
+    artisan_history,
+    held_requests,
+    may_view,
+    my_day,
+    open_attempt,
+    pending_offer,
+    sla_level,
+    timeline,
+)
+from ..services import assignment, calls
 from ..services.calls import AUTOMATIC_NOTE_PREFIX, CallNotPlaced, place_call
-from ..telephony import get_telephony
 from ..services.staff import AccountError, change_password
+from ..telephony import get_telephony
 from . import bp
-from .forms import (AVAILABILITY_LABELS, OUTCOME_LABELS, ActionForm, AvailabilityForm, LoginForm, OutcomeForm,
-                    PasswordForm, check_action_form)
+from .forms import (
+    AVAILABILITY_LABELS,
+    OUTCOME_LABELS,
+    ActionForm,
+    AvailabilityForm,
+    LoginForm,
+    OutcomeForm,
+    PasswordForm,
+    check_action_form,
+)
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _login_limit() -> str:
@@ -232,7 +247,7 @@ def record_outcome(attempt_id: int):
         return _back()
     if form.follow_up_at.data and form.outcome.data == "reached_follow_up":
         tz = ZoneInfo(current_app.config["TIMEZONE"])
-        follow_up_at = form.follow_up_at.data.replace(tzinfo=tz).astimezone(timezone.utc)
+        follow_up_at = form.follow_up_at.data.replace(tzinfo=tz).astimezone(UTC)
         if follow_up_at <= utcnow():
             flash(_("Choisissez une date de rappel à venir."), "error")
             return _back()

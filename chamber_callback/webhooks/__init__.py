@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks/twilio")
 
-from . import routes  # noqa: E402,F401
+from . import routes  # noqa: F401

@@ -5,13 +5,12 @@ Revises:
 Create Date: 2026-11-27 00:45:07.557018
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import chamber_callback.types
 from chamber_callback.domain.geography import DEFAULT_UNITS, DEPARTEMENTS
 from chamber_callback.domain.intake import DEFAULT_TOPICS
-
 
 # revision identifiers, used by Alembic.
 revision = '0001'

@@ -5,11 +5,10 @@ Revises: 0001
 Create Date: 2026-11-27 00:56:51.646445
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import chamber_callback.types
-
 
 # revision identifiers, used by Alembic.
 revision = '0002'

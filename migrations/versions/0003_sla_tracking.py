@@ -5,11 +5,10 @@ Revises: 0002
 Create Date: 2026-11-27 01:30:08.095786
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import chamber_callback.types
-
 
 # revision identifiers, used by Alembic.
 revision = '0003'

@@ -5,11 +5,10 @@ Revises: 0004
 Create Date: 2026-11-27 02:14:09.856348
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import chamber_callback.types
-
 
 # revision identifiers, used by Alembic.
 revision = '0005'

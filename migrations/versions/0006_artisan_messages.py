@@ -5,11 +5,10 @@ Revises: 0005
 Create Date: 2026-11-27 02:20:34.667547
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import chamber_callback.types
-
 
 # revision identifiers, used by Alembic.
 revision = '0006'

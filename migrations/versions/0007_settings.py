@@ -5,11 +5,10 @@ Revises: 0006
 Create Date: 2026-11-27 03:20:00.000000
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import chamber_callback.types
-
 
 # revision identifiers, used by Alembic.
 revision = '0007'

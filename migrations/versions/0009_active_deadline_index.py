@@ -6,11 +6,10 @@ Revises: 0008
 Create Date: 2026-11-27 04:30:00
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 from chamber_callback.domain.lifecycle import ACTIVE_SQL
-
 
 # revision identifiers, used by Alembic.
 revision = '0009'

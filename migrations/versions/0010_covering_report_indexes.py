@@ -8,7 +8,6 @@ Create Date: 2026-11-27 05:00:00
 """
 from alembic import op
 
-
 # revision identifiers, used by Alembic.
 revision = '0010'
 down_revision = '0009'

@@ -1,7 +1,7 @@
 """An agent at home and an artisan on a phone: the offer reaches the console without a reload."""
 import re
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from rq import SimpleWorker
@@ -65,7 +65,7 @@ def test_offer_accept_no_answer_retry_then_complete(live_server, laptop_page, ph
         request = db.session.scalar(select(CallbackRequest).where(CallbackRequest.reference == reference))
         assert request.status == "retry_wait"
         due = request.next_attempt_at
-    time.sleep(max(0.0, (due - datetime.now(timezone.utc)).total_seconds()) + 0.1)
+    time.sleep(max(0.0, (due - datetime.now(UTC)).total_seconds()) + 0.1)
     with app.app_context():
         requeue_due(due + timedelta(seconds=1))  # what the scheduled job or the tick does
     run_worker(app)

@@ -1,6 +1,6 @@
 """A manager watches the dashboard while agents work: tiles and lists move without a reload,
 and a late request is given to another agent in one click."""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.e2e
 
 def build_a_busy_morning(app):
     """A unit with a late request, one at risk, calls made over the last hours."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with app.app_context():
         make_staff(role="manager", email="manager@example.fr")
         caller = make_staff(email="caller@example.fr", availability="offline")
@@ -68,8 +68,8 @@ def test_dashboard_moves_as_agents_work(live_server, laptop_page, shots):
         caller = db.session.get(StaffUser, caller_id)
         caller.availability = "available"
         db.session.commit()
-        taken = assignment.claim_next(caller, datetime.now(timezone.utc)).reference
-        assignment.start_attempt(taken, caller, datetime.now(timezone.utc))
+        taken = assignment.claim_next(caller, datetime.now(UTC)).reference
+        assignment.start_attempt(taken, caller, datetime.now(UTC))
     page.locator("[data-tile=waiting]").filter(has_text=str(waiting - 1)).wait_for(timeout=10_000)
     assert page.evaluate("window.__sameDocument") is True
     assert "+ 1 en appel" in page.locator(".tiles").inner_text()

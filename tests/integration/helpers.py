@@ -1,6 +1,6 @@
 """Builders for staff and requests used by the assignment tests, and a concurrent runner."""
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -14,7 +14,7 @@ from chamber_callback.services.staff import create_user
 
 PASSWORD = "correct-horse-battery"
 # "Now" for the tests: jobs run by the worker use the real clock, so the fixtures start from it.
-T0 = datetime.now(timezone.utc).replace(second=0, microsecond=0)
+T0 = datetime.now(UTC).replace(second=0, microsecond=0)
 UNIT_POSTAL = {"idf-nord-om": "75011", "sud-est": "13008", "ouest": "35000", "est": "67000", "sud-ouest": "33000"}
 _counter = {"n": 0}
 

@@ -1,18 +1,32 @@
 """Crisis administration: who may use it, every change audited (old → new), runtime settings,
 and the crisis switches as the artisan and the regional platform see them."""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
 
 from chamber_callback.extensions import db
-from chamber_callback.models import (AuditEvent, CallbackRequest, ClosedDay, Departement, RegionalUnit, Setting,
-                                     StaffUser, Topic)
+from chamber_callback.models import (
+    AuditEvent,
+    CallbackRequest,
+    ClosedDay,
+    Departement,
+    RegionalUnit,
+    Setting,
+    StaffUser,
+    Topic,
+)
 from chamber_callback.services import settings
 from chamber_callback.services.assignment import claim_next
 from chamber_callback.services.audit import Actor
-from tests.integration.helpers import PASSWORD, T0, make_request, make_staff, request_by_id
+from tests.integration.helpers import (
+    PASSWORD,
+    T0,
+    make_request,
+    make_staff,
+    request_by_id,
+)
 
 ADMINS = {"manager", "admin"}
 ROLES = ("agent", "senior", "manager", "admin")
@@ -423,7 +437,7 @@ def test_settings_override_config_and_apply_to_the_next_request(app, admin_clien
     assert [level.code for level in settings.get("ESCALATION_LEVELS")] == ["late"]
     assert app.config["SLA_HOURS"] == 24  # the configuration itself is untouched
 
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     artisan = app.test_client()
     response = artisan.post("/", data=valid_form)
     assert response.status_code == 302
@@ -456,7 +470,7 @@ def _crisis(client, **values):
 def test_pause_intake_shows_message_and_phone_and_stores_nothing(app, admin_client, valid_form, valid_json):
     assert _crisis(admin_client, INTAKE_PAUSED="y",
                    INTAKE_PAUSED_MESSAGE="Inondations : nos conseillers sont mobilisés sur place.").status_code == 302
-    event = [e for e in admin_events("admin.settings_updated") if "INTAKE_PAUSED" in changes_of(e)][0]
+    event = next(e for e in admin_events("admin.settings_updated") if "INTAKE_PAUSED" in changes_of(e))
     assert changes_of(event)["INTAKE_PAUSED"] == {"old": False, "new": True}
     artisan = app.test_client()
     shown = page(artisan.get("/"))

@@ -1,5 +1,5 @@
 """The intake API contract: 201 / 200 duplicate / 422 / 404, documented in OpenAPI."""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -98,8 +98,8 @@ def test_preferred_window_moves_the_deadline(client, valid_json):
                                                                           "end": end.isoformat()}))
     assert response.status_code == 201
     request = db.session.scalar(select(CallbackRequest))
-    assert request.preferred_start == start.astimezone(timezone.utc)
-    assert request.sla_deadline == end.astimezone(timezone.utc)  # later than submission + 24 h
+    assert request.preferred_start == start.astimezone(UTC)
+    assert request.sla_deadline == end.astimezone(UTC)  # later than submission + 24 h
 
 
 def test_preferred_window_outside_opening_hours_is_refused(client, valid_json):

@@ -8,7 +8,7 @@ from chamber_callback.extensions import db
 from chamber_callback.models import ArtisanMessage, CallbackRequest
 from chamber_callback.services import assignment as engine
 from chamber_callback.services.messages import record_delivery, send_message
-from tests.integration.helpers import T0, make_request, make_staff, request_by_id
+from tests.integration.helpers import T0, make_request, make_staff
 from tests.integration.twilio_fakes import signed_post, use_http
 
 URL = "/api/v1/callback-requests"

@@ -4,8 +4,8 @@ import time
 from collections import Counter
 from datetime import timedelta
 
-from rq.job import JobStatus
 from rq.executions import Execution
+from rq.job import JobStatus
 from rq.registry import StartedJobRegistry
 from sqlalchemy import func, select
 

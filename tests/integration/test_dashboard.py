@@ -4,7 +4,7 @@ The figures are checked on a hand-made day with exact expected numbers: one requ
 minute before its deadline, one a minute after, one never called, one cancelled after its
 deadline, one at risk…
 """
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -16,12 +16,18 @@ from chamber_callback.services.audit import Actor
 from chamber_callback.services.intake import cancel_request
 from chamber_callback.services.retention import purge_personal_data
 from chamber_callback.services.sla import sla_tick
-from tests.integration.helpers import make_request, make_staff, reload, run_at_once, token_for
+from tests.integration.helpers import (
+    make_request,
+    make_staff,
+    reload,
+    run_at_once,
+    token_for,
+)
 from tests.integration.test_staff_access import login
 
 TZ = "Europe/Paris"
 # A Wednesday, 15:00 in Paris: "today" started 15 hours earlier.
-NOW = datetime(2026, 11, 18, 14, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 18, 14, 0, tzinfo=UTC)
 H = timedelta(hours=1)
 M = timedelta(minutes=1)
 
@@ -311,7 +317,8 @@ def test_reassign_races_an_agent_taking_the_call(app):
         reference, target_id, puller_id, manager_id, user_type = (request.reference, target.id, puller.id,
                                                                   manager.id, type(manager))
 
-        def run(index):
+        def run(index, reference=reference, target_id=target_id, puller_id=puller_id, manager_id=manager_id,
+                user_type=user_type):
             if index == 0:
                 try:
                     supervision.reassign(reference, target_id,

@@ -1,7 +1,7 @@
 """The public form as an artisan uses it: French, CSRF on, errors next to fields, nothing half-written."""
 import re
-from html import unescape
 from datetime import timedelta
+from html import unescape
 
 from sqlalchemy import func, select
 

@@ -1,5 +1,5 @@
 """Commit first, then enqueue; a reconciler repairs what Redis lost; nothing runs twice."""
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from rq.job import Job
 from rq.serializers import JSONSerializer
@@ -16,7 +16,7 @@ URL = "/api/v1/callback-requests"
 
 
 def now():
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def assignment_jobs(redis_conn) -> list[str]:

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from chamber_callback import config as config_module
 from chamber_callback.config import ConfigError, load_config
 from chamber_callback.extensions import db
-from chamber_callback.models import AuditEvent, CallbackRequest
+from chamber_callback.models import CallbackRequest
 from chamber_callback.queues import ALL_QUEUES, get_queue
 
 
@@ -96,7 +96,7 @@ def test_forking_worker_runs_assignment_jobs(client, redis_conn, valid_json):
     client.post("/api/v1/callback-requests", json=valid_json)
     db.session.commit()
     engine = db.engine
-    hook = lambda: engine.dispose(close=False)  # noqa: E731 - what workers/worker.py registers
+    hook = lambda: engine.dispose(close=False)
     os.register_at_fork(after_in_child=hook)
     queues = [get_queue(name, redis_conn) for name in ALL_QUEUES]
     Worker(queues, connection=redis_conn, serializer=queues[0].serializer).work(burst=True)

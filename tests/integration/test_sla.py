@@ -13,7 +13,13 @@ from chamber_callback.notify.email import MailError
 from chamber_callback.services import assignment as engine
 from chamber_callback.services.sla import send_pending_emails, sla_tick
 from tests.conftest import make_app
-from tests.integration.helpers import T0, make_request, make_staff, request_by_id, run_at_once
+from tests.integration.helpers import (
+    T0,
+    make_request,
+    make_staff,
+    request_by_id,
+    run_at_once,
+)
 
 
 def levels(request_id):
@@ -35,7 +41,7 @@ def people(app):
 
 
 def test_each_level_fires_once_at_50_75_100_percent_and_repeats(app, people):
-    senior, other_senior, managers = people
+    senior, _other_senior, managers = people
     request = make_request(now=T0)
     deadline = request.sla_deadline
     assert request.next_escalation_at == T0 + timedelta(hours=12)
@@ -74,7 +80,7 @@ def test_a_late_tick_fires_every_missed_level_once(app, people):
 
 
 def test_two_concurrent_ticks_fire_each_level_exactly_once(app, people):
-    senior, _other, managers = people
+    _senior, _other, managers = people
     for index in range(10):
         make_request(now=T0 - timedelta(minutes=index))
     run_at_once(app, lambda _index: sla_tick(T0 + timedelta(hours=25)), 3)
@@ -98,7 +104,7 @@ def test_nothing_is_escalated_after_cancellation_or_completion(app, client, peop
 
 
 def test_first_attempt_records_the_sla_and_resolves_escalations(app, people):
-    senior, _other, managers = people
+    senior, _other, _managers = people
     agent = make_staff(availability="offline")
     request = make_request(now=T0)
     sla_tick(T0 + timedelta(hours=19))  # half + senior fired
@@ -219,7 +225,7 @@ def test_emails_claimed_by_a_worker_are_not_sent_again(app, people):
 
 
 def test_cancelling_an_escalated_request_tells_who_was_told(app, client, people, valid_json):
-    senior, other_senior, _managers = people
+    _senior, other_senior, _managers = people
     token = client.post("/api/v1/callback-requests", json=valid_json).get_json()["token"]  # unit sud-est
     created = request_by_id(db.session.scalar(select(AuditEvent.request_id).where(AuditEvent.request_id.is_not(None))))
     sla_tick(created.submitted_at + timedelta(hours=19))

@@ -17,6 +17,7 @@ from tests.conftest import make_app
 from tests.integration.helpers import T0, make_request, make_staff, request_by_id
 from tests.integration.twilio_fakes import BASE, TOKEN, signed_post, use_http
 
+
 def held_call(agent_phone="+33611223344"):
     agent = make_staff()
     agent.phone = agent_phone
@@ -195,8 +196,8 @@ def test_tests_cannot_reach_the_network():
 
 
 def test_calls_over_the_accounts_cps_wait_for_the_next_second(twilio_app, monkeypatch):
-    import chamber_callback.services.calls as calls
     from chamber_callback.jobs import bridge_call
+    from chamber_callback.services import calls
 
     monkeypatch.setattr(calls.time, "time", lambda: 1_800_000_000.0)
     http = use_http(twilio_app, [(201, {"sid": "CA" + "a" * 32, "status": "queued"}),

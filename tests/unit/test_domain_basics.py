@@ -1,6 +1,6 @@
 """References, tokens, the lifecycle and the calendar SLA clock."""
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -71,7 +71,7 @@ def test_calendar_deadline_is_24_real_hours_across_dst():
 
 
 def test_preferred_window_ending_later_moves_the_deadline():
-    submitted = datetime(2026, 11, 27, 9, 0, tzinfo=timezone.utc)
+    submitted = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
     later_end = submitted + timedelta(hours=30)
     assert sla_deadline(submitted, 24, later_end) == later_end
     earlier_end = submitted + timedelta(hours=10)

@@ -1,10 +1,14 @@
 """The rules of what an artisan may submit (pure domain, no database)."""
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from chamber_callback.domain.geography import DEFAULT_UNITS, DEPARTEMENTS, departements_for
+from chamber_callback.domain.geography import (
+    DEFAULT_UNITS,
+    DEPARTEMENTS,
+    departements_for,
+)
 from chamber_callback.domain.intake import (
     AmbiguousPostalCode,
     IntakeError,
@@ -128,8 +132,8 @@ def test_every_departement_belongs_to_exactly_one_unit():
 
 
 # Friday 27 November 2026, Paris is UTC+1 in winter.
-FRIDAY_10H = datetime(2026, 11, 27, 9, 0, tzinfo=timezone.utc)
-SATURDAY_22H = datetime(2026, 11, 28, 21, 0, tzinfo=timezone.utc)
+FRIDAY_10H = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+SATURDAY_22H = datetime(2026, 11, 28, 21, 0, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("slot, now, start, end", [
@@ -138,21 +142,21 @@ SATURDAY_22H = datetime(2026, 11, 28, 21, 0, tzinfo=timezone.utc)
     ("midi", SATURDAY_22H, (2026, 11, 30, 11, 0), (2026, 11, 30, 13, 0)),      # skips Sunday
 ])
 def test_quick_slot_is_the_next_open_occurrence(slot, now, start, end):
-    assert slot_window(slot, now, PARIS) == (datetime(*start, tzinfo=timezone.utc), datetime(*end, tzinfo=timezone.utc))
+    assert slot_window(slot, now, PARIS) == (datetime(*start, tzinfo=UTC), datetime(*end, tzinfo=UTC))
 
 
 def test_quick_slot_after_dst_change_keeps_local_hours():
     # Saturday 28 March 2026 evening; Monday 30 March is in summer time (UTC+2).
-    now = datetime(2026, 3, 28, 21, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 3, 28, 21, 0, tzinfo=UTC)
     start, end = slot_window("avant_9h", now, PARIS)
     assert start.astimezone(PARIS).hour == 8 and end.astimezone(PARIS).hour == 9
-    assert start == datetime(2026, 3, 30, 6, 0, tzinfo=timezone.utc)
+    assert start == datetime(2026, 3, 30, 6, 0, tzinfo=UTC)
 
 
 def test_explicit_window_within_opening_hours_is_accepted():
     start = datetime(2026, 11, 28, 8, 0, tzinfo=PARIS)
     end = datetime(2026, 11, 28, 9, 0, tzinfo=PARIS)
-    assert check_window(start, end, FRIDAY_10H, PARIS) == (start.astimezone(timezone.utc), end.astimezone(timezone.utc))
+    assert check_window(start, end, FRIDAY_10H, PARIS) == (start.astimezone(UTC), end.astimezone(UTC))
 
 
 @pytest.mark.parametrize("start, end, message", [

@@ -1,11 +1,11 @@
 """Texts to artisans fit one GSM-7 SMS."""
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from chamber_callback.domain import messages
 
 PARIS = ZoneInfo("Europe/Paris")
-WHEN = datetime(2026, 11, 28, 13, 5, tzinfo=timezone.utc)
+WHEN = datetime(2026, 11, 28, 13, 5, tzinfo=UTC)
 
 
 def test_confirmation_is_one_gsm7_segment_with_reference_deadline_and_link():

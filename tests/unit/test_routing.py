@@ -1,12 +1,18 @@
 """Routing and outcome rules (pure)."""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from chamber_callback.domain.lifecycle import Outcome, Status, after_outcome
-from chamber_callback.domain.routing import AgentView, RequestView, queue_key, rank_agents, should_overflow
+from chamber_callback.domain.routing import (
+    AgentView,
+    RequestView,
+    queue_key,
+    rank_agents,
+    should_overflow,
+)
 
-T0 = datetime(2026, 11, 27, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 ALL = frozenset({"aides", "pge", "charges", "sanitaire", "formalites", "activite_partielle", "autre"})
 
 

@@ -1,11 +1,16 @@
 """The SLA clock, table-driven: exact deadlines for the business-hours and calendar clocks."""
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import holidays
 import pytest
 
-from chamber_callback.domain.escalation import DEFAULT_LEVELS, due_now, next_escalation, sla_colour
+from chamber_callback.domain.escalation import (
+    DEFAULT_LEVELS,
+    due_now,
+    next_escalation,
+    sla_colour,
+)
 from chamber_callback.domain.sla import (
     HOLIDAY_SUBDIVISIONS,
     BusinessCalendar,
@@ -17,7 +22,6 @@ from chamber_callback.domain.sla import (
 )
 
 PARIS = ZoneInfo("Europe/Paris")
-UTC = timezone.utc
 
 
 def paris(*args):
@@ -164,7 +168,11 @@ def test_reminders_wait_for_opening_hours_on_the_business_clock():
 
 
 def test_escalation_levels_are_configurable_data():
-    from chamber_callback.domain.escalation import DEFAULT_LEVELS_SPEC, PRIORITY_TOP, parse_levels
+    from chamber_callback.domain.escalation import (
+        DEFAULT_LEVELS_SPEC,
+        PRIORITY_TOP,
+        parse_levels,
+    )
 
     assert [(lv.code, lv.share, lv.notify, lv.overflow) for lv in parse_levels(DEFAULT_LEVELS_SPEC)] == [
         ("half", 0.5, (), False), ("senior", 0.75, ("senior",), False), ("breach", 1.0, ("manager",), True)]

@@ -33,7 +33,7 @@ def create_app(config: dict | None = None) -> Flask:
         settings["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(settings["SQLALCHEMY_DATABASE_URI"])
     settings.setdefault("RATELIMIT_STORAGE_URI", settings["REDIS_URL"])
 
-    app = ChamberFlask(__name__, instance_path=str(Path(settings.get("INSTANCE_PATH", PROJECT_ROOT / "instance"))))
+    app = ChamberFlask(__name__, instance_path=str(Path(settings["INSTANCE_PATH"]).resolve()))
     app.config.update(settings)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     # The chamber's own templates (top-level templates/) override the packaged ones.

@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
-from datetime import UTC, datetime
+from collections.abc import Callable, Collection
 from functools import wraps
 
 from flask import abort, g, request
@@ -11,13 +10,11 @@ from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user
 from sqlalchemy import select
 
+from .clock import utcnow
 from .domain.reference import token_digest
 from .extensions import db
 from .models import ApiToken, StaffUser
 
-ROLES = ("agent", "senior", "manager", "admin")
-CALL_ROLES = ("agent", "senior")  # roles that take calls
-SUPERVISOR_ROLES = ("senior", "manager", "admin")
 TOKEN_PREFIX = "ccb_"
 
 login_manager = LoginManager()
@@ -40,8 +37,10 @@ def load_user(user_id: str) -> StaffUser | None:
     return user
 
 
-def roles_required(*roles: str) -> Callable:
-    """Console routes: redirect to the login page when anonymous, 403 for other roles."""
+def roles_required(policy: Collection[str]) -> Callable:
+    """Console routes: redirect to the login page when anonymous, 403 for roles outside ``policy``
+    (one of the named policies of ``domain.roles``)."""
+    roles = frozenset(policy)
 
     def decorator(view):
         @wraps(view)
@@ -62,7 +61,7 @@ def issue_token(user: StaffUser, label: str | None = None) -> str:
     """A new personal API token; only its digest is kept, so it is shown once."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     db.session.add(ApiToken(user_id=user.id, token_digest=token_digest(token), label=label,
-                            created_at=datetime.now(UTC)))
+                            created_at=utcnow()))
     return token
 
 
@@ -78,8 +77,9 @@ def user_from_bearer() -> StaffUser | None:
     return api_token.user
 
 
-def token_required(*roles: str) -> Callable:
-    """Staff API routes: 401 without a valid token, 403 for other roles."""
+def token_required(policy: Collection[str]) -> Callable:
+    """Staff API routes: 401 without a valid token, 403 for roles outside ``policy``."""
+    roles = frozenset(policy)
 
     def decorator(view):
         @wraps(view)

@@ -4,14 +4,16 @@ from __future__ import annotations
 import logging
 import random
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import click
 from flask import Flask, current_app
 from sqlalchemy import func, select
 
+from .clock import utcnow
 from .domain.geography import communes_for
 from .domain.intake import DEFAULT_TOPICS, URGENCY_REASONS, Intake
+from .domain.roles import ALL_ROLES, TAKES_CALLS
 from .extensions import db
 from .models import CallbackRequest
 from .queues import REDIS_ERRORS
@@ -81,7 +83,7 @@ def purge_command(dry_run):
     """Erase the personal data of requests closed more than RETENTION_DAYS ago."""
     from .services.retention import purge_personal_data
 
-    now, days, total = datetime.now(UTC), current_app.config["RETENTION_DAYS"], 0
+    now, days, total = utcnow(), current_app.config["RETENTION_DAYS"], 0
     while True:
         count = purge_personal_data(now, days, dry_run=dry_run)
         total += count
@@ -96,7 +98,7 @@ def sla_tick_command():
     """One escalation pass: fire the levels that are due (safe to run at any time)."""
     from .services.sla import send_pending_emails, sla_tick
 
-    counts = sla_tick(datetime.now(UTC))
+    counts = sla_tick(utcnow())
     counts.update(send_pending_emails())
     click.echo(", ".join(f"{key}={value}" for key, value in counts.items()))
 
@@ -108,8 +110,8 @@ def sla_tick_command():
 @click.option("--remove", is_flag=True, help="Open that day again.")
 def closed_day_command(day, unit_code, reason, remove):
     """Close (or reopen) a day for the business-hours SLA clock, e.g. 2026-12-24."""
+    from .domain.actors import Actor
     from .models import RegionalUnit
-    from .services.audit import Actor
     from .services.closed_days import ClosedDayError, add_closed_day, remove_closed_day
 
     unit_id = None
@@ -117,7 +119,7 @@ def closed_day_command(day, unit_code, reason, remove):
         unit_id = db.session.scalar(select(RegionalUnit.id).where(RegionalUnit.code == unit_code))
         if unit_id is None:
             raise click.ClickException(f"Unknown unit {unit_code}.")
-    actor, now = Actor("system", "cli"), datetime.now(UTC)
+    actor, now = Actor("system", "cli"), utcnow()
     if remove:
         change = remove_closed_day(day.date(), unit_id, actor=actor, now=now)
         click.echo(f"{day.date()} open again ({change.changed} closure(s) removed).")
@@ -132,7 +134,7 @@ def closed_day_command(day, unit_code, reason, remove):
 
 @click.command("create-user")
 @click.argument("email")
-@click.option("--role", type=click.Choice(["agent", "senior", "manager", "admin"]), required=True)
+@click.option("--role", type=click.Choice([role.value for role in ALL_ROLES]), required=True)
 @click.option("--unit", "unit_code", help="Regional unit code (agents and seniors).")
 @click.option("--password", help="Prompted for when not given.")
 @click.option("--name", help="Display name (defaults to the e-mail's local part).")
@@ -146,7 +148,7 @@ def create_user_command(email, role, unit_code, password, name, phone, skills, c
     if not password:
         password = click.prompt("Mot de passe", hide_input=True, confirmation_prompt=True)
     try:
-        user = create_user(email=email, role=role, password=password, now=datetime.now(UTC), name=name,
+        user = create_user(email=email, role=role, password=password, now=utcnow(), name=name,
                            unit_code=unit_code, phone=phone, capacity=capacity,
                            skills=[s.strip() for s in skills.split(",")] if skills else None)
     except AccountError as error:
@@ -166,7 +168,7 @@ def issue_token_command(email, label, revoke):
     user = db.session.scalar(select(StaffUser).where(StaffUser.email == email.strip().lower()))
     if user is None:
         raise click.ClickException(f"No staff account for {email}.")
-    now = datetime.now(UTC)
+    now = utcnow()
     if revoke:
         click.echo(f"{revoke_tokens(user, now)} token(s) revoked.")
         return
@@ -193,8 +195,8 @@ def demo_logins_command():
 @click.option("--count", default=30, show_default=True, help="Demo requests to create.")
 def seed_demo(count: int) -> None:
     """Fill an empty installation with demo staff and requests (fictional numbers 01 99 00 …)."""
+    from .domain.actors import Actor
     from .services import settings
-    from .services.audit import Actor
     from .services.intake import cancel_request, submit_request
 
     # make run seeds before the embedded Redis starts: one line instead of a warning per request.
@@ -208,7 +210,7 @@ def seed_demo(count: int) -> None:
         click.echo(f"Demo data already present ({existing} requests): nothing to do.")
         return
     rng = random.Random(42)
-    now = datetime.now(UTC)
+    now = utcnow()
     sla_hours = settings.get("SLA_HOURS")
     demo = Actor("system", "seed-demo")
     history = _seed_demo_history(now, rng, sla_hours)
@@ -244,6 +246,7 @@ def _seed_demo_history(now: datetime, rng: random.Random, sla_hours: float, per_
     late, some cancelled)."""
     from sqlalchemy import update
 
+    from .domain.actors import Actor
     from .models import ArtisanMessage, Offer, StaffUser
     from .services.assignment import (
         accept_offer,
@@ -251,12 +254,11 @@ def _seed_demo_history(now: datetime, rng: random.Random, sla_hours: float, per_
         record_outcome,
         start_attempt,
     )
-    from .services.audit import Actor
     from .services.intake import cancel_request, submit_request
 
     demo = Actor("system", "seed-demo")
     agents = db.session.scalars(select(StaffUser).where(StaffUser.email.endswith("@" + DEMO_DOMAIN),
-                                                        StaffUser.role.in_(("agent", "senior")))).all()
+                                                        StaffUser.role.in_(TAKES_CALLS))).all()
     made = []
     for index in range(7 * per_day):
         submitted = now - timedelta(days=7) + timedelta(hours=rng.uniform(0, 7 * 24 - sla_hours * 1.2))
@@ -305,7 +307,7 @@ def _seed_demo_staff() -> None:
 
     if db.session.scalar(select(StaffUser.id).where(StaffUser.email.endswith("@" + DEMO_DOMAIN)).limit(1)):
         return
-    now = datetime.now(UTC)
+    now = utcnow()
     units = db.session.scalars(select(RegionalUnit).order_by(RegionalUnit.id)).all()
     for unit_index, unit in enumerate(units):
         for slot, skills in enumerate(DEMO_SKILLS):
@@ -353,7 +355,7 @@ def reconcile_command() -> None:
     from .services.reconcile import reconcile
 
     try:
-        count = reconcile(datetime.now(UTC))
+        count = reconcile(utcnow())
     except REDIS_ERRORS as exc:
         click.echo(f"Redis is unreachable ({type(exc).__name__}): nothing enqueued.", err=True)
         sys.exit(1)

@@ -10,9 +10,7 @@ import secrets
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-INSTANCE_DIR = Path(os.environ.get("INSTANCE_PATH", PROJECT_ROOT / "instance"))
-EMBEDDED_REDIS_PORT = int(os.environ.get("EMBEDDED_REDIS_PORT", "6479"))
-EMBEDDED_REDIS_URL = f"redis://127.0.0.1:{EMBEDDED_REDIS_PORT}/0"
+DEFAULT_EMBEDDED_REDIS_PORT = 6479
 
 _TRUE = {"1", "true", "yes", "on", "oui"}
 
@@ -34,12 +32,26 @@ def _env(name: str, default: str | None = None) -> str | None:
     return value if value not in (None, "") else default
 
 
-def _local_secret_key() -> str:
+def instance_dir() -> Path:
+    """Where local files go (SQLite database, secret key, mail and SMS logs): ``INSTANCE_PATH``,
+    else ``instance/`` next to the package. Read when the app is built, not at import."""
+    return Path(_env("INSTANCE_PATH") or PROJECT_ROOT / "instance")
+
+
+def embedded_redis_port() -> int:
+    return int(_env("EMBEDDED_REDIS_PORT") or DEFAULT_EMBEDDED_REDIS_PORT)
+
+
+def embedded_redis_url() -> str:
+    return f"redis://127.0.0.1:{embedded_redis_port()}/0"
+
+
+def _local_secret_key(instance: Path) -> str:
     """A key generated once and kept under instance/, so restarts keep sessions valid."""
-    path = INSTANCE_DIR / "secret_key"
+    path = instance / "secret_key"
     if path.exists():
         return path.read_text().strip()
-    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    instance.mkdir(parents=True, exist_ok=True)
     key = secrets.token_urlsafe(48)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
@@ -57,6 +69,7 @@ def _normalise_database_url(url: str) -> str:
 
 def load_config() -> dict:
     """Read the environment once; returns the Flask config mapping."""
+    instance = instance_dir()
     app_env = (_env("APP_ENV") or _env("FLASK_ENV") or "development").lower()
     production = app_env == "production"
 
@@ -71,15 +84,16 @@ def load_config() -> dict:
                 "(see README.md, 'Production settings')."
             )
     if not database_url:
-        database_url = f"sqlite:///{INSTANCE_DIR / 'chamber_callback.sqlite3'}"
-    redis_url = _env("REDIS_URL", EMBEDDED_REDIS_URL)
+        database_url = f"sqlite:///{instance / 'chamber_callback.sqlite3'}"
+    redis_url = _env("REDIS_URL", embedded_redis_url())
     for name, allowed in (("SLA_CLOCK", ("calendar", "business")), ("SLA_MET_ON", ("first_attempt", "first_reach"))):
         if _env(name) and _env(name) not in allowed:
             raise ConfigError(f"{name} must be one of: {', '.join(allowed)} (got {_env(name)!r}).")
 
     return {
         "APP_ENV": app_env,
-        "SECRET_KEY": secret_key or _local_secret_key(),
+        "INSTANCE_PATH": str(instance),
+        "SECRET_KEY": secret_key or _local_secret_key(instance),
         "SQLALCHEMY_DATABASE_URI": _normalise_database_url(database_url),
         "REDIS_URL": redis_url,
         # Absolute links in messages and API answers; locally, taken from the request when unset.
@@ -97,7 +111,7 @@ def load_config() -> dict:
         "ESCALATION_LEVELS": _escalation_levels(),
         "SMTP_URL": _env("SMTP_URL"),
         "MAIL_FROM": _env("MAIL_FROM", "rappels@cma.invalid"),
-        "MAIL_LOG": str(INSTANCE_DIR / "mail.log"),
+        "MAIL_LOG": str(instance / "mail.log"),
         "TELEPHONY": _env("TELEPHONY", "console"),  # console | twilio
         "TELEPHONY_SIMULATOR": _env("TELEPHONY_SIMULATOR"),  # e.g. reached:60,no-answer:20,voicemail:10,busy:5,failed:5
         "TWILIO_ACCOUNT_SID": _env("TWILIO_ACCOUNT_SID"),
@@ -107,7 +121,7 @@ def load_config() -> dict:
         "DIAL_TIMEOUT_SECONDS": int(_env("DIAL_TIMEOUT_SECONDS", "25")),
         "CALL_STUCK_MINUTES": float(_env("CALL_STUCK_MINUTES", "15")),
         "TWILIO_CPS": int(_env("TWILIO_CPS", "1")),
-        "SMS_LOG": str(INSTANCE_DIR / "sms.log"),
+        "SMS_LOG": str(instance / "sms.log"),
         "OFFER_TIMEOUT_SECONDS": int(_env("OFFER_TIMEOUT_SECONDS", "120")),
         "MAX_MISSED_OFFERS": int(_env("MAX_MISSED_OFFERS", "2")),
         "OVERFLOW_AFTER_MINUTES": float(_env("OVERFLOW_AFTER_MINUTES", "30")),

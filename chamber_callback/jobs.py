@@ -4,10 +4,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from flask import Flask, has_app_context
 
+from .clock import utcnow
 from .extensions import db
 
 log = logging.getLogger(__name__)
@@ -31,9 +32,6 @@ def app_context() -> Iterator[None]:
         finally:
             db.session.remove()
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def assign_request(request_id: int) -> str:

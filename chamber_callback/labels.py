@@ -1,6 +1,7 @@
 """French wording of domain values for screens (translated through Flask-Babel)."""
 from flask_babel import gettext as _
 
+from .domain.actors import Actor
 from .domain.intake import N_, PREFERRED_SLOTS, SECTORS, URGENCY_REASONS
 
 STATUS_LABELS = {
@@ -36,6 +37,17 @@ def urgency_label(code: str | None) -> str:
 
 def slot_label(code: str) -> str:
     return _(PREFERRED_SLOTS[code][2])
+
+
+ACTOR_LABELS = {"artisan": N_("l'artisan"), "api": N_("la plateforme partenaire (API)"),
+                "system": N_("automatique")}
+
+
+def actor_label(actor: Actor, staff_names: dict[int, str]) -> str:
+    """Who did it, as staff read it: a colleague's name, « l'artisan », « automatique »…"""
+    if actor.staff_user_id is not None:
+        return staff_names.get(actor.staff_user_id) or _("compte n° %(id)s", id=actor.staff_user_id)
+    return _(ACTOR_LABELS.get(actor.type, actor.type))
 
 
 def staff_status_label(status: str) -> str:

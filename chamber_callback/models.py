@@ -21,7 +21,9 @@ from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from .domain.actors import Actor
 from .domain.lifecycle import ACTIVE_SQL, Status
+from .domain.roles import TAKES_CALLS
 from .domain.routing import Availability
 from .extensions import db
 from .types import UTCDateTime
@@ -190,6 +192,10 @@ class AuditEvent(db.Model):
 
     request: Mapped[CallbackRequest | None] = relationship(back_populates="events")
 
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.actor_type, self.actor_id)
+
     __table_args__ = (
         Index("ix_audit_events_request", "request_id", "id"),
         Index("ix_audit_events_staff_user", "staff_user_id", "id"),
@@ -245,7 +251,7 @@ class StaffUser(UserMixin, db.Model):
 
     @property
     def takes_calls(self) -> bool:
-        return self.role in ("agent", "senior")
+        return self.role in TAKES_CALLS
 
     def __repr__(self) -> str:
         return f"<StaffUser {self.id} {self.role}>"

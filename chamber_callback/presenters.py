@@ -1,12 +1,15 @@
 """What staff see of requests, offers and their own state (shared by the console and the API)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import or_, select
 
+from . import labels
 from .domain.lifecycle import Status
+from .domain.roles import sees_all_units
 from .extensions import db
 from .models import AuditEvent, CallAttempt, CallbackRequest, Offer, StaffUser
 from .services.stats import local_midnight
@@ -45,15 +48,24 @@ def artisan_history(request: CallbackRequest, viewer: StaffUser) -> list[Callbac
 
 def may_view(user: StaffUser, callback: CallbackRequest) -> bool:
     """Managers see everything; agents and seniors their unit's requests and those they called."""
-    if user.role in ("manager", "admin") or callback.unit_id == user.unit_id or callback.assigned_agent_id == user.id:
+    if sees_all_units(user.role) or callback.unit_id == user.unit_id or callback.assigned_agent_id == user.id:
         return True
     return db.session.scalar(select(CallAttempt.id).where(CallAttempt.request_id == callback.id,
                                                           CallAttempt.agent_id == user.id).limit(1)) is not None
 
 
-def timeline(request: CallbackRequest) -> list[AuditEvent]:
-    return list(db.session.scalars(select(AuditEvent).where(AuditEvent.request_id == request.id)
-                                   .order_by(AuditEvent.id)))
+@dataclass(frozen=True)
+class TimelineEntry:
+    event: AuditEvent
+    who: str  # the actor, as staff read it (a colleague's name, « l'artisan »…)
+
+
+def timeline(request: CallbackRequest) -> list[TimelineEntry]:
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.request_id == request.id)
+                                .order_by(AuditEvent.id)).all()
+    ids = {event.actor.staff_user_id for event in events} - {None}
+    names = dict(db.session.execute(select(StaffUser.id, StaffUser.name).where(StaffUser.id.in_(ids))).all()) if ids else {}
+    return [TimelineEntry(event, labels.actor_label(event.actor, names)) for event in events]
 
 
 def my_day(agent: StaffUser, now: datetime) -> list[CallAttempt]:
@@ -112,8 +124,8 @@ def request_detail(request: CallbackRequest, viewer: StaffUser) -> dict:
                             for other in artisan_history(request, viewer)],
         "timeline": [
             {"at": iso(e.created_at), "action": e.action, "actor": e.actor_type, "actor_id": e.actor_id,
-             "from": e.from_status, "to": e.to_status, "reason": e.reason}
-            for e in timeline(request)
+             "actor_name": entry.who, "from": e.from_status, "to": e.to_status, "reason": e.reason}
+            for entry in timeline(request) for e in (entry.event,)
         ],
     }
 

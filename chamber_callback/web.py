@@ -6,9 +6,11 @@ import logging
 from flask import Flask, jsonify, render_template, request
 from flask_babel import format_datetime, format_decimal, get_locale
 from flask_babel import gettext as _
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
 from . import labels
+from .domain import roles
 from .domain.intake import format_phone_national
 from .services import settings
 
@@ -95,4 +97,5 @@ def init_web(app: Flask) -> None:
         sla_hours=lambda: format_decimal(settings.display_get("SLA_HOURS")),
         intake_state=lambda: settings.intake_state(settings.display_get),
         public_banner=settings.public_banner,
+        may=lambda policy: current_user.is_authenticated and roles.may(current_user.role, policy),
     )

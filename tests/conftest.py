@@ -160,6 +160,17 @@ def _no_real_smtp(monkeypatch):
 
 
 @pytest.fixture
+def freeze_clock(monkeypatch):
+    """``freeze_clock(moment)``: every module's "now" (``chamber_callback.clock``) is that moment."""
+    from chamber_callback import clock
+
+    def freeze(moment) -> None:
+        monkeypatch.setattr(clock, "source", lambda: moment)
+
+    return freeze
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

@@ -12,6 +12,7 @@ import time
 from rq.exceptions import DuplicateJobError
 
 from chamber_callback import create_app
+from chamber_callback.clock import utcnow
 from chamber_callback.periodic import PERIODIC_JOBS, PeriodicJob
 from chamber_callback.queues import REDIS_ERRORS, get_queue
 from workers.common import wait_for_redis
@@ -52,7 +53,7 @@ def main() -> None:
     log.info("scheduler started: %s", ", ".join(f"{j.name} every {j.every_seconds}s" for j in PERIODIC_JOBS))
     last_bucket: dict[str, int] = {}
     while running:
-        now = time.time()
+        now = utcnow().timestamp()
         for job in PERIODIC_JOBS:
             bucket = int(now // job.every_seconds)
             if last_bucket.get(job.name) == bucket:

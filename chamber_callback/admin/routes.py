@@ -1,7 +1,7 @@
 """Administration pages. Thin: forms in, services do the work (one transaction, audited), pages out."""
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -13,14 +13,16 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 
-from ..auth import ROLES, roles_required
+from ..auth import roles_required
+from ..clock import utcnow
+from ..domain.actors import Actor
+from ..domain.roles import ADMINISTERS, ALL_ROLES, TAKES_CALLS
 from ..domain.sla import HOLIDAY_SUBDIVISIONS, public_holidays
 from ..extensions import db
 from ..models import AuditEvent, ClosedDay, Departement, RegionalUnit, StaffUser, Topic
 from ..services import admin as admin_service
 from ..services import settings
 from ..services.admin import AdminError
-from ..services.audit import Actor
 from ..services.closed_days import ClosedDayError, add_closed_day, remove_closed_day
 from ..services.sla import opening_hours
 from ..staff.forms import ActionForm, check_action_form
@@ -46,19 +48,15 @@ from .forms import (
     choices,
 )
 
-ADMIN_ROLES = ("manager", "admin")
 JOURNAL_PAGE_SIZE = 50
 SLA_KEYS = ("SLA_HOURS", "SLA_CLOCK", "SLA_MET_ON", "ESCALATION_LEVELS", "ESCALATION_REPEAT_HOURS",
             "OFFER_TIMEOUT_SECONDS", "RETRY_GAP_MINUTES", "MAX_ATTEMPTS")
 CRISIS_KEYS = ("INTAKE_URGENT_ONLY", "PUBLIC_BANNER", "INTAKE_PAUSED", "INTAKE_PAUSED_MESSAGE", "CHAMBER_PHONE")
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
 
 def actor() -> Actor:
-    return Actor("staff", str(current_user.id))
+    return Actor.staff(current_user.id)
 
 
 def _units() -> list[RegionalUnit]:
@@ -81,7 +79,7 @@ def _field_error(form, error: AdminError) -> None:
 # --- home --------------------------------------------------------------------------------------------
 
 @bp.get("/")
-@roles_required(*ADMIN_ROLES)
+@roles_required(ADMINISTERS)
 def home():
     counts = {
         "users": db.session.scalar(select(func.count()).select_from(StaffUser)
@@ -104,10 +102,10 @@ def _today() -> date:
 # --- users -------------------------------------------------------------------------------------------
 
 @bp.get("/utilisateurs")
-@roles_required(*ADMIN_ROLES)
+@roles_required(ADMINISTERS)
 def users():
     unit_id = request.args.get("unite", type=int)
-    role = request.args.get("role") if request.args.get("role") in ROLES else None
+    role = request.args.get("role") if request.args.get("role") in ALL_ROLES else None
     query = select(StaffUser).order_by(StaffUser.is_active_account.desc(), StaffUser.name)
     if unit_id:
         query = query.where(StaffUser.unit_id == unit_id)
@@ -128,7 +126,7 @@ def _unit_id(form) -> int | None:
 
 
 @bp.route("/utilisateurs/nouveau", methods=["GET", "POST"])
-@roles_required(*ADMIN_ROLES)
+@roles_required(ADMINISTERS)
 def user_new():
     form = NewUserForm()
     _prepare_user_form(form)
@@ -160,7 +158,7 @@ def _user_or_404(user_id: int) -> StaffUser:
 
 
 @bp.route("/utilisateurs/<int:user_id>", methods=["GET", "POST"])
-@roles_required(*ADMIN_ROLES)
+@roles_required(ADMINISTERS)
 def user_edit(user_id: int):
     user = _user_or_404(user_id)
     form = UserForm(obj=user if request.method == "GET" else None)
@@ -184,13 +182,13 @@ def user_edit(user_id: int):
 
 
 @bp.post("/utilisateurs/<int:user_id>/desactiver")
-@roles_required(*ADMIN_ROLES)
+@roles_required(ADMINISTERS)
 def user_deactivate(user_id: int):
     return _set_active(user_id, False)
 
 
 @bp.post("/utilisateurs/<int:user_id>/reactiver")
-@roles_required(*ADMIN_ROLES)
+@roles_required(ADMINISTERS)
 def user_reactivate(user_id: int):
     return _set_active(user_id, True)
 
@@ -210,7 +208,7 @@ def _set_active(user_id: int, active: bool):
 
 
 @bp.post("/utilisateurs/<int:user_id>/mot-de-passe")
-@roles_required(*ADMIN_ROLES)
+@roles_required(ADMINISTERS)
 def user_password(user_id: int):
     user = _user_or_404(user_id)
     form = PasswordResetForm()
@@ -250,7 +248,7 @@ def hours_summary(unit: RegionalUnit) -> list[str]:
 
 
 @bp.get("/unites")
-@roles_required(*ADMIN_ROLES)
+@roles_required(ADMINISTERS)
 def units():
     rows = [(unit, admin_service.unit_seniors(unit.id), hours_summary(unit)) for unit in _units()]
     return render_template("admin/units.html", rows=rows)
@@ -271,7 +269,7 @@ def _unit_page(unit: RegionalUnit, *, name_form=None, hours_form=None, senior_fo
             start.data = current[day][0].strftime("%H:%M") if day in current else ""
             end.data = current[day][1].strftime("%H:%M") if day in current else ""
     members = db.session.scalars(select(StaffUser).where(
-        StaffUser.unit_id == unit.id, StaffUser.role.in_(("agent", "senior")),
+        StaffUser.unit_id == unit.id, StaffUser.role.in_(TAKES_CALLS),
         StaffUser.is_active_account.is_(True)).order_by(StaffUser.name)).all()
     if senior_form is None:
         senior_form = SeniorForm(formdata=None)
@@ -290,7 +288,7 @@ def _unit_page(unit: RegionalUnit, *, name_form=None, hours_form=None, senior_fo
 
 
 @bp.route("/unites/<int:unit_id>", methods=["GET", "POST"])
-@roles_required(*ADMIN_ROLES)
+@roles_required(ADMINISTERS)
 def unit_edit(unit_id: int):
     unit = _unit_or_404(unit_id)
     if request.method == "GET":
@@ -308,7 +306,7 @@ def unit_edit(unit_id: int):
 
 
 @bp.post("/unites/<int:unit_id>/horaires")
-@roles_required(*ADMIN_ROLES)
+@roles_required(ADMINISTERS)
 def unit_hours(unit_id: int):
     unit = _unit_or_404(unit_id)
     form = OpeningHoursForm()
@@ -326,7 +324,7 @@ def unit_hours(unit_id: int):
 
 
 @bp.post("/unites/<int:unit_id>/senior")
-@roles_required(*ADMIN_ROLES)
+@roles_required(ADMINISTERS)
 def unit_senior(unit_id: int):
     unit = _unit_or_404(unit_id)
     form = SeniorForm()
@@ -345,7 +343,7 @@ def unit_senior(unit_id: int):
 
 
 @bp.post("/departements/<code>/unite")
-@roles_required(*ADMIN_ROLES)
+@roles_required(ADMINISTERS)
 def departement_move(code: str):
     departement = db.session.get(Departement, code) or abort(404)
     form = DepartementMoveForm()
@@ -376,7 +374,7 @@ def _topics_page(create_form=None, status=200):
 
 
 @bp.route("/sujets", methods=["GET", "POST"])
-@roles_required(*ADMIN_ROLES)
+@roles_required(ADMINISTERS)
 def topics():
     if request.method == "GET":
         return _topics_page()
@@ -394,7 +392,7 @@ def topics():
 
 
 @bp.post("/sujets/<int:topic_id>")
-@roles_required(*ADMIN_ROLES)
+@roles_required(ADMINISTERS)
 def topic_update(topic_id: int):
     topic = db.session.get(Topic, topic_id) or abort(404)
     form = TopicForm(prefix=f"t{topic.id}")
@@ -412,7 +410,7 @@ def topic_update(topic_id: int):
 
 
 @bp.post("/sujets/<int:topic_id>/deplacer")
-@roles_required(*ADMIN_ROLES)
+@roles_required(ADMINISTERS)
 def topic_move(topic_id: int):
     db.session.get(Topic, topic_id) or abort(404)
     form = TopicMoveForm()
@@ -435,7 +433,7 @@ def _closed_days_page(form=None, status=200):
 
 
 @bp.route("/jours-fermes", methods=["GET", "POST"])
-@roles_required(*ADMIN_ROLES)
+@roles_required(ADMINISTERS)
 def closed_days():
     if request.method == "GET":
         return _closed_days_page()
@@ -458,7 +456,7 @@ def closed_days():
 
 
 @bp.post("/jours-fermes/<int:closed_day_id>/supprimer")
-@roles_required(*ADMIN_ROLES)
+@roles_required(ADMINISTERS)
 def closed_day_remove(closed_day_id: int):
     closed = db.session.get(ClosedDay, closed_day_id) or abort(404)
     check_action_form()
@@ -477,7 +475,7 @@ SUBDIVISION_LABELS = {
 
 
 @bp.get("/jours-feries")
-@roles_required(*ADMIN_ROLES)
+@roles_required(ADMINISTERS)
 def public_holidays_view():
     """The public holidays of the coming year: the national ones once, then for each unit the
     départements with more (Alsace, Moselle, overseas) and their extra days."""
@@ -548,7 +546,7 @@ def _save_settings(form, keys) -> bool:
 
 
 @bp.route("/delais", methods=["GET", "POST"])
-@roles_required(*ADMIN_ROLES)
+@roles_required(ADMINISTERS)
 def sla_settings():
     form = SlaSettingsForm() if request.method == "POST" else None
     if form is not None and _save_settings(form, SLA_KEYS):
@@ -561,7 +559,7 @@ def sla_settings():
 
 
 @bp.route("/crise", methods=["GET", "POST"])
-@roles_required(*ADMIN_ROLES)
+@roles_required(ADMINISTERS)
 def crisis():
     form = CrisisForm() if request.method == "POST" else None
     if form is not None and _save_settings(form, CRISIS_KEYS):
@@ -574,7 +572,7 @@ def crisis():
 # --- the journal ---------------------------------------------------------------------------------------
 
 @bp.get("/journal")
-@roles_required(*ADMIN_ROLES)
+@roles_required(ADMINISTERS)
 def journal():
     page = max(request.args.get("page", 1, type=int), 1)
     # Admin changes, and the CSV exports (who took which data out, with or without personal data).
@@ -582,7 +580,7 @@ def journal():
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
     events = db.session.scalars(query.order_by(AuditEvent.id.desc())
                                 .offset((page - 1) * JOURNAL_PAGE_SIZE).limit(JOURNAL_PAGE_SIZE)).all()
-    ids = {int(e.actor_id) for e in events if e.actor_type == "staff" and (e.actor_id or "").isdigit()}
+    ids = {e.actor.staff_user_id for e in events if e.actor.staff_user_id}
     ids |= {e.staff_user_id for e in events if e.staff_user_id}
     people = {u.id: u for u in db.session.scalars(select(StaffUser).where(StaffUser.id.in_(ids)))} if ids else {}
     return render_template("admin/journal.html", events=events, people=people, page=page,

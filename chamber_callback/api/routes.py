@@ -2,20 +2,21 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app, jsonify, request, url_for
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
+from ..clock import utcnow
+from ..domain.actors import API_CLIENT
 from ..domain.geography import communes_for
 from ..domain.intake import N_, IntakeError, check_window
 from ..models import CallbackRequest
 from ..public.forms import IntakeForm, topic_choices
 from ..public.routes import intake_rate_limit, status_url
 from ..services import settings
-from ..services.audit import API_CLIENT
 from ..services.intake import cancel_request, find_by_token, submit_request
 from ..web import problem
 from . import bp
@@ -27,9 +28,6 @@ TEXT_FIELDS = ("name", "business_name", "siret", "sector", "phone", "email", "po
                "topic", "description", "urgency_reason", "leave_blank")
 BOOLEAN_FIELDS = ("urgent", "consent", "no_sms")
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def validation_problem(errors: dict[str, list[str]], **extra):

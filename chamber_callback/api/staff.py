@@ -1,13 +1,15 @@
 """Staff JSON API (Bearer token): the console's actions for softphones and CTI integrations."""
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from flask import g, jsonify, request
 from sqlalchemy import select
 
-from ..auth import CALL_ROLES, ROLES, token_required
+from ..auth import token_required
+from ..clock import utcnow
 from ..domain.lifecycle import Outcome
+from ..domain.roles import ALL_ROLES, TAKES_CALLS
 from ..domain.routing import AGENT_SETTABLE, Availability
 from ..extensions import db
 from ..models import CallAttempt, CallbackRequest
@@ -16,10 +18,6 @@ from ..services import assignment
 from ..services.calls import CallNotPlaced, correct_outcome, place_call
 from ..web import problem
 from . import bp
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def conflict(error: assignment.AssignmentConflict):
@@ -34,13 +32,13 @@ def me_json(agent) -> dict:
 
 
 @bp.get("/me")
-@token_required(*ROLES)
+@token_required(ALL_ROLES)
 def me():
     return jsonify(me_json(g.api_user))
 
 
 @bp.put("/me/availability")
-@token_required(*CALL_ROLES)
+@token_required(TAKES_CALLS)
 def put_availability():
     state = (request.get_json(silent=True) or {}).get("state")
     if state not in {s.value for s in AGENT_SETTABLE}:
@@ -52,7 +50,7 @@ def put_availability():
 
 
 @bp.get("/me/offer")
-@token_required(*CALL_ROLES)
+@token_required(TAKES_CALLS)
 def get_offer():
     offer = pending_offer(g.api_user)
     if offer is None:
@@ -61,7 +59,7 @@ def get_offer():
 
 
 @bp.post("/offers/<int:offer_id>/accept")
-@token_required(*CALL_ROLES)
+@token_required(TAKES_CALLS)
 def accept(offer_id: int):
     try:
         accepted = assignment.accept_offer(offer_id, g.api_user, utcnow())
@@ -71,7 +69,7 @@ def accept(offer_id: int):
 
 
 @bp.post("/offers/<int:offer_id>/decline")
-@token_required(*CALL_ROLES)
+@token_required(TAKES_CALLS)
 def decline(offer_id: int):
     reason = (request.get_json(silent=True) or {}).get("reason")
     try:
@@ -82,7 +80,7 @@ def decline(offer_id: int):
 
 
 @bp.post("/me/next")
-@token_required(*CALL_ROLES)
+@token_required(TAKES_CALLS)
 def pull_next():
     try:
         taken = assignment.claim_next(g.api_user, utcnow())
@@ -94,7 +92,7 @@ def pull_next():
 
 
 @bp.post("/requests/<reference>/attempts")
-@token_required(*CALL_ROLES)
+@token_required(TAKES_CALLS)
 def start_attempt(reference: str):
     try:
         attempt = place_call(reference.upper(), g.api_user, utcnow())
@@ -108,7 +106,7 @@ def start_attempt(reference: str):
 
 
 @bp.post("/attempts/<int:attempt_id>/outcome")
-@token_required(*CALL_ROLES)
+@token_required(TAKES_CALLS)
 def outcome(attempt_id: int):
     body = request.get_json(silent=True) or {}
     errors = {}
@@ -140,7 +138,7 @@ def outcome(attempt_id: int):
 
 
 @bp.post("/attempts/<int:attempt_id>/correction")
-@token_required(*CALL_ROLES)
+@token_required(TAKES_CALLS)
 def correction(attempt_id: int):
     body = request.get_json(silent=True) or {}
     if body.get("outcome") not in {o.value for o in Outcome}:
@@ -154,7 +152,7 @@ def correction(attempt_id: int):
 
 
 @bp.get("/requests/<reference>")
-@token_required(*ROLES)
+@token_required(ALL_ROLES)
 def staff_request(reference: str):
     found = db.session.scalar(select(CallbackRequest).where(CallbackRequest.reference == reference.upper()))
     if found is None or not may_view(g.api_user, found):

@@ -1,12 +1,12 @@
 """``GET /api/v1/stats``: the dashboard's headline figures for the chamber's other tools."""
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from flask import current_app, jsonify, request
 from sqlalchemy import select
 
 from ..auth import token_required
+from ..clock import utcnow
+from ..domain.roles import READS_STATS_API
 from ..extensions import db
 from ..models import RegionalUnit, Topic
 from ..services import stats
@@ -15,9 +15,9 @@ from . import bp
 
 
 @bp.get("/stats")
-@token_required("manager", "admin")
+@token_required(READS_STATS_API)
 def chamber_stats():
-    now = datetime.now(UTC)
+    now = utcnow()
     tz = current_app.config["TIMEZONE"]
     units = db.session.scalars(select(RegionalUnit).order_by(RegionalUnit.id)).all()
     unit = topic = None

@@ -24,7 +24,6 @@ from ..models import RegionalUnit, Topic
 from ..services.stats import OUTCOMES, Scope
 
 # Roles that may export the artisan's name, phone, e-mail and description.
-PERSONAL_DATA_ROLES = ("senior", "manager")
 CHUNK_ROWS = 1000
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import format_date, format_decimal
@@ -12,22 +12,22 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from .. import labels
-from ..auth import SUPERVISOR_ROLES, roles_required
+from ..auth import roles_required
+from ..clock import utcnow
+from ..domain.actors import Actor
+from ..domain.roles import EXPORTS_PERSONAL_DATA, SUPERVISES, locked_to_own_unit
 from ..extensions import db
 from ..models import RegionalUnit, Topic
 from ..services import stats, supervision
-from ..services.audit import Actor, record_event
+from ..services.audit import record_event
 from ..staff.forms import AVAILABILITY_LABELS, OUTCOME_LABELS, check_action_form
 from . import bp
 from .charts import bar_chart, line_chart
-from .exports import PERSONAL_DATA_ROLES, csv_response, report_rows, request_rows
+from .exports import csv_response, report_rows, request_rows
 
 MAX_RANGE_DAYS = 366
 HOURLY_CHART_HOURS = 72
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def tz() -> str:
@@ -44,7 +44,7 @@ class Filters:
         self.errors: list[str] = []
         self.units = db.session.scalars(select(RegionalUnit).order_by(RegionalUnit.id)).all()
         self.topics = db.session.scalars(select(Topic).order_by(Topic.position, Topic.id)).all()
-        self.locked_unit = user.role == "senior"
+        self.locked_unit = locked_to_own_unit(user.role)
         unit_id = user.unit_id if self.locked_unit else self._choice(args.get("unite"), {u.id for u in self.units},
                                                                      _("Unité inconnue."))
         topic_id = self._choice(args.get("sujet"), {t.id for t in self.topics}, _("Sujet inconnu."))
@@ -185,13 +185,13 @@ def dashboard_context(now: datetime) -> dict:
 
 
 @bp.get("/pilotage")
-@roles_required(*SUPERVISOR_ROLES)
+@roles_required(SUPERVISES)
 def dashboard():
     return render_template("manager/dashboard.html", **dashboard_context(utcnow()))
 
 
 @bp.get("/pilotage/panneau")
-@roles_required(*SUPERVISOR_ROLES)
+@roles_required(SUPERVISES)
 def dashboard_panel():
     """Polled by the dashboard page every few seconds."""
     response = current_app.make_response(render_template("manager/_panel.html", **dashboard_context(utcnow())))
@@ -234,7 +234,7 @@ def _int_field(name: str) -> int | None:
 
 
 @bp.post("/pilotage/demandes/<reference>/confier")
-@roles_required(*SUPERVISOR_ROLES)
+@roles_required(SUPERVISES)
 def reassign(reference: str):
     supervisor = _checked()
     agent_id = _int_field("agent_id")
@@ -250,7 +250,7 @@ def reassign(reference: str):
 
 
 @bp.post("/pilotage/demandes/<reference>/unite")
-@roles_required(*SUPERVISOR_ROLES)
+@roles_required(SUPERVISES)
 def move(reference: str):
     supervisor = _checked()
     unit_id = _int_field("unit_id")
@@ -265,7 +265,7 @@ def move(reference: str):
 
 
 @bp.post("/pilotage/demandes/<reference>/priorite")
-@roles_required(*SUPERVISOR_ROLES)
+@roles_required(SUPERVISES)
 def bump(reference: str):
     supervisor = _checked()
     _act(reference, lambda ref: _("%(ref)s passe en tête de file.", ref=ref)
@@ -274,7 +274,7 @@ def bump(reference: str):
 
 
 @bp.post("/pilotage/demandes/groupe")
-@roles_required(*SUPERVISOR_ROLES)
+@roles_required(SUPERVISES)
 def bulk():
     """The same action on the requests ticked in the lists."""
     supervisor = _checked()
@@ -311,7 +311,7 @@ def bulk():
 # --- reports and exports --------------------------------------------------------------------------
 
 @bp.get("/rapports")
-@roles_required(*SUPERVISOR_ROLES)
+@roles_required(SUPERVISES)
 def reports():
     now = utcnow()
     filters = Filters(request.args, current_user, now)
@@ -319,30 +319,30 @@ def reports():
     agents = stats.report("agent", filters.grain, filters.scope, filters.start, filters.end, now, tz())
     return render_template("manager/reports.html", filters=filters, units=units, agents=agents,
                            outcomes=stats.OUTCOMES, outcome_labels={o.value: l for o, l in OUTCOME_LABELS.items()},
-                           personal_data=current_user.role in PERSONAL_DATA_ROLES)
+                           personal_data=current_user.role in EXPORTS_PERSONAL_DATA)
 
 
 def _audit_export(what: str, filters: Filters, personal: bool) -> None:
-    record_event(request_id=None, action=f"export.{what}", actor=Actor("staff", str(current_user.id)), now=utcnow(),
+    record_event(request_id=None, action=f"export.{what}", actor=Actor.staff(current_user.id), now=utcnow(),
                  staff_user_id=current_user.id, data={"filters": filters.query(), "personal_data": personal})
     db.session.commit()
 
 
 @bp.get("/rapports/demandes.csv")
-@roles_required(*SUPERVISOR_ROLES)
+@roles_required(SUPERVISES)
 def export_requests():
     """Every request matching the filters (submitted in the period), streamed."""
     filters = Filters(request.args, current_user, utcnow())
     if filters.errors:
         abort(400, " ".join(filters.errors))
-    personal = current_user.role in PERSONAL_DATA_ROLES
+    personal = current_user.role in EXPORTS_PERSONAL_DATA
     _audit_export("requests", filters, personal)
     return csv_response(f"demandes-{filters.first}-{filters.last}.csv",
                         request_rows(filters.scope, filters.start, filters.end, personal, tz()))
 
 
 @bp.get("/rapports/<any(unites, conseillers):dimension>.csv")
-@roles_required(*SUPERVISOR_ROLES)
+@roles_required(SUPERVISES)
 def export_report(dimension: str):
     now = utcnow()
     filters = Filters(request.args, current_user, now)

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import smtplib
 import ssl
-from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import unquote, urlparse
+
+from ..clock import utcnow
 
 
 class MailError(Exception):
@@ -33,7 +34,7 @@ class FileMailer:
 
     def send(self, to: str, subject: str, body: str) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        stamp = datetime.now(UTC).isoformat(timespec="seconds")
+        stamp = utcnow().isoformat(timespec="seconds")
         with self.path.open("a", encoding="utf-8") as handle:  # readable as is, not MIME-encoded
             handle.write(f"--- {stamp}\nFrom: {self.sender}\nTo: {to}\nSubject: {subject}\n\n{body}\n\n")
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from flask import (
@@ -17,12 +16,13 @@ from flask import (
 )
 from flask_babel import gettext as _
 
+from ..clock import utcnow
+from ..domain.actors import ARTISAN
 from ..domain.intake import mask_phone
 from ..domain.lifecycle import can_cancel
 from ..domain.reference import token_digest
 from ..extensions import limiter
 from ..services import settings
-from ..services.audit import ARTISAN
 from ..services.intake import (
     cancel_request,
     find_by_token,
@@ -34,9 +34,6 @@ from .forms import CancelForm, IntakeForm
 
 log = logging.getLogger(__name__)
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def intake_limit() -> str:

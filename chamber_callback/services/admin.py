@@ -10,12 +10,20 @@ from datetime import datetime, time
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from ..auth import CALL_ROLES, ROLES
+from ..domain.actors import Actor
 from ..domain.intake import IntakeError, normalise_phone, one_line
+from ..domain.roles import (
+    ADMINISTERS,
+    ALL_ROLES,
+    MANAGES_ADMIN_ACCOUNTS,
+    NEEDS_UNIT,
+    TAKES_CALLS,
+    Role,
+)
 from ..domain.routing import Availability
 from ..extensions import begin_write, db
 from ..models import Departement, RegionalUnit, StaffUser, Topic
-from .audit import Actor, record_event
+from .audit import record_event
 from .staff import AccountError, check_password_strength, create_user
 
 MAX_CAPACITY = 10
@@ -44,9 +52,9 @@ def _diff(old: dict, new: dict) -> dict:
 # --- users ---------------------------------------------------------------------------------------------
 
 def _check_user_fields(role: str, unit: RegionalUnit | None, phone: str | None, capacity: int) -> str | None:
-    if role not in ROLES:
+    if role not in ALL_ROLES:
         raise AdminError(_("Rôle inconnu."), "role")
-    if role in CALL_ROLES and unit is None:
+    if role in NEEDS_UNIT and unit is None:
         raise AdminError(_("Un agent ou un senior appartient à une unité."), "unit_id")
     if not 1 <= capacity <= MAX_CAPACITY:
         raise AdminError(_("La capacité va de 1 à %(n)d appels en même temps.", n=MAX_CAPACITY), "capacity")
@@ -58,17 +66,13 @@ def _check_user_fields(role: str, unit: RegionalUnit | None, phone: str | None, 
     return None
 
 
-def _actor_user_id(actor: Actor) -> int | None:
-    return int(actor.id) if actor.type == "staff" and (actor.id or "").isdigit() else None
-
-
 def _check_may_manage(actor: Actor, *roles: str) -> None:
     """Managers run the crisis cell; only an admin creates, changes, resets or deactivates an admin
     account, or gives that role (so a manager cannot make itself admin)."""
-    if "admin" not in roles or _actor_user_id(actor) is None:
+    if not set(roles) & MANAGES_ADMIN_ACCOUNTS or actor.staff_user_id is None:
         return
-    acting = db.session.get(StaffUser, _actor_user_id(actor))
-    if acting is None or acting.role != "admin":
+    acting = db.session.get(StaffUser, actor.staff_user_id)
+    if acting is None or acting.role not in MANAGES_ADMIN_ACCOUNTS:
         raise AdminError(_("Seul un administrateur peut gérer un compte administrateur."), "role")
 
 
@@ -119,9 +123,9 @@ def update_user(user_id: int, *, name: str, role: str, unit_id: int | None, phon
         raise AdminError(_("Indiquez un nom."), "name")
     unit = _unit(unit_id)
     phone = _check_user_fields(role, unit, phone, capacity)
-    if user.id == _actor_user_id(actor) and role not in ("manager", "admin"):
+    if user.id == actor.staff_user_id and role not in ADMINISTERS:
         raise AdminError(_("Vous ne pouvez pas retirer vos propres droits d'administration."), "role")
-    leaves_calls = user.role in CALL_ROLES and (role not in CALL_ROLES or (unit and unit.id != user.unit_id))
+    leaves_calls = user.role in TAKES_CALLS and (role not in TAKES_CALLS or (unit and unit.id != user.unit_id))
     if leaves_calls and user.availability != Availability.OFFLINE.value:
         # Its offers and undialled calls go back to the queue before it changes job or unit.
         assignment.set_availability(user, Availability.OFFLINE, now, actor=actor)
@@ -147,12 +151,12 @@ def set_account_active(user_id: int, active: bool, *, actor: Actor, now: datetim
     user = db.session.get(StaffUser, user_id)
     if user is None:
         raise AdminError(_("Compte introuvable."))
-    if not active and user.id == _actor_user_id(actor):
+    if not active and user.id == actor.staff_user_id:
         raise AdminError(_("Vous ne pouvez pas désactiver votre propre compte."))
     _check_may_manage(actor, user.role)
     if user.is_active_account == active:
         return False
-    if not active and user.role in CALL_ROLES:
+    if not active and user.role in TAKES_CALLS:
         assignment.set_availability(user, Availability.OFFLINE, now, actor=actor)
     begin_write()
     user = db.session.get(StaffUser, user_id)
@@ -276,7 +280,7 @@ def move_departement(code: str, unit_id: int, *, actor: Actor, now: datetime) ->
 
 def unit_seniors(unit_id: int) -> list[StaffUser]:
     return list(db.session.scalars(select(StaffUser).where(
-        StaffUser.unit_id == unit_id, StaffUser.role == "senior", StaffUser.is_active_account.is_(True))
+        StaffUser.unit_id == unit_id, StaffUser.role == Role.SENIOR, StaffUser.is_active_account.is_(True))
         .order_by(StaffUser.name)))
 
 
@@ -284,17 +288,17 @@ def make_senior(unit_id: int, user_id: int, *, replace: bool, actor: Actor, now:
     """Make an agent of the unit its senior; with ``replace`` the current senior(s) become agents."""
     begin_write()
     user = db.session.get(StaffUser, user_id)
-    if user is None or user.unit_id != unit_id or user.role not in CALL_ROLES or not user.is_active_account:
+    if user is None or user.unit_id != unit_id or user.role not in TAKES_CALLS or not user.is_active_account:
         db.session.rollback()
         raise AdminError(_("Choisissez un agent actif de cette unité."), "user_id")
     unit_code = user.unit.code
-    if user.role != "senior":
-        user.role = "senior"
+    if user.role != Role.SENIOR:
+        user.role = Role.SENIOR.value
         _audit("admin.user_updated", actor, now, {"role": {"old": "agent", "new": "senior"},
                                                   "unit": {"old": unit_code, "new": unit_code}}, staff_user_id=user.id)
     if replace:
         for other in db.session.scalars(select(StaffUser).where(
-                StaffUser.unit_id == unit_id, StaffUser.role == "senior", StaffUser.id != user.id)).all():
+                StaffUser.unit_id == unit_id, StaffUser.role == Role.SENIOR, StaffUser.id != user.id)).all():
             other.role = "agent"
             _audit("admin.user_updated", actor, now, {"role": {"old": "senior", "new": "agent"},
                                                       "unit": {"old": unit_code, "new": unit_code}},
@@ -323,7 +327,7 @@ def create_topic(code: str, label: str, *, give_to_agents: bool, actor: Actor, n
     skilled = 0
     if give_to_agents:
         # Without a skilled agent a topic's requests would never be offered.
-        for agent in db.session.scalars(select(StaffUser).where(StaffUser.role.in_(CALL_ROLES))).all():
+        for agent in db.session.scalars(select(StaffUser).where(StaffUser.role.in_(TAKES_CALLS))).all():
             agent.skills.append(topic)
             skilled += 1
     _audit("admin.topic_created", actor, now,

@@ -16,8 +16,10 @@ from flask import current_app
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from ..domain.actors import SYSTEM, Actor
 from ..domain.escalation import PRIORITY_TOP
 from ..domain.lifecycle import REACHED_OUTCOMES, Outcome, Status, after_outcome
+from ..domain.roles import TAKES_CALLS
 from ..domain.routing import (
     AgentView,
     Availability,
@@ -28,7 +30,7 @@ from ..domain.routing import (
 from ..extensions import begin_write, db
 from ..models import CallAttempt, CallbackRequest, Offer, StaffUser, Topic, agent_skills
 from ..queues import cancel_scheduled, enqueue_assignment, schedule_job
-from .audit import SYSTEM, Actor, record_event
+from .audit import record_event
 from .lifecycle import transition
 from .messages import add_message, enqueue_message
 from .sla import rebuild_request_deadline, record_contact
@@ -72,10 +74,6 @@ class Settings:
         )
 
 
-def agent_actor(agent: StaffUser) -> Actor:
-    return Actor("agent", str(agent.id))
-
-
 # --- reading state -------------------------------------------------------------------------
 
 def held_count(agent_id: int) -> int:
@@ -96,7 +94,7 @@ def _available_agents(request: CallbackRequest) -> list[AgentView]:
     query = select(StaffUser).where(
         StaffUser.availability == Availability.AVAILABLE.value,
         StaffUser.is_active_account.is_(True),
-        StaffUser.role.in_(("agent", "senior")),
+        StaffUser.role.in_(TAKES_CALLS),
     )
     if request.overflow_at is None:
         query = query.where(StaffUser.unit_id == request.unit_id)
@@ -279,11 +277,11 @@ def accept_offer(offer_id: int, agent: StaffUser, now: datetime) -> CallbackRequ
     if request.status != Status.OFFERED.value or request.assigned_agent_id != agent.id:
         db.session.rollback()
         raise AssignmentConflict("Cette demande n'est plus disponible.")
-    if not transition(request, Status.IN_CALL, actor=agent_actor(agent), now=now, action="request.accepted"):
+    if not transition(request, Status.IN_CALL, actor=Actor.staff(agent.id), now=now, action="request.accepted"):
         db.session.rollback()
         raise AssignmentConflict("Cette demande n'est plus disponible.")
     agent.missed_offers = 0
-    _set_availability(agent, Availability.BUSY, actor=agent_actor(agent), now=now, reason="offer accepted")
+    _set_availability(agent, Availability.BUSY, actor=Actor.staff(agent.id), now=now, reason="offer accepted")
     db.session.commit()
     cancel_scheduled(f"offer-exp-{offer_id}")
     return request
@@ -299,7 +297,7 @@ def decline_offer(offer_id: int, agent: StaffUser, now: datetime, reason: str | 
         db.session.rollback()
         raise AssignmentConflict("Cette proposition n'est plus valable (expirée ou déjà traitée).")
     request_id = db.session.scalar(select(Offer.request_id).where(Offer.id == offer_id))
-    _release_offered(request_id, agent_id=agent.id, actor=agent_actor(agent), now=now,
+    _release_offered(request_id, agent_id=agent.id, actor=Actor.staff(agent.id), now=now,
                      action="request.declined", reason=reason)
     db.session.commit()
     cancel_scheduled(f"offer-exp-{offer_id}")
@@ -370,10 +368,10 @@ def claim_next(agent: StaffUser, now: datetime) -> CallbackRequest | None:
     candidates = _next_request_query(agent, _skill_ids(agent)).limit(1).with_for_update(skip_locked=True)
     for request_id in db.session.scalars(candidates):
         if _claim_queued(request_id, agent.id, Status.IN_CALL, now):
-            record_event(request_id=request_id, action="request.pulled", actor=agent_actor(agent), now=now,
+            record_event(request_id=request_id, action="request.pulled", actor=Actor.staff(agent.id), now=now,
                          from_status=Status.QUEUED.value, to_status=Status.IN_CALL.value, staff_user_id=agent.id)
             agent.missed_offers = 0
-            _set_availability(agent, Availability.BUSY, actor=agent_actor(agent), now=now, reason="call pulled")
+            _set_availability(agent, Availability.BUSY, actor=Actor.staff(agent.id), now=now, reason="call pulled")
             db.session.commit()
             return db.session.get(CallbackRequest, request_id)
     db.session.commit()
@@ -405,7 +403,7 @@ def start_attempt(reference_or_id, agent: StaffUser, now: datetime) -> CallAttem
     except IntegrityError:
         db.session.rollback()
         raise AssignmentConflict("Un appel est déjà en cours pour cette demande.") from None
-    record_event(request_id=request.id, action="attempt.started", actor=agent_actor(agent), now=now,
+    record_event(request_id=request.id, action="attempt.started", actor=Actor.staff(agent.id), now=now,
                  data={"attempt_id": attempt.id}, staff_user_id=agent.id)
     record_contact(request, now, reached=False)
     db.session.commit()
@@ -443,7 +441,7 @@ def record_outcome(attempt_id: int, agent: StaffUser, outcome: Outcome | str, no
     if not closed:
         db.session.rollback()
         raise AssignmentConflict("Le résultat de cet appel est déjà enregistré.")
-    if not transition(request, step.status, actor=agent_actor(agent), now=now, action=f"attempt.{outcome.value}",
+    if not transition(request, step.status, actor=Actor.staff(agent.id), now=now, action=f"attempt.{outcome.value}",
                       reason=(note or "").strip()[:500] or None):
         db.session.rollback()
         raise AssignmentConflict("Cette demande a changé entre-temps : rechargez la page.")
@@ -475,7 +473,7 @@ def release_request(reference_or_id, agent: StaffUser, now: datetime, reason: st
     begin_write()
     _lock_agent(agent.id)
     request = _held_request(reference_or_id, agent)
-    if not _release_held(request, actor=agent_actor(agent), now=now, reason=reason):
+    if not _release_held(request, actor=Actor.staff(agent.id), now=now, reason=reason):
         db.session.rollback()
         raise AssignmentConflict("Enregistrez d'abord le résultat de l'appel en cours.")
     # Recorded as a declined offer, so the request goes to someone else first.
@@ -504,7 +502,7 @@ def _after_call(agent: StaffUser, now: datetime) -> bool:
     """A busy agent with nothing left in hand is available again (True when that happened)."""
     db.session.flush()
     if agent.availability == Availability.BUSY.value and held_count(agent.id) == 0:
-        _set_availability(agent, Availability.AVAILABLE, actor=agent_actor(agent), now=now, reason="call ended")
+        _set_availability(agent, Availability.AVAILABLE, actor=Actor.staff(agent.id), now=now, reason="call ended")
         return True
     return False
 
@@ -549,7 +547,7 @@ def _set_availability(agent: StaffUser, state: Availability, *, actor: Actor, no
 def set_availability(agent: StaffUser, state: Availability | str, now: datetime, actor: Actor | None = None) -> None:
     """The agent (or a senior) changes the agent's state. Going available offers work at once."""
     state = Availability(state)
-    actor = actor or agent_actor(agent)
+    actor = actor or Actor.staff(agent.id)
     begin_write()
     agent = _lock_agent(agent.id)
     withdrawn = []

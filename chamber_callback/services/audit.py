@@ -1,22 +1,11 @@
 """Audit events: who did what, when and why."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
+from ..domain.actors import Actor
 from ..extensions import db
 from ..models import AuditEvent
-
-
-@dataclass(frozen=True)
-class Actor:
-    type: str  # artisan | api | agent | system
-    id: str | None = None
-
-
-ARTISAN = Actor("artisan")
-API_CLIENT = Actor("api")
-SYSTEM = Actor("system")
 
 
 def record_event(

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import logging
-import time
 from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select, update
 
+from ..clock import utcnow
 from ..domain.telephony import (
     FINAL_STATUSES,
     MACHINE_ANSWERS,
@@ -54,7 +54,7 @@ def place_call(reference: str, agent: StaffUser, now: datetime) -> CallAttempt:
 def take_call_slot() -> bool:
     """One of the ``TWILIO_CPS`` calls allowed this second, counted in Redis for all processes.
     Without Redis, the call goes ahead (Twilio queues calls over the limit anyway)."""
-    key = f"chamber-callback:cps:{int(time.time())}"
+    key = f"chamber-callback:cps:{int(utcnow().timestamp())}"
     try:
         redis = get_redis()
         count = redis.incr(key)
@@ -214,8 +214,9 @@ AUTOMATIC_NOTE_PREFIX = "Résultat relevé sur l'appel"
 def correct_outcome(attempt_id: int, agent: StaffUser, outcome: str, now: datetime, note: str | None = None):
     """The agent corrects an outcome the telephony recorded by itself, within the hour, while
     the request waits for its next try (a "no answer" that was in fact a conversation)."""
+    from ..domain.actors import Actor
     from ..domain.lifecycle import RETRY_OUTCOMES, Outcome, Status, after_outcome
-    from .assignment import AssignmentConflict, Settings, agent_actor
+    from .assignment import AssignmentConflict, Settings
     from .lifecycle import transition
     from .sla import record_contact
 
@@ -242,7 +243,7 @@ def correct_outcome(attempt_id: int, agent: StaffUser, outcome: str, now: dateti
     attempt.outcome = outcome.value
     attempt.note = f"{attempt.note} Corrigé par le conseiller : {note or outcome.value}"[:2000]
     if step.status.value != request.status and not transition(
-            request, step.status, actor=agent_actor(agent), now=now, action="attempt.corrected",
+            request, step.status, actor=Actor.staff(agent.id), now=now, action="attempt.corrected",
             reason=f"{previous} → {outcome.value}"):
         db.session.rollback()
         raise AssignmentConflict("Cette demande a changé entre-temps : rechargez la page.")

@@ -11,9 +11,10 @@ from datetime import date, datetime
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from ..domain.actors import Actor
 from ..extensions import begin_write, db
 from ..models import ClosedDay, RegionalUnit
-from .audit import Actor, record_event
+from .audit import record_event
 from .sla import recompute_waiting_deadlines
 
 REASON_MAX = 200

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from ..domain.actors import Actor
 from ..domain.intake import Intake
 from ..domain.lifecycle import ACTIVE_STATUSES, Status
 from ..domain.reference import new_reference, new_status_token, token_digest
@@ -15,7 +16,7 @@ from ..domain.sla import sla_deadline
 from ..extensions import begin_write, db
 from ..models import CallbackRequest, Departement, Offer, Topic
 from ..queues import enqueue_assignment
-from .audit import Actor, record_event
+from .audit import record_event
 from .lifecycle import transition
 from .messages import add_message, enqueue_message
 from .sla import calendar_for, first_escalation_at

@@ -5,10 +5,11 @@ from datetime import datetime
 
 from sqlalchemy import update
 
+from ..domain.actors import Actor
 from ..domain.lifecycle import TERMINAL_STATUSES, Status, can_transition
 from ..extensions import db
 from ..models import CallbackRequest
-from .audit import Actor, record_event
+from .audit import record_event
 
 
 def transition(request: CallbackRequest, target: Status, *, actor: Actor, now: datetime,

@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
+from ..domain.actors import STAFF, SYSTEM
 from ..extensions import begin_write, db
 from ..models import ArtisanMessage, AuditEvent, CallAttempt, CallbackRequest
-from .audit import SYSTEM
 
 log = logging.getLogger(__name__)
 ERASED = "—"
@@ -36,7 +36,7 @@ def purge_personal_data(now: datetime, retention_days: int, batch: int = 1000, d
     db.session.execute(update(ArtisanMessage).where(ArtisanMessage.request_id.in_(ids)).values(body=ERASED)
                        .execution_options(synchronize_session=False))
     # Outcome notes were copied into the timeline's "reason": erase them too.
-    db.session.execute(update(AuditEvent).where(AuditEvent.request_id.in_(ids), AuditEvent.actor_type == "agent")
+    db.session.execute(update(AuditEvent).where(AuditEvent.request_id.in_(ids), AuditEvent.actor_type == STAFF)
                        .values(reason=None).execution_options(synchronize_session=False))
     db.session.execute(AuditEvent.__table__.insert(), [
         {"created_at": now, "request_id": request_id, "actor_type": SYSTEM.type, "actor_id": SYSTEM.id,

@@ -18,6 +18,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from ..domain.actors import Actor
 from ..domain.escalation import (
     PRIORITY_RAISED,
     PRIORITY_TOP,
@@ -27,7 +28,7 @@ from ..domain.escalation import (
 from ..domain.intake import one_line
 from ..extensions import begin_write, db
 from ..models import Setting
-from .audit import Actor, record_event
+from .audit import record_event
 
 _CACHE_KEY = "chamber_callback.settings"
 NON_REQUEST_TTL_SECONDS = 5.0

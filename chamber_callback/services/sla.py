@@ -15,6 +15,8 @@ from flask import current_app
 from flask_babel import format_datetime
 from sqlalchemy import insert, or_, select, update
 
+from ..clock import utcnow
+from ..domain.actors import SYSTEM
 from ..domain.escalation import EscalationLevel, due_now, next_escalation, sla_colour
 from ..domain.lifecycle import ACTIVE_STATUSES
 from ..domain.sla import DEFAULT_OPENING_HOURS, BusinessCalendar, sla_used
@@ -31,7 +33,7 @@ from ..models import (
 from ..notify import get_mailer
 from ..notify.email import MailError
 from . import settings
-from .audit import SYSTEM, record_event
+from .audit import record_event
 
 log = logging.getLogger(__name__)
 
@@ -314,7 +316,7 @@ def send_pending_emails(notification_ids: list[int] | None = None, limit: int = 
     workers never send the same one; a claim older than ``SENDING_TIMEOUT`` (a worker killed
     mid-send) may be taken again.
     """
-    now = datetime.now(ZoneInfo("UTC"))
+    now = utcnow()
     retry = or_(Notification.email_status.in_(("pending", "failed")),
                 (Notification.email_status == "sending") & (Notification.emailed_at < now - SENDING_TIMEOUT))
     query = select(Notification.id).where(retry, Notification.email_attempts < MAX_EMAIL_ATTEMPTS)
@@ -343,7 +345,7 @@ def send_pending_emails(notification_ids: list[int] | None = None, limit: int = 
             log.warning("e-mail for notification %s failed: %s", notification_id, exc)
         begin_write()
         db.session.execute(update(Notification).where(Notification.id == notification_id).values(
-            email_status="sent" if ok else "failed", emailed_at=datetime.now(ZoneInfo("UTC")) if ok else None)
+            email_status="sent" if ok else "failed", emailed_at=utcnow() if ok else None)
             .execution_options(synchronize_session=False))
         db.session.commit()
         counts["sent" if ok else "failed"] += 1

@@ -5,11 +5,13 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from ..auth import ROLES, issue_token
+from ..auth import issue_token
+from ..domain.actors import Actor
 from ..domain.intake import IntakeError, normalise_phone
+from ..domain.roles import ALL_ROLES, NEEDS_UNIT
 from ..extensions import begin_write, db
 from ..models import ApiToken, RegionalUnit, StaffUser, Topic
-from .audit import Actor, record_event
+from .audit import record_event
 
 MIN_PASSWORD_LENGTH = 10
 
@@ -27,8 +29,8 @@ def create_user(*, email: str, role: str, password: str, now: datetime, name: st
                 unit_code: str | None = None, phone: str | None = None, skills: list[str] | None = None,
                 capacity: int = 1, actor: Actor | None = None, audit_action: str = "staff.created") -> StaffUser:
     email = email.strip().lower()
-    if role not in ROLES:
-        raise AccountError(f"Rôle inconnu « {role} » : {', '.join(ROLES)}.")
+    if role not in ALL_ROLES:
+        raise AccountError(f"Rôle inconnu « {role} » : {', '.join(ALL_ROLES)}.")
     check_password_strength(password)
     unit = None
     if unit_code:
@@ -36,7 +38,7 @@ def create_user(*, email: str, role: str, password: str, now: datetime, name: st
         if unit is None:
             codes = ", ".join(db.session.scalars(select(RegionalUnit.code).order_by(RegionalUnit.id)))
             raise AccountError(f"Unité inconnue « {unit_code} » : {codes}.")
-    if role in ("agent", "senior") and unit is None:
+    if role in NEEDS_UNIT and unit is None:
         raise AccountError("Un agent ou un senior appartient à une unité (--unit).")
     if phone:
         try:
@@ -75,7 +77,7 @@ def change_password(user: StaffUser, current: str, new: str, now: datetime) -> N
     begin_write()
     user.set_password(new)
     user.session_version += 1  # other sessions end
-    record_event(request_id=None, action="staff.password_changed", actor=Actor("agent", str(user.id)), now=now,
+    record_event(request_id=None, action="staff.password_changed", actor=Actor.staff(user.id), now=now,
                  staff_user_id=user.id)
     db.session.commit()
 

@@ -28,8 +28,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import and_, bindparam, case, exists, func, literal_column, or_, select
 from sqlalchemy.orm import joinedload
 
-from ..auth import CALL_ROLES
 from ..domain.lifecycle import ACTIVE_STATUSES, Outcome, Status
+from ..domain.roles import TAKES_CALLS
 from ..extensions import db, zone_named
 from ..models import (
     CallAttempt,
@@ -408,7 +408,7 @@ def agents_board(scope: Scope, now: datetime, tz: str, within: dict[int, Share] 
     """Call takers with their state, what they hold, their calls today and, over 7 days, their
     first calls within the SLA (``within``: ``within_sla_by_agent`` when the caller has it)."""
     query = select(StaffUser).options(joinedload(StaffUser.unit)).where(
-        StaffUser.role.in_(CALL_ROLES), StaffUser.is_active_account.is_(True))
+        StaffUser.role.in_(TAKES_CALLS), StaffUser.is_active_account.is_(True))
     if scope.unit_id is not None:
         query = query.where(StaffUser.unit_id == scope.unit_id)
     agents = db.session.scalars(query.order_by(StaffUser.unit_id, StaffUser.name)).all()

@@ -7,9 +7,10 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from ..auth import CALL_ROLES
+from ..domain.actors import Actor
 from ..domain.escalation import PRIORITY_TOP
 from ..domain.lifecycle import Status
+from ..domain.roles import TAKES_CALLS, locked_to_own_unit, sees_all_units
 from ..domain.routing import Availability
 from ..extensions import begin_write, db
 from ..models import CallbackRequest, Offer, RegionalUnit, StaffUser
@@ -21,7 +22,7 @@ from .assignment import (
     _make_offer,
     withdraw_offer,
 )
-from .audit import Actor, record_event
+from .audit import record_event
 
 # A call in progress belongs to its agent; anything else may be moved.
 MOVABLE = (Status.QUEUED.value, Status.OFFERED.value, Status.RETRY_WAIT.value, Status.SCHEDULED.value)
@@ -39,10 +40,10 @@ class Supervisor:
 
     @property
     def actor(self) -> Actor:
-        return Actor("staff", str(self.user.id))
+        return Actor.staff(self.user.id)
 
     def may_act_on(self, request: CallbackRequest) -> bool:
-        return self.user.role in ("manager", "admin") or request.unit_id == self.user.unit_id
+        return sees_all_units(self.user.role) or request.unit_id == self.user.unit_id
 
 
 def _load(reference: str, supervisor: Supervisor) -> CallbackRequest:
@@ -72,10 +73,10 @@ def reassign(reference: str, agent_id: int, supervisor: Supervisor, now: datetim
     begin_write()
     request = _load(reference, supervisor)
     agent = _lock_agent(agent_id)
-    if agent is None or agent.role not in CALL_ROLES or not agent.is_active_account:
+    if agent is None or agent.role not in TAKES_CALLS or not agent.is_active_account:
         db.session.rollback()
         raise SupervisionError("Choisissez un conseiller actif.")
-    if supervisor.user.role == "senior" and agent.unit_id != supervisor.user.unit_id:
+    if locked_to_own_unit(supervisor.user.role) and agent.unit_id != supervisor.user.unit_id:
         db.session.rollback()
         raise SupervisionError("Un senior confie les demandes aux conseillers de son unité ; "
                                "pour une autre unité, utilisez « Envoyer à une autre unité ».")
@@ -144,8 +145,8 @@ def raise_priority(reference: str, supervisor: Supervisor, now: datetime) -> boo
 def assignable_agents(supervisor: Supervisor) -> list[StaffUser]:
     """Agents requests can be given to: active call takers (a senior's own unit only),
     available ones first."""
-    query = select(StaffUser).where(StaffUser.role.in_(CALL_ROLES), StaffUser.is_active_account.is_(True))
-    if supervisor.user.role == "senior":
+    query = select(StaffUser).where(StaffUser.role.in_(TAKES_CALLS), StaffUser.is_active_account.is_(True))
+    if locked_to_own_unit(supervisor.user.role):
         query = query.where(StaffUser.unit_id == supervisor.user.unit_id)
     agents = db.session.scalars(query.order_by(StaffUser.name)).all()
     return sorted(agents, key=lambda a: (a.availability != Availability.AVAILABLE.value, a.name))

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
+from datetime import UTC
 from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
@@ -10,8 +10,10 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import func, select, update
 
-from ..auth import CALL_ROLES, ROLES, SUPERVISOR_ROLES, roles_required
+from ..auth import roles_required
+from ..clock import utcnow
 from ..domain.lifecycle import ACTIVE_STATUSES, Status
+from ..domain.roles import ALL_ROLES, SUPERVISES, TAKES_CALLS, locked_to_own_unit
 from ..domain.routing import Availability
 from ..extensions import db, limiter
 from ..models import CallAttempt, CallbackRequest, Notification, RegionalUnit, StaffUser
@@ -42,10 +44,6 @@ from .forms import (
 )
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def _login_limit() -> str:
     return current_app.config["LOGIN_LIMIT"]
 
@@ -59,7 +57,7 @@ def _failed(response) -> bool:
 
 
 def home_for(user) -> str:
-    return url_for("staff.console") if user.role in CALL_ROLES else url_for("manager.dashboard")
+    return url_for("staff.console") if user.role in TAKES_CALLS else url_for("manager.dashboard")
 
 
 @bp.route("/connexion", methods=["GET", "POST"])
@@ -80,9 +78,9 @@ def login():
 
 
 @bp.post("/deconnexion")
-@roles_required(*ROLES)
+@roles_required(ALL_ROLES)
 def logout():
-    if current_user.role in CALL_ROLES and current_user.availability != Availability.OFFLINE.value:
+    if current_user.role in TAKES_CALLS and current_user.availability != Availability.OFFLINE.value:
         assignment.set_availability(current_user, Availability.OFFLINE, utcnow())
     logout_user()
     flash(_("Vous êtes déconnecté."), "success")
@@ -90,7 +88,7 @@ def logout():
 
 
 @bp.route("/compte/mot-de-passe", methods=["GET", "POST"])
-@roles_required(*ROLES)
+@roles_required(ALL_ROLES)
 def password():
     form = PasswordForm()
     if form.validate_on_submit():
@@ -135,13 +133,13 @@ def panel_context(agent: StaffUser) -> dict:
 
 
 @bp.get("/console")
-@roles_required(*CALL_ROLES)
+@roles_required(TAKES_CALLS)
 def console():
     return render_template("staff/console.html", **panel_context(current_user))
 
 
 @bp.get("/console/panneau")
-@roles_required(*CALL_ROLES)
+@roles_required(TAKES_CALLS)
 def console_panel():
     """Polled by the console: 204 while nothing changed, else the new panel."""
     context = panel_context(current_user)
@@ -158,7 +156,7 @@ def _back():
 
 
 @bp.post("/console/disponibilite")
-@roles_required(*CALL_ROLES)
+@roles_required(TAKES_CALLS)
 def set_availability():
     form = AvailabilityForm()
     if not form.validate_on_submit():
@@ -169,7 +167,7 @@ def set_availability():
 
 
 @bp.post("/console/offres/<int:offer_id>/accepter")
-@roles_required(*CALL_ROLES)
+@roles_required(TAKES_CALLS)
 def accept_offer(offer_id: int):
     check_action_form()
     try:
@@ -181,7 +179,7 @@ def accept_offer(offer_id: int):
 
 
 @bp.post("/console/offres/<int:offer_id>/refuser")
-@roles_required(*CALL_ROLES)
+@roles_required(TAKES_CALLS)
 def decline_offer(offer_id: int):
     check_action_form()
     try:
@@ -193,7 +191,7 @@ def decline_offer(offer_id: int):
 
 
 @bp.post("/console/suivant")
-@roles_required(*CALL_ROLES)
+@roles_required(TAKES_CALLS)
 def pull_next():
     check_action_form()
     try:
@@ -209,7 +207,7 @@ def pull_next():
 
 
 @bp.post("/console/demandes/<reference>/appel")
-@roles_required(*CALL_ROLES)
+@roles_required(TAKES_CALLS)
 def start_attempt(reference: str):
     check_action_form()
     try:
@@ -222,7 +220,7 @@ def start_attempt(reference: str):
 
 
 @bp.post("/console/demandes/<reference>/rendre")
-@roles_required(*CALL_ROLES)
+@roles_required(TAKES_CALLS)
 def release(reference: str):
     check_action_form()
     try:
@@ -234,7 +232,7 @@ def release(reference: str):
 
 
 @bp.post("/console/appels/<int:attempt_id>/resultat")
-@roles_required(*CALL_ROLES)
+@roles_required(TAKES_CALLS)
 def record_outcome(attempt_id: int):
     form = OutcomeForm()
     if not form.validate_on_submit():
@@ -262,7 +260,7 @@ def record_outcome(attempt_id: int):
 
 
 @bp.post("/console/appels/<int:attempt_id>/correction")
-@roles_required(*CALL_ROLES)
+@roles_required(TAKES_CALLS)
 def correct_outcome(attempt_id: int):
     form = OutcomeForm()
     if not form.validate_on_submit():
@@ -278,7 +276,7 @@ def correct_outcome(attempt_id: int):
 
 
 @bp.get("/console/demandes/<reference>")
-@roles_required(*ROLES)
+@roles_required(ALL_ROLES)
 def request_card(reference: str):
     found = db.session.scalar(select(CallbackRequest).where(CallbackRequest.reference == reference.upper()))
     if found is None or not may_view(current_user, found):
@@ -289,7 +287,7 @@ def request_card(reference: str):
 
 
 @bp.get("/console/historique")
-@roles_required(*CALL_ROLES)
+@roles_required(TAKES_CALLS)
 def history():
     attempts = db.session.scalars(select(CallAttempt).where(CallAttempt.agent_id == current_user.id)
                                   .order_by(CallAttempt.id.desc()).limit(200)).all()
@@ -300,14 +298,14 @@ def history():
 # --- the team queue --------------------------------------------------------------------------
 
 @bp.get("/equipe")
-@roles_required(*SUPERVISOR_ROLES)
+@roles_required(SUPERVISES)
 def team_queue():
     """Waiting and in-progress requests with their deadlines, and who is available."""
     units = db.session.scalars(select(RegionalUnit).order_by(RegionalUnit.id)).all()
-    unit_id = current_user.unit_id if current_user.role == "senior" else request.args.get("unite", type=int)
+    unit_id = current_user.unit_id if locked_to_own_unit(current_user.role) else request.args.get("unite", type=int)
     active = [s.value for s in ACTIVE_STATUSES]
     query = select(CallbackRequest).where(CallbackRequest.status.in_(active))
-    agents_query = select(StaffUser).where(StaffUser.role.in_(CALL_ROLES), StaffUser.is_active_account.is_(True))
+    agents_query = select(StaffUser).where(StaffUser.role.in_(TAKES_CALLS), StaffUser.is_active_account.is_(True))
     if unit_id:
         query = query.where(CallbackRequest.unit_id == unit_id)
         agents_query = agents_query.where(StaffUser.unit_id == unit_id)
@@ -339,7 +337,7 @@ def unread_notifications():
 
 
 @bp.get("/notifications")
-@roles_required(*ROLES)
+@roles_required(ALL_ROLES)
 def notifications():
     items = db.session.scalars(select(Notification).where(Notification.user_id == current_user.id)
                                .order_by(Notification.id.desc()).limit(200)).all()
@@ -347,7 +345,7 @@ def notifications():
 
 
 @bp.post("/notifications/lues")
-@roles_required(*ROLES)
+@roles_required(ALL_ROLES)
 def notifications_read():
     check_action_form()
     db.session.execute(update(Notification).where(Notification.user_id == current_user.id,

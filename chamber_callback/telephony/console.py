@@ -8,9 +8,10 @@ a few seconds later. Text messages are written to ``instance/sms.log``.
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
+from ..clock import utcnow
 from .base import Capabilities
 
 SIMULATED_RESULTS = ("reached", "no-answer", "voicemail", "busy", "failed")
@@ -58,7 +59,7 @@ class ConsoleTelephony:
         from ..queues import schedule_job
 
         schedule_job("chamber_callback.jobs.simulate_call", attempt_id, job_id=f"simulate-{attempt_id}",
-                     at=datetime.now(UTC) + timedelta(seconds=2))
+                     at=utcnow() + timedelta(seconds=2))
         return f"SIM{attempt_id:032d}"
 
     def cancel(self, call_sid: str) -> None:
@@ -69,7 +70,7 @@ class ConsoleTelephony:
 
     def send_sms(self, to: str, body: str) -> str | None:
         self.sms_log.parent.mkdir(parents=True, exist_ok=True)
-        stamp = datetime.now(UTC).isoformat(timespec="seconds")
+        stamp = utcnow().isoformat(timespec="seconds")
         with self.sms_log.open("a", encoding="utf-8") as handle:
             handle.write(f"--- {stamp} to {to}\n{body}\n\n")
         return None

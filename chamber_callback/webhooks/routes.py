@@ -2,13 +2,13 @@
 valid ``X-Twilio-Signature`` computed on the public URL; anything else gets 403."""
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from functools import wraps
 
 from flask import Response, abort, current_app, request
 from twilio.request_validator import RequestValidator
 from twilio.twiml.voice_response import VoiceResponse
 
+from ..clock import utcnow
 from ..extensions import db
 from ..models import CallAttempt
 from ..services.calls import apply_call_event, record_answered_by
@@ -119,7 +119,7 @@ def status_callback():
         abort(400)
     form = request.form
     duration = form.get("CallDuration") or form.get("DialCallDuration")
-    apply_call_event(attempt.id, leg, form.get("CallSid", ""), form.get("CallStatus", ""), datetime.now(UTC),
+    apply_call_event(attempt.id, leg, form.get("CallSid", ""), form.get("CallStatus", ""), utcnow(),
                      duration_s=int(duration) if duration and duration.isdigit() else None,
                      answered_by=form.get("AnsweredBy"))
     return "", 204
@@ -131,7 +131,7 @@ def amd_callback():
     attempt = _attempt()
     answered_by = request.form.get("AnsweredBy")
     if answered_by:
-        record_answered_by(attempt.id, answered_by, datetime.now(UTC))
+        record_answered_by(attempt.id, answered_by, utcnow())
     return "", 204
 
 

@@ -5,10 +5,10 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from chamber_callback.auth import issue_token
+from chamber_callback.domain.actors import Actor
 from chamber_callback.domain.intake import Intake, resolve_postal_code
 from chamber_callback.extensions import db
 from chamber_callback.models import CallbackRequest, StaffUser
-from chamber_callback.services.audit import Actor
 from chamber_callback.services.intake import submit_request
 from chamber_callback.services.staff import create_user
 

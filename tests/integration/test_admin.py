@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
+from chamber_callback.domain.actors import Actor
 from chamber_callback.extensions import db
 from chamber_callback.models import (
     AuditEvent,
@@ -19,7 +20,6 @@ from chamber_callback.models import (
 )
 from chamber_callback.services import settings
 from chamber_callback.services.assignment import claim_next
-from chamber_callback.services.audit import Actor
 from tests.integration.helpers import (
     PASSWORD,
     T0,

@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from chamber_callback.domain.actors import Actor
 from chamber_callback.extensions import db
 from chamber_callback.models import AuditEvent, Escalation, Offer, RegionalUnit
 from chamber_callback.services import assignment, stats, supervision
-from chamber_callback.services.audit import Actor
 from chamber_callback.services.intake import cancel_request
 from chamber_callback.services.retention import purge_personal_data
 from chamber_callback.services.sla import sla_tick
@@ -165,8 +165,8 @@ def test_reports_per_unit_and_per_agent(day):
     assert {row.bucket for row in by_week} == {"2026-S47"}
 
 
-def test_dashboard_page_shows_the_figures(app, client, day, monkeypatch):
-    monkeypatch.setattr("chamber_callback.manager.routes.utcnow", lambda: NOW)
+def test_dashboard_page_shows_the_figures(app, client, day, freeze_clock):
+    freeze_clock(NOW)
     manager = make_staff(role="manager")
     login(client, manager)
     page = client.get(f"/pilotage?unite={idf()}").get_data(as_text=True)
@@ -185,8 +185,8 @@ def test_dashboard_page_shows_the_figures(app, client, day, monkeypatch):
     assert "Par unité" in reports and "2026-11" in reports
 
 
-def test_a_senior_sees_its_own_unit_only(app, client, day, monkeypatch):
-    monkeypatch.setattr("chamber_callback.manager.routes.utcnow", lambda: NOW)
+def test_a_senior_sees_its_own_unit_only(app, client, day, freeze_clock):
+    freeze_clock(NOW)
     senior = make_staff(role="senior", unit="ouest")
     login(client, senior)
     page = client.get(f"/pilotage?unite={idf()}").get_data(as_text=True)  # the unit asked for is ignored
@@ -200,8 +200,8 @@ def test_a_senior_sees_its_own_unit_only(app, client, day, monkeypatch):
     assert reload(day["f"]).priority == 0
 
 
-def test_csv_export_streams_and_hides_personal_data_from_admins(app, day, monkeypatch):
-    monkeypatch.setattr("chamber_callback.manager.routes.utcnow", lambda: NOW)
+def test_csv_export_streams_and_hides_personal_data_from_admins(app, day, freeze_clock):
+    freeze_clock(NOW)
     injected = make_request(now=NOW - 2 * H)
     injected.business_name = "=HYPERLINK(\"http://x\")"
     db.session.commit()
@@ -344,8 +344,8 @@ def test_reassign_races_an_agent_taking_the_call(app):
         db.session.commit()
 
 
-def test_stats_api(app, client, day, monkeypatch):
-    monkeypatch.setattr("chamber_callback.api.stats.datetime", _FrozenDatetime)
+def test_stats_api(app, client, day, freeze_clock):
+    freeze_clock(NOW)
     response = client.get("/api/v1/stats?unit=idf-nord-om", headers=token_for(make_staff(role="manager")))
     assert response.status_code == 200
     body = response.get_json()
@@ -362,11 +362,6 @@ def test_stats_api(app, client, day, monkeypatch):
     spec = client.get("/api/v1/openapi.json").get_json()
     assert "/stats" in spec["paths"] and "Stats" in spec["components"]["schemas"]
 
-
-class _FrozenDatetime(datetime):
-    @classmethod
-    def now(cls, tz=None):
-        return NOW
 
 
 MANAGER_MATRIX = {
@@ -406,8 +401,8 @@ def test_every_manager_route_is_in_the_matrix(app):
     assert len(MANAGER_MATRIX) == len(endpoints) + 1
 
 
-def test_figures_are_shared_for_a_few_seconds_but_lists_stay_live(app, client, day, monkeypatch):
-    monkeypatch.setattr("chamber_callback.manager.routes.utcnow", lambda: NOW)
+def test_figures_are_shared_for_a_few_seconds_but_lists_stay_live(app, client, day, freeze_clock):
+    freeze_clock(NOW)
     app.config["DASHBOARD_CACHE_SECONDS"] = 60
     login(client, make_staff(role="manager"))
     assert 'data-tile="waiting">5<' in client.get("/pilotage/panneau").get_data(as_text=True)

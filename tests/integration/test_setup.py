@@ -41,10 +41,10 @@ def test_flask_env_production_is_honoured_too(monkeypatch):
 def test_local_defaults_need_no_service(monkeypatch, tmp_path):
     for name in ("APP_ENV", "FLASK_ENV", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "SLA_HOURS", "TIMEZONE"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(config_module, "INSTANCE_DIR", tmp_path)
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path))
     first = load_config()
     assert first["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'chamber_callback.sqlite3'}"
-    assert first["REDIS_URL"] == config_module.EMBEDDED_REDIS_URL
+    assert first["REDIS_URL"] == config_module.embedded_redis_url() == "redis://127.0.0.1:6479/0"
     assert (first["SLA_HOURS"], first["TIMEZONE"], first["BABEL_DEFAULT_LOCALE"]) == (24.0, "Europe/Paris", "fr")
     key_file = tmp_path / "secret_key"
     assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600

@@ -155,6 +155,10 @@ def test_console_flow_through_the_pages(app, run_jobs):
     assert "Joint : question réglée" in page  # in "Ma journée"
     card = client.get(f"/console/demandes/{request.reference}").get_data(as_text=True)
     assert "Chronologie" in card and "attempt.reached_resolved" in card
+    # Who did each step, by name: the agent (recorded as staff like every colleague) and the artisan.
+    assert f"· <span class=\"muted\">{agent.name}</span>" in card and "l&#39;artisan" in card
+    actors = {e.actor_type for e in db.session.scalars(select(AuditEvent).where(AuditEvent.request_id == request.id))}
+    assert actors == {"artisan", "staff", "system"}
     db.session.expire_all()
     assert db.session.get(CallbackRequest, request.id).status == "completed"
 

@@ -1,7 +1,7 @@
 """Click-to-call: the Twilio adapter against an injected HTTP client, signed webhooks, TwiML
 asserted as XML, callbacks duplicated and out of order, and the console simulator."""
 import xml.etree.ElementTree as ET
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -195,11 +195,10 @@ def test_tests_cannot_reach_the_network():
         socket.create_connection(("192.0.2.1", 443), timeout=0.1)
 
 
-def test_calls_over_the_accounts_cps_wait_for_the_next_second(twilio_app, monkeypatch):
+def test_calls_over_the_accounts_cps_wait_for_the_next_second(twilio_app, freeze_clock):
     from chamber_callback.jobs import bridge_call
-    from chamber_callback.services import calls
-
-    monkeypatch.setattr(calls.time, "time", lambda: 1_800_000_000.0)
+    this_second = datetime.fromtimestamp(1_800_000_000, UTC)
+    freeze_clock(this_second)
     http = use_http(twilio_app, [(201, {"sid": "CA" + "a" * 32, "status": "queued"}),
                                  (201, {"sid": "CA" + "b" * 32, "status": "queued"})])
     first_agent, first = held_call()
@@ -208,7 +207,7 @@ def test_calls_over_the_accounts_cps_wait_for_the_next_second(twilio_app, monkey
     queued = place_call(second.reference, second_agent, T0)
     assert len(http.requests) == 1  # TWILIO_CPS=1: the second waits
     assert db.session.get(CallAttempt, queued.id).call_sid is None
-    monkeypatch.setattr(calls.time, "time", lambda: 1_800_000_001.0)
+    freeze_clock(this_second + timedelta(seconds=1))
     assert bridge_call(queued.id) == "placed"
     assert http.requests[1]["data"]["To"] == "+33622334455"
 

@@ -4,7 +4,7 @@ A request goes to an available agent with free capacity, of the request's unit (
 once the request overflows), who has the topic's skill. Among them: the agent the request was
 promised to (a follow-up returns to the same agent first), then an agent who already handled
 this artisan (portfolio affinity), then the least loaded, then the longest idle.
-Requests are taken urgent first, then by earliest SLA deadline.
+The order in which requests are taken is ``domain.queue``.
 """
 from __future__ import annotations
 
@@ -76,15 +76,6 @@ def rank_agents(request: RequestView, agents: Iterable[AgentView], affinity: dic
         agent.idle_since,
         agent.id,
     ))
-
-
-TOP_PRIORITY = 2
-
-
-def queue_key(request: RequestView) -> tuple:
-    """Order of the queue: breached first, then urgent, then raised by escalation, then earliest
-    deadline (then oldest id)."""
-    return (request.priority < TOP_PRIORITY, not request.urgent, -request.priority, request.sla_deadline, request.id)
 
 
 def should_overflow(queued_at: datetime, now: datetime, overflow_after: timedelta) -> bool:

@@ -17,7 +17,6 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..domain.actors import SYSTEM, Actor
-from ..domain.escalation import PRIORITY_TOP
 from ..domain.lifecycle import REACHED_OUTCOMES, Outcome, Status, after_outcome
 from ..domain.roles import TAKES_CALLS
 from ..domain.routing import (
@@ -33,6 +32,7 @@ from ..queues import cancel_scheduled, enqueue_assignment, schedule_job
 from .audit import record_event
 from .lifecycle import transition
 from .messages import add_message, enqueue_message
+from .queue import queue_order
 from .sla import rebuild_request_deadline, record_contact
 
 log = logging.getLogger(__name__)
@@ -210,7 +210,7 @@ def assign_request(request_id: int, now: datetime) -> int | None:
 
 
 def _next_request_query(agent: StaffUser, skill_ids: list[int], now: datetime | None = None):
-    """Waiting requests this agent may take, best first (its own follow-ups, urgent, deadline).
+    """Waiting requests this agent may take, in the agent's queue order (``domain.queue``).
 
     With ``now``, requests the agent just declined or let expire are left to others (offers);
     without it (the agent pulls a call itself) nothing is skipped.
@@ -229,15 +229,7 @@ def _next_request_query(agent: StaffUser, skill_ids: list[int], now: datetime | 
     return (
         select(CallbackRequest.id)
         .where(*conditions)
-        .order_by(
-            # coalesce: a NULL comparison would sort first on PostgreSQL
-            func.coalesce(CallbackRequest.preferred_agent_id == agent.id, False).desc(),
-            (CallbackRequest.priority >= PRIORITY_TOP).desc(),  # breached: before anything else
-            CallbackRequest.urgent.desc(),
-            CallbackRequest.priority.desc(),
-            CallbackRequest.sla_deadline,
-            CallbackRequest.id,
-        )
+        .order_by(*queue_order(agent.id))
     )
 
 

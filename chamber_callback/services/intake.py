@@ -5,7 +5,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ..domain.actors import Actor
@@ -19,6 +19,7 @@ from ..queues import enqueue_assignment
 from .audit import record_event
 from .lifecycle import transition
 from .messages import add_message, enqueue_message
+from .queue import ahead_of
 from .sla import calendar_for, first_escalation_at
 
 log = logging.getLogger(__name__)
@@ -169,19 +170,14 @@ def cancel_request(request: CallbackRequest, *, actor: Actor, now: datetime, rea
 
 
 def queue_position(request: CallbackRequest) -> int | None:
-    """How many waiting requests of the same unit come before this one (urgent first, then deadline)."""
+    """How many waiting requests of the same unit come before this one, in the queue order."""
     if request.status != Status.QUEUED.value:
         return None
-    earlier = CallbackRequest.sla_deadline < request.sla_deadline
-    if request.urgent:
-        ahead = CallbackRequest.urgent.is_(True) & earlier
-    else:
-        ahead = or_(CallbackRequest.urgent.is_(True), earlier)
     return db.session.scalar(
         select(func.count()).select_from(CallbackRequest).where(
             CallbackRequest.unit_id == request.unit_id,
             CallbackRequest.status == Status.QUEUED.value,
             CallbackRequest.id != request.id,
-            ahead,
+            ahead_of(request),
         )
     )

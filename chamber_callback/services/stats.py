@@ -39,6 +39,7 @@ from ..models import (
     StaffUser,
     Topic,
 )
+from .queue import queue_order
 from .sla import levels
 
 AT_RISK_SHARE = 0.75
@@ -426,12 +427,12 @@ def agents_board(scope: Scope, now: datetime, tz: str, within: dict[int, Share] 
 
 def attention_lists(scope: Scope, now: datetime,
                     limit: int = 30) -> tuple[list[CallbackRequest], list[CallbackRequest]]:
-    """(at risk, breached), each sorted by deadline."""
+    """(at risk, breached), each in the queue order: first served first."""
     options = (joinedload(R.unit), joinedload(R.topic), joinedload(R.assigned_agent))
     at_risk = db.session.scalars(select(R).options(*options).where(_at_risk_condition(now), *scope.conditions())
-                                 .order_by(R.sla_deadline).limit(limit)).all()
+                                 .order_by(*queue_order()).limit(limit)).all()
     breached = db.session.scalars(select(R).options(*options).where(_breached_condition(now), *scope.conditions())
-                                  .order_by(R.sla_deadline).limit(limit)).all()
+                                  .order_by(*queue_order()).limit(limit)).all()
     return list(at_risk), list(breached)
 
 

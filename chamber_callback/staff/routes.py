@@ -29,6 +29,7 @@ from ..presenters import (
 )
 from ..services import assignment, calls
 from ..services.calls import AUTOMATIC_NOTE_PREFIX, CallNotPlaced, place_call
+from ..services.queue import queue_order
 from ..services.staff import AccountError, change_password
 from ..telephony import get_telephony
 from . import bp
@@ -309,7 +310,7 @@ def team_queue():
     if unit_id:
         query = query.where(CallbackRequest.unit_id == unit_id)
         agents_query = agents_query.where(StaffUser.unit_id == unit_id)
-    requests_ = db.session.scalars(query.order_by(CallbackRequest.urgent.desc(), CallbackRequest.sla_deadline)
+    requests_ = db.session.scalars(query.order_by(*queue_order())
                                    .limit(300)).all()
     counts = dict(db.session.execute(select(CallbackRequest.status, func.count()).where(
         CallbackRequest.status.in_(active), *( [CallbackRequest.unit_id == unit_id] if unit_id else [])

@@ -4,10 +4,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from chamber_callback.domain.lifecycle import Outcome, Status, after_outcome
+from chamber_callback.domain.queue import queue_key
 from chamber_callback.domain.routing import (
     AgentView,
     RequestView,
-    queue_key,
     rank_agents,
     should_overflow,
 )
@@ -71,6 +71,21 @@ def test_queue_order_is_urgent_first_then_deadline():
     requests = [request(1, deadline_hours=2), request(2, urgent=True, deadline_hours=20),
                 request(3, deadline_hours=1), request(4, urgent=True, deadline_hours=5)]
     assert [r.id for r in sorted(requests, key=queue_key)] == [4, 2, 3, 1]
+
+
+def test_queue_order_top_priority_then_urgent_then_raised_then_deadline_then_submission():
+    requests = [request(1, deadline_hours=1), request(2, urgent=True, deadline_hours=30),
+                request(3, priority=1, deadline_hours=10), request(4, priority=2, deadline_hours=40),
+                request(5, urgent=True, priority=1, deadline_hours=30), request(6, deadline_hours=1)]
+    assert [r.id for r in sorted(requests, key=queue_key)] == [4, 5, 2, 3, 1, 6]
+
+
+def test_a_promised_request_comes_first_only_for_its_agent():
+    promised = request(1, deadline_hours=20, preferred_agent_id=7)
+    other = request(2, urgent=True, priority=2, deadline_hours=1)
+    assert [r.id for r in sorted([other, promised], key=lambda r: queue_key(r, agent_id=7))] == [1, 2]
+    assert [r.id for r in sorted([other, promised], key=lambda r: queue_key(r, agent_id=8))] == [2, 1]
+    assert [r.id for r in sorted([other, promised], key=queue_key)] == [2, 1]
 
 
 def test_overflow_after_the_delay():

@@ -50,5 +50,24 @@ def actor_label(actor: Actor, staff_names: dict[int, str]) -> str:
     return _(ACTOR_LABELS.get(actor.type, actor.type))
 
 
+def at_risk_share() -> str:
+    """« 75 % », the share of the SLA from which a request is at risk (from the configured levels)."""
+    from .domain.escalation import thresholds
+    from .services.sla import levels
+
+    share = thresholds(levels()).at_risk
+    return "—" if share is None else f"{share * 100:g}\u00a0%"
+
+
+def at_risk_words() -> str:
+    """The at-risk tile's words, with the configured share."""
+    from .domain.escalation import thresholds
+    from .services.sla import levels
+
+    if thresholds(levels()).at_risk is None:
+        return _("à risque (aucun niveau d'alerte avant l'échéance)")
+    return _("à risque (≥ %(share)s du délai)", share=at_risk_share())
+
+
 def staff_status_label(status: str) -> str:
     return _(STAFF_STATUS_LABELS.get(status, status))

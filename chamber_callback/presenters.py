@@ -77,10 +77,10 @@ def my_day(agent: StaffUser, now: datetime) -> list[CallAttempt]:
 
 
 def sla_level(request: CallbackRequest, now: datetime) -> str:
-    """How close the deadline is: ok / half (50 %) / warning (75 %) / breached (see services.sla)."""
-    from .services.sla import colour
+    """The CSS name of the request's SLA state: ok, raised, at-risk, breached (``services.sla.state``)."""
+    from .services.sla import state
 
-    return colour(request, now)
+    return state(request, now).value
 
 
 def request_summary(request: CallbackRequest) -> dict:

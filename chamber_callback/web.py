@@ -97,5 +97,7 @@ def init_web(app: Flask) -> None:
         sla_hours=lambda: format_decimal(settings.display_get("SLA_HOURS")),
         intake_state=lambda: settings.intake_state(settings.display_get),
         public_banner=settings.public_banner,
+        at_risk_share=labels.at_risk_share,
+        at_risk_words=labels.at_risk_words,
         may=lambda policy: current_user.is_authenticated and roles.may(current_user.role, policy),
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from .sla import BusinessCalendar, add_open_time, instant_at_share
 
@@ -104,12 +105,49 @@ def due_now(submitted_at: datetime, deadline: datetime, fired: Collection[str], 
     return due
 
 
-def sla_colour(share_used: float) -> str:
-    """The colour of a deadline on screens: ok, half (≥ 50 %), warning (≥ 75 %), breached."""
+class SlaState(StrEnum):
+    """Where a request not yet called stands against its deadline (the colour on screens).
+
+    - ok: nothing has fired yet;
+    - raised: a level has raised its priority (by default 50 % of the SLA);
+    - at risk: the first level that tells someone to act has come (by default the senior, at 75 %);
+    - breached: the deadline has passed.
+    The thresholds come from the configured levels (``ESCALATION_LEVELS``, editable by admins).
+    """
+
+    OK = "ok"
+    RAISED = "raised"
+    AT_RISK = "at-risk"
+    BREACHED = "breached"
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    raised: float | None  # share of the SLA from which a request is "raised" (None: never)
+    at_risk: float | None  # from which it is "at risk" (None: never before the breach)
+
+
+def thresholds(levels: Sequence[EscalationLevel] = DEFAULT_LEVELS) -> Thresholds:
+    before_breach = [level for level in levels if level.share < 1]
+    at_risk = min((level.share for level in before_breach if level.notify), default=None)
+    raised = min((level.share for level in before_breach if level.priority > PRIORITY_NORMAL
+                  and (at_risk is None or level.share < at_risk)), default=None)
+    return Thresholds(raised, at_risk)
+
+
+def at_risk_codes(levels: Sequence[EscalationLevel] = DEFAULT_LEVELS) -> list[str]:
+    """Levels whose firing makes a request at risk (counted in SQL from the escalations fired)."""
+    at_risk = thresholds(levels).at_risk
+    return [] if at_risk is None else [level.code for level in levels if at_risk <= level.share < 1]
+
+
+def sla_state(share_used: float, levels: Sequence[EscalationLevel] = DEFAULT_LEVELS) -> SlaState:
+    """The state of a request not yet called, from the share of its SLA used."""
     if share_used >= 1:
-        return "breached"
-    if share_used >= 0.75:
-        return "warning"
-    if share_used >= 0.5:
-        return "half"
-    return "ok"
+        return SlaState.BREACHED
+    limits = thresholds(levels)
+    if limits.at_risk is not None and share_used >= limits.at_risk:
+        return SlaState.AT_RISK
+    if limits.raised is not None and share_used >= limits.raised:
+        return SlaState.RAISED
+    return SlaState.OK

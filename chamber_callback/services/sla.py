@@ -17,7 +17,13 @@ from sqlalchemy import insert, or_, select, update
 
 from ..clock import utcnow
 from ..domain.actors import SYSTEM
-from ..domain.escalation import EscalationLevel, due_now, next_escalation, sla_colour
+from ..domain.escalation import (
+    EscalationLevel,
+    SlaState,
+    due_now,
+    next_escalation,
+    sla_state,
+)
 from ..domain.lifecycle import ACTIVE_STATUSES
 from ..domain.sla import DEFAULT_OPENING_HOURS, BusinessCalendar, sla_used
 from ..extensions import begin_write, db, insert_or_ignore
@@ -93,11 +99,12 @@ def share_used(request: CallbackRequest, now: datetime, calendar: BusinessCalend
     return sla_used(request.submitted_at, request.sla_deadline, now, calendar)
 
 
-def colour(request: CallbackRequest, now: datetime) -> str:
-    """ok / half / warning / breached, for screens (met requests are always ok)."""
+def state(request: CallbackRequest, now: datetime) -> SlaState:
+    """The request's SLA state for screens (``domain.escalation.SlaState``); once called, it
+    stays ok, or breached when the call came late."""
     if request.sla_met is not None:
-        return "ok" if request.sla_met else "breached"
-    return sla_colour(share_used(request, now, request_calendar(request)))
+        return SlaState.OK if request.sla_met else SlaState.BREACHED
+    return sla_state(share_used(request, now, request_calendar(request)), levels())
 
 
 # --- recording the promise ----------------------------------------------------------------------

@@ -28,6 +28,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import and_, bindparam, case, exists, func, literal_column, or_, select
 from sqlalchemy.orm import joinedload
 
+from ..domain.escalation import at_risk_codes
 from ..domain.lifecycle import ACTIVE_STATUSES, Outcome, Status
 from ..domain.roles import TAKES_CALLS
 from ..extensions import db, zone_named
@@ -42,7 +43,6 @@ from ..models import (
 from .queue import queue_order
 from .sla import levels
 
-AT_RISK_SHARE = 0.75
 ACTIVE = sorted(s.value for s in ACTIVE_STATUSES)
 WAITING = sorted(s.value for s in ACTIVE_STATUSES if s != Status.IN_CALL)
 HELD = (Status.OFFERED.value, Status.IN_CALL.value)
@@ -139,12 +139,8 @@ def _active():
     return R.status.in_(bindparam("active_statuses", ACTIVE, expanding=True, literal_execute=True))
 
 
-def _warning_codes() -> list[str]:
-    return [level.code for level in levels() if AT_RISK_SHARE <= level.share < 1]
-
-
 def _at_risk_condition(now: datetime):
-    codes = _warning_codes()
+    codes = at_risk_codes(levels())
     fired = exists().where(Escalation.request_id == R.id, Escalation.level.in_(codes)) if codes else False
     return and_(_active(), R.sla_met.is_(None), R.sla_deadline > now, fired)
 

@@ -12,7 +12,6 @@ from sqlalchemy import func, select, update
 
 from ..auth import roles_required
 from ..clock import utcnow
-from ..domain.lifecycle import ACTIVE_STATUSES, Status
 from ..domain.roles import ALL_ROLES, SUPERVISES, TAKES_CALLS, locked_to_own_unit
 from ..domain.routing import Availability
 from ..extensions import db, limiter
@@ -27,9 +26,8 @@ from ..presenters import (
     sla_level,
     timeline,
 )
-from ..services import assignment, calls
+from ..services import assignment, calls, team
 from ..services.calls import AUTOMATIC_NOTE_PREFIX, CallNotPlaced, place_call
-from ..services.queue import queue_order
 from ..services.staff import AccountError, change_password
 from ..telephony import get_telephony
 from . import bp
@@ -304,25 +302,9 @@ def team_queue():
     """Waiting and in-progress requests with their deadlines, and who is available."""
     units = db.session.scalars(select(RegionalUnit).order_by(RegionalUnit.id)).all()
     unit_id = current_user.unit_id if locked_to_own_unit(current_user.role) else request.args.get("unite", type=int)
-    active = [s.value for s in ACTIVE_STATUSES]
-    query = select(CallbackRequest).where(CallbackRequest.status.in_(active))
-    agents_query = select(StaffUser).where(StaffUser.role.in_(TAKES_CALLS), StaffUser.is_active_account.is_(True))
-    if unit_id:
-        query = query.where(CallbackRequest.unit_id == unit_id)
-        agents_query = agents_query.where(StaffUser.unit_id == unit_id)
-    requests_ = db.session.scalars(query.order_by(*queue_order())
-                                   .limit(300)).all()
-    counts = dict(db.session.execute(select(CallbackRequest.status, func.count()).where(
-        CallbackRequest.status.in_(active), *( [CallbackRequest.unit_id == unit_id] if unit_id else [])
-    ).group_by(CallbackRequest.status)).all())
-    agents = db.session.scalars(agents_query.order_by(StaffUser.unit_id, StaffUser.name)).all()
-    now = utcnow()
-    at_risk = sorted((r for r in requests_ if r.sla_met is None and sla_level(r, now) in ("warning", "breached")),
-                     key=lambda r: r.sla_deadline)
-    return render_template("staff/queue.html", requests=requests_, agents=agents, units=units, unit_id=unit_id,
-                           at_risk=at_risk,
-                           counts=counts, now=now, sla_level=sla_level, availability_labels=AVAILABILITY_LABELS,
-                           statuses=Status)
+    return render_template("staff/queue.html", queue=team.team_queue(unit_id, utcnow()), units=units,
+                           unit_id=unit_id, now=utcnow(), sla_level=sla_level,
+                           availability_labels=AVAILABILITY_LABELS)
 
 
 # --- notifications ----------------------------------------------------------------------------

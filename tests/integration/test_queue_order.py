@@ -95,3 +95,39 @@ def test_the_team_queue_lists_requests_in_the_order_they_will_be_served(app):
     login(client, senior)
     page = client.get("/equipe").get_data(as_text=True)
     assert page.index(raised.reference) < page.index(plain.reference)
+
+
+def _board_tiles(page: str) -> tuple[str, str]:
+    at_risk = page.split('data-tile="at-risk">')[1].split("<")[0]
+    breached = page.split('data-tile="breached">')[1].split("<")[0]
+    return at_risk, breached
+
+
+def test_team_queue_and_dashboard_count_at_risk_and_breached_alike(app, freeze_clock):
+    """Before: the team queue's « à risque » list also held breached requests, and its colours
+    used fixed 50 % / 75 % thresholds whatever the configured levels."""
+    from chamber_callback.domain.actors import Actor
+    from chamber_callback.services import settings
+    from chamber_callback.services.sla import sla_tick
+
+    freeze_clock(T0)
+    settings.update({"ESCALATION_LEVELS": "half@40:raise; senior@60:raise,senior; breach@100:top,manager,overflow"},
+                    Actor("system"), T0)
+    breached = make_request(now=T0 - timedelta(hours=25))
+    at_risk = make_request(now=T0 - timedelta(hours=15.6))  # 65 %: at risk from 60 % with these levels
+    raised = make_request(now=T0 - timedelta(hours=10.5))  # 44 %
+    fresh = make_request(now=T0 - timedelta(hours=1))
+    sla_tick(T0)
+    senior = make_staff(role="senior", availability="offline")
+    client = app.test_client()
+    login(client, senior)
+    team = client.get("/equipe").get_data(as_text=True)
+    board = client.get("/pilotage").get_data(as_text=True)
+    assert _board_tiles(team) == _board_tiles(board) == ("1", "1")
+    assert "≥ 60\u00a0% du délai" in team and "≥ 60\u00a0% du délai" in board
+    at_risk_section = team.split("card at-risk")[1].split("</section>")[0]
+    assert at_risk.reference in at_risk_section and breached.reference not in at_risk_section
+    rows = {ref: team.split(f">{ref}</a>")[-1].split("</tr>")[0] for ref in
+            (breached.reference, at_risk.reference, raised.reference, fresh.reference)}
+    assert "sla-breached" in rows[breached.reference] and "sla-at-risk" in rows[at_risk.reference]
+    assert "sla-raised" in rows[raised.reference] and "sla-ok" in rows[fresh.reference]

@@ -9,7 +9,7 @@ from chamber_callback.domain.escalation import (
     DEFAULT_LEVELS,
     due_now,
     next_escalation,
-    sla_colour,
+    sla_state,
 )
 from chamber_callback.domain.sla import (
     HOLIDAY_SUBDIVISIONS,
@@ -97,8 +97,8 @@ def test_share_of_the_sla_used():
     deadline = submitted + timedelta(hours=24)
     assert sla_used(submitted, deadline, submitted + timedelta(hours=12)) == 0.5
     assert sla_used(submitted, deadline, submitted + timedelta(hours=30)) == 1.25
-    assert sla_colour(0.49) == "ok" and sla_colour(0.5) == "half"
-    assert sla_colour(0.8) == "warning" and sla_colour(1.0) == "breached"
+    assert sla_state(0.49) == "ok" and sla_state(0.5) == "raised"
+    assert sla_state(0.8) == "at-risk" and sla_state(1.0) == "breached"
 
 
 def test_scheduled_time_pauses_the_clock_and_is_rebuilt_from_history():
@@ -182,3 +182,16 @@ def test_escalation_levels_are_configurable_data():
     for bad in ("half@150:raise", "half@x:raise", "half@50:shout", "a@50; a@60", "breach+1@50"):
         with pytest.raises(ValueError):
             parse_levels(bad)
+
+
+def test_sla_states_follow_the_configured_levels():
+    from chamber_callback.domain.escalation import at_risk_codes, parse_levels, thresholds
+
+    custom = parse_levels("early@30:raise; warn@60:senior; late@90:manager; breach@100:top,manager")
+    assert thresholds(custom).raised == 0.3 and thresholds(custom).at_risk == 0.6
+    assert at_risk_codes(custom) == ["warn", "late"]
+    assert [sla_state(share, custom) for share in (0.29, 0.3, 0.6, 0.95, 1.0)] == [
+        "ok", "raised", "at-risk", "at-risk", "breached"]
+    silent = parse_levels("breach@100:top,manager")  # nobody is told before the deadline
+    assert thresholds(silent).at_risk is None and at_risk_codes(silent) == []
+    assert sla_state(0.99, silent) == "ok"

@@ -95,13 +95,12 @@ def purge_personal_data() -> int:
 
 def bridge_call(attempt_id: int) -> str:
     """Place a bridged call that waited for a free slot (calls per second)."""
-    from .queues import MESSAGES_QUEUE, schedule_job
+    from .queues import schedule_bridge
     from .services.calls import CallNotPlaced, start_bridge, take_call_slot
 
     with app_context():
         if not take_call_slot():
-            schedule_job("chamber_callback.jobs.bridge_call", attempt_id, job_id=f"bridge-{attempt_id}-{int(utcnow().timestamp())}",
-                         at=utcnow() + timedelta(seconds=1), queue=MESSAGES_QUEUE)
+            schedule_bridge(attempt_id, utcnow() + timedelta(seconds=1))
             return "waiting"
         try:
             start_bridge(attempt_id, utcnow())

@@ -1,13 +1,14 @@
-"""Queue names, stable job ids and the one enqueue helper.
+"""Queue names, every job id and every enqueue: no other module builds a job id or enqueues.
 
-The database is the truth and Redis carries work: callers commit first, then enqueue.
-Enqueueing never raises for a Redis outage; it reports False and the reconciler retries.
+The database is the truth and Redis carries work: callers commit first, then enqueue (a
+``services.unit_of_work`` runs these after its commit). Enqueueing never raises for a Redis
+outage; it reports False, and the reconciler or the periodic ticks do the work a little later.
 """
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import redis
 from flask import current_app
@@ -22,6 +23,9 @@ ASSIGNMENT_QUEUE = "assignment"
 TICKS_QUEUE = "ticks"
 MESSAGES_QUEUE = "messages"  # texts and e-mails to artisans
 ALL_QUEUES = (ASSIGNMENT_QUEUE, TICKS_QUEUE, MESSAGES_QUEUE)
+JOBS = "chamber_callback.jobs."  # job functions are named by path: enqueuers never import job code
+# RQ schedules in whole seconds and may run a job up to a second early.
+SCHEDULE_SLACK = timedelta(seconds=1)
 
 TERMINAL_JOB_STATES = {JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED}
 # Any Redis failure (down, read-only, out of memory): work is deferred to the reconciler.
@@ -103,11 +107,73 @@ def enqueue_assignment(request_id: int) -> bool:
     try:
         enqueue_once(
             get_queue(ASSIGNMENT_QUEUE),
-            "chamber_callback.jobs.assign_request",
+            JOBS + "assign_request",
             request_id,
             job_id=assignment_job_id(request_id),
         )
     except (*REDIS_ERRORS, RuntimeError) as exc:
         log.warning("redis unavailable, request %s left for the reconciler: %s", request_id, type(exc).__name__)
+        return False
+    return True
+
+
+# --- every job of the application, by what it does --------------------------------------------
+
+def schedule_offer_expiry(offer_id: int, expires_at: datetime) -> bool:
+    return schedule_job(JOBS + "expire_offer", offer_id, job_id=f"offer-exp-{offer_id}",
+                        at=expires_at + SCHEDULE_SLACK)
+
+
+def cancel_offer_expiry(offer_id: int) -> None:
+    cancel_scheduled(f"offer-exp-{offer_id}")
+
+
+def schedule_requeue(request_id: int, at: datetime) -> bool:
+    """A retry gap or an agreed follow-up time ends at ``at``: the request returns to the queue."""
+    return schedule_job(JOBS + "requeue_request", request_id, job_id=f"requeue-{request_id}-{int(at.timestamp())}",
+                        at=at + SCHEDULE_SLACK)
+
+
+def schedule_bridge(attempt_id: int, at: datetime) -> bool:
+    """Place a bridged call at ``at`` (over the account's calls per second, it waits a second)."""
+    return schedule_job(JOBS + "bridge_call", attempt_id, job_id=f"bridge-{attempt_id}-{int(at.timestamp())}",
+                        at=at, queue=MESSAGES_QUEUE)
+
+
+def schedule_simulation(attempt_id: int, at: datetime) -> bool:
+    """Console simulator: play a call's status events at ``at``."""
+    return schedule_job(JOBS + "simulate_call", attempt_id, job_id=f"simulate-{attempt_id}", at=at)
+
+
+def enqueue_message(message_id: int | None) -> bool:
+    """Send a stored message to an artisan. A Redis outage only delays it: the reconciler sends
+    what stayed pending."""
+    if message_id is None:
+        return False
+    try:
+        enqueue_once(get_queue(MESSAGES_QUEUE), JOBS + "send_artisan_message", message_id,
+                     job_id=f"message-{message_id}")
+    except (*REDIS_ERRORS, RuntimeError) as exc:
+        log.warning("redis unavailable, message %s left for the reconciler: %s", message_id, type(exc).__name__)
+        return False
+    return True
+
+
+def enqueue_periodic(name: str, func: str, queue: str, every_seconds: int, connection: redis.Redis,
+                     now: datetime) -> bool:
+    """This period's run of a periodic job (id ``<name>-<period>``), unless it already was:
+    two schedulers running by mistake still enqueue each run once. True when enqueued."""
+    bucket = int(now.timestamp() // every_seconds)
+    try:
+        get_queue(queue, connection).enqueue(
+            func,
+            job_id=f"{name}-{bucket}",
+            unique=True,
+            ttl=every_seconds,  # a run still waiting when the next is due is dropped
+            result_ttl=every_seconds * 3,  # keeps the id taken for the whole period
+            failure_ttl=24 * 3600,
+            job_timeout=max(every_seconds - 5, 10),
+        )
+    except DuplicateJobError:
         return False
     return True

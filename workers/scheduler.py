@@ -8,34 +8,20 @@ so two schedulers running by mistake still enqueue each run once.
 import logging
 import signal
 import time
-
-from rq.exceptions import DuplicateJobError
+from datetime import datetime
 
 from chamber_callback import create_app
 from chamber_callback.clock import utcnow
 from chamber_callback.periodic import PERIODIC_JOBS, PeriodicJob
-from chamber_callback.queues import REDIS_ERRORS, get_queue
+from chamber_callback.queues import REDIS_ERRORS, enqueue_periodic
 from workers.common import wait_for_redis
 
 log = logging.getLogger("workers.scheduler")
 
 
-def enqueue_due(job: PeriodicJob, connection, now: float) -> bool:
+def enqueue_due(job: PeriodicJob, connection, now: datetime) -> bool:
     """Enqueue this period's run of ``job`` unless it already was. True when enqueued."""
-    bucket = int(now // job.every_seconds)
-    try:
-        get_queue(job.queue, connection).enqueue(
-            job.func,
-            job_id=f"{job.name}-{bucket}",
-            unique=True,
-            ttl=job.every_seconds,  # a run still waiting when the next is due is dropped
-            result_ttl=job.every_seconds * 3,  # keeps the id taken for the whole period
-            failure_ttl=24 * 3600,
-            job_timeout=max(job.every_seconds - 5, 10),
-        )
-    except DuplicateJobError:
-        return False
-    return True
+    return enqueue_periodic(job.name, job.func, job.queue, job.every_seconds, connection, now)
 
 
 def main() -> None:
@@ -53,9 +39,9 @@ def main() -> None:
     log.info("scheduler started: %s", ", ".join(f"{j.name} every {j.every_seconds}s" for j in PERIODIC_JOBS))
     last_bucket: dict[str, int] = {}
     while running:
-        now = utcnow().timestamp()
+        now = utcnow()
         for job in PERIODIC_JOBS:
-            bucket = int(now // job.every_seconds)
+            bucket = int(now.timestamp() // job.every_seconds)
             if last_bucket.get(job.name) == bucket:
                 continue
             try:

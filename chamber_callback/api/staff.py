@@ -4,18 +4,19 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import g, jsonify, request
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..auth import token_required
 from ..clock import utcnow
-from ..domain.lifecycle import Outcome
+from ..domain.attempts import Outcome, ReportError
 from ..domain.roles import ALL_ROLES, TAKES_CALLS
 from ..domain.routing import AGENT_SETTABLE, Availability
 from ..extensions import db
 from ..models import CallAttempt, CallbackRequest
 from ..presenters import iso, may_view, offer_json, pending_offer, request_detail
 from ..services import assignment
-from ..services.calls import CallNotPlaced, correct_outcome, place_call
+from ..services.calls import CallNotPlaced, place_call
 from ..web import problem
 from . import bp
 
@@ -105,31 +106,26 @@ def start_attempt(reference: str):
     return jsonify(attempt_json(attempt)), 201
 
 
-@bp.post("/attempts/<int:attempt_id>/outcome")
-@token_required(TAKES_CALLS)
-def outcome(attempt_id: int):
+def _report(close, attempt_id: int):
+    """Record or correct an outcome: the same report schema as the console (``check_report``)."""
     body = request.get_json(silent=True) or {}
-    errors = {}
-    if body.get("outcome") not in {o.value for o in Outcome}:
-        errors["outcome"] = ["Valeurs possibles : " + ", ".join(o.value for o in Outcome)]
     follow_up_at = None
     if body.get("follow_up_at"):
         try:
             follow_up_at = datetime.fromisoformat(body["follow_up_at"])
             if follow_up_at.tzinfo is None:
                 raise ValueError
-            if follow_up_at <= utcnow():
-                errors["follow_up_at"] = ["Choisissez un moment à venir."]
         except (TypeError, ValueError):
-            errors["follow_up_at"] = ["Date ISO 8601 avec fuseau attendue, par exemple 2026-03-02T18:30:00+01:00."]
-    note = body.get("note")
-    if note is not None and (not isinstance(note, str) or len(note) > 2000):
-        errors["note"] = ["Une note de 2 000 caractères au plus est attendue."]
-    if errors:
-        return problem(422, "Données invalides", errors=errors)
+            return problem(422, "Données invalides", errors={"follow_up_at": [
+                "Date ISO 8601 avec fuseau attendue, par exemple 2026-03-02T18:30:00+01:00."]})
     try:
-        updated = assignment.record_outcome(attempt_id, g.api_user, body["outcome"], utcnow(), note=note,
-                                            follow_up_at=follow_up_at)
+        updated = close(attempt_id, g.api_user, body.get("outcome"), utcnow(), note=body.get("note"),
+                        follow_up_at=follow_up_at)
+    except ReportError as error:
+        errors = {field: [_(message)] for field, message in error.errors.items()}
+        if "outcome" in errors:
+            errors["outcome"].append("Valeurs possibles : " + ", ".join(o.value for o in Outcome))
+        return problem(422, "Données invalides", errors=errors)
     except LookupError:
         return problem(404, "Appel introuvable")
     except assignment.AssignmentConflict as error:
@@ -137,18 +133,16 @@ def outcome(attempt_id: int):
     return jsonify(request_detail(updated, g.api_user))
 
 
+@bp.post("/attempts/<int:attempt_id>/outcome")
+@token_required(TAKES_CALLS)
+def outcome(attempt_id: int):
+    return _report(assignment.record_outcome, attempt_id)
+
+
 @bp.post("/attempts/<int:attempt_id>/correction")
 @token_required(TAKES_CALLS)
 def correction(attempt_id: int):
-    body = request.get_json(silent=True) or {}
-    if body.get("outcome") not in {o.value for o in Outcome}:
-        return problem(422, "Données invalides", errors={"outcome": [
-            "Valeurs possibles : " + ", ".join(o.value for o in Outcome)]})
-    try:
-        corrected = correct_outcome(attempt_id, g.api_user, body["outcome"], utcnow(), note=body.get("note"))
-    except assignment.AssignmentConflict as error:
-        return conflict(error)
-    return jsonify(request_detail(corrected, g.api_user))
+    return _report(assignment.correct_outcome, attempt_id)
 
 
 @bp.get("/requests/<reference>")

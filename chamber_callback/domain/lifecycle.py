@@ -1,8 +1,6 @@
 """The states of a callback request and the moves allowed between them."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
 from enum import StrEnum
 
 
@@ -63,44 +61,3 @@ def check_transition(current: Status | str, target: Status | str) -> None:
 def can_cancel(current: Status | str) -> bool:
     """The artisan may withdraw a request unless a call is in progress or it is over."""
     return can_transition(current, Status.CANCELLED)
-
-
-class Outcome(StrEnum):
-    REACHED_RESOLVED = "reached_resolved"
-    REACHED_FOLLOW_UP = "reached_follow_up"
-    NO_ANSWER = "no_answer"
-    VOICEMAIL = "voicemail"
-    WRONG_NUMBER = "wrong_number"
-    REFUSED = "refused"
-
-
-# Outcomes where nobody answered: the artisan is tried again after a gap.
-RETRY_OUTCOMES = frozenset({Outcome.NO_ANSWER, Outcome.VOICEMAIL})
-REACHED_OUTCOMES = frozenset({Outcome.REACHED_RESOLVED, Outcome.REACHED_FOLLOW_UP, Outcome.REFUSED})
-
-
-@dataclass(frozen=True)
-class NextStep:
-    status: Status
-    next_attempt_at: datetime | None = None
-
-
-def after_outcome(outcome: Outcome | str, *, failed_attempts: int, max_attempts: int, now: datetime,
-                  retry_gap: timedelta, follow_up_at: datetime | None = None) -> NextStep:
-    """Where a request goes once an attempt ends.
-
-    ``failed_attempts`` counts unanswered attempts including this one. A follow-up time
-    must be in the future; without one, a reached-follow-up call is complete.
-    """
-    outcome = Outcome(outcome)
-    if outcome in RETRY_OUTCOMES:
-        if failed_attempts >= max_attempts:
-            return NextStep(Status.UNREACHABLE)
-        return NextStep(Status.RETRY_WAIT, now + retry_gap)
-    if outcome == Outcome.WRONG_NUMBER:
-        return NextStep(Status.UNREACHABLE)
-    if outcome == Outcome.REACHED_FOLLOW_UP and follow_up_at is not None:
-        if follow_up_at <= now:
-            raise ValueError("follow_up_at must be in the future")
-        return NextStep(Status.SCHEDULED, follow_up_at)
-    return NextStep(Status.COMPLETED)

@@ -8,7 +8,7 @@ a person answered → the agent records how the conversation went.
 """
 from __future__ import annotations
 
-from .lifecycle import Outcome
+from .attempts import Outcome
 
 STATUS_RANK = {"queued": 0, "initiated": 1, "ringing": 2, "in-progress": 3, "answered": 3,
                "completed": 4, "busy": 4, "no-answer": 4, "failed": 4, "canceled": 4}

@@ -8,6 +8,7 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from ..clock import utcnow
+from ..domain.attempts import AUTOMATIC_NOTE_PREFIX
 from ..domain.telephony import (
     FINAL_STATUSES,
     MACHINE_ANSWERS,
@@ -16,7 +17,7 @@ from ..domain.telephony import (
 )
 from ..extensions import begin_write, db, insert_or_ignore
 from ..models import CallAttempt, CallEvent, StaffUser
-from ..queues import MESSAGES_QUEUE, REDIS_ERRORS, get_redis, schedule_job
+from ..queues import REDIS_ERRORS, get_redis, schedule_bridge
 from ..telephony import TelephonyError, get_telephony
 from . import assignment
 
@@ -44,8 +45,7 @@ def place_call(reference: str, agent: StaffUser, now: datetime) -> CallAttempt:
         return attempt
     if not take_call_slot():
         # Over the account's calls per second: a worker places it in a moment ("en file").
-        schedule_job("chamber_callback.jobs.bridge_call", attempt.id, job_id=f"bridge-{attempt.id}",
-                     at=now + timedelta(seconds=1), queue=MESSAGES_QUEUE)
+        schedule_bridge(attempt.id, now + timedelta(seconds=1))
         return attempt
     start_bridge(attempt.id, now)
     return attempt
@@ -201,55 +201,3 @@ def _release(attempt: CallAttempt, now: datetime, note: str | None = None) -> No
             assignment.release_request(attempt.request_id, agent, now, reason="the agent's phone did not answer")
         except assignment.AssignmentConflict:
             db.session.rollback()
-
-
-def attempt_for_call(call_sid: str) -> CallAttempt | None:
-    return db.session.scalar(select(CallAttempt).where(CallAttempt.call_sid == call_sid))
-
-
-CORRECTION_WINDOW = timedelta(hours=1)
-AUTOMATIC_NOTE_PREFIX = "Résultat relevé sur l'appel"
-
-
-def correct_outcome(attempt_id: int, agent: StaffUser, outcome: str, now: datetime, note: str | None = None):
-    """The agent corrects an outcome the telephony recorded by itself, within the hour, while
-    the request waits for its next try (a "no answer" that was in fact a conversation)."""
-    from ..domain.actors import Actor
-    from ..domain.lifecycle import RETRY_OUTCOMES, Outcome, Status, after_outcome
-    from .assignment import AssignmentConflict, Settings
-    from .lifecycle import transition
-    from .sla import record_contact
-
-    outcome = Outcome(outcome)
-    settings = Settings.from_config()
-    begin_write()
-    attempt = db.session.get(CallAttempt, attempt_id, populate_existing=True)
-    if attempt is None or attempt.agent_id != agent.id:
-        db.session.rollback()
-        raise AssignmentConflict("Cet appel n'est pas le vôtre.")
-    request = attempt.request
-    latest = db.session.scalar(select(CallAttempt.id).where(CallAttempt.request_id == request.id)
-                               .order_by(CallAttempt.id.desc()).limit(1))
-    automatic = (attempt.note or "").startswith(AUTOMATIC_NOTE_PREFIX)
-    if (not automatic or latest != attempt.id or request.status != Status.RETRY_WAIT.value
-            or attempt.ended_at is None or now - attempt.ended_at > CORRECTION_WINDOW):
-        db.session.rollback()
-        raise AssignmentConflict("Seul le dernier résultat relevé automatiquement, dans l'heure, peut être corrigé.")
-    failed = request.failed_attempts - (1 if Outcome(attempt.outcome) in RETRY_OUTCOMES else 0)
-    failed += 1 if outcome in RETRY_OUTCOMES else 0
-    step = after_outcome(outcome, failed_attempts=failed, max_attempts=settings.max_attempts, now=now,
-                         retry_gap=settings.retry_gap)
-    previous = attempt.outcome
-    attempt.outcome = outcome.value
-    attempt.note = f"{attempt.note} Corrigé par le conseiller : {note or outcome.value}"[:2000]
-    if step.status.value != request.status and not transition(
-            request, step.status, actor=Actor.staff(agent.id), now=now, action="attempt.corrected",
-            reason=f"{previous} → {outcome.value}"):
-        db.session.rollback()
-        raise AssignmentConflict("Cette demande a changé entre-temps : rechargez la page.")
-    request.failed_attempts = failed
-    request.next_attempt_at = step.next_attempt_at
-    if outcome.value.startswith("reached") or outcome == Outcome.REFUSED:
-        record_contact(request, attempt.started_at, reached=True)
-    db.session.commit()
-    return request

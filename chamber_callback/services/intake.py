@@ -15,12 +15,13 @@ from ..domain.reference import new_reference, new_status_token, token_digest
 from ..domain.sla import sla_deadline
 from ..extensions import begin_write, db
 from ..models import CallbackRequest, Departement, Offer, Topic
-from ..queues import enqueue_assignment
+from ..queues import cancel_offer_expiry, enqueue_assignment, enqueue_message
 from .audit import record_event
 from .lifecycle import transition
-from .messages import add_message, enqueue_message
+from .messages import add_message
 from .queue import ahead_of
 from .sla import calendar_for, first_escalation_at
+from .unit_of_work import unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -67,41 +68,54 @@ def submit_request(intake: Intake, *, actor: Actor, now: datetime, sla_hours: fl
     topic_id, unit_id = topic.id, departement.unit_id
     calendar = calendar_for(departement.unit, departement.code)
 
-    begin_write()
-    existing = active_request_for_phone(intake.phone)
-    if existing is None:
-        token = new_status_token()
-        for _attempt in range(5):
-            request = _new_request(intake, token=token, topic_id=topic_id, unit_id=unit_id,
-                                   now=now, sla_hours=sla_hours, calendar=calendar)
-            try:
-                with db.session.begin_nested():
-                    db.session.add(request)
-            except IntegrityError:
-                existing = active_request_for_phone(intake.phone)
-                if existing is not None:
-                    break  # a concurrent submission for the same phone won
-                continue  # reference collision: draw another one
-            record_event(request_id=request.id, action="request.submitted", actor=actor, now=now,
-                         to_status=Status.QUEUED.value,
+    with unit_of_work() as work:
+        existing = active_request_for_phone(intake.phone)
+        if existing is None:
+            token = new_status_token()
+            request = _insert_request(intake, token=token, topic_id=topic_id, unit_id=unit_id, now=now,
+                                      sla_hours=sla_hours, calendar=calendar)
+            if request is None:
+                existing = active_request_for_phone(intake.phone)  # a concurrent submission for this phone won
+            else:
+                record_event(request_id=request.id, action="request.submitted", actor=actor, now=now,
+                             to_status=Status.QUEUED.value,
+                             data={"channel": intake.channel, "urgent": intake.urgent, "topic": intake.topic})
+                work.after_commit(enqueue_message, add_message(request, "confirmation", now, token=token))
+                assigned = work.after_commit(_enqueue_new, request.id, now)
+        if existing is not None:
+            request = token = None
+            record_event(request_id=existing.id, action="request.duplicate_submission", actor=actor, now=now,
                          data={"channel": intake.channel, "urgent": intake.urgent, "topic": intake.topic})
-            message_id = add_message(request, "confirmation", now, token=token)
-            db.session.commit()
-            enqueue_message(message_id)
-            enqueued = enqueue_assignment(request.id)
-            if enqueued:
-                _mark_enqueued(request.id, now)
-            log.info("request %s submitted (unit %s, urgent=%s, enqueued=%s)",
-                     request.reference, unit_id, intake.urgent, enqueued)
-            return Submission(request, created=True, token=token, enqueued=enqueued)
-        else:  # pragma: no cover - five reference collisions in a row
-            raise RuntimeError("could not draw a unique reference")
+    if request is None:
+        log.info("duplicate submission answered with request %s", existing.reference)
+        return Submission(existing, created=False, token=None, enqueued=existing.enqueued_at is not None)
+    enqueued = bool(work.results[assigned])
+    log.info("request %s submitted (unit %s, urgent=%s, enqueued=%s)", request.reference, unit_id, intake.urgent,
+             enqueued)
+    return Submission(request, created=True, token=token, enqueued=enqueued)
 
-    record_event(request_id=existing.id, action="request.duplicate_submission", actor=actor, now=now,
-                 data={"channel": intake.channel, "urgent": intake.urgent, "topic": intake.topic})
-    db.session.commit()
-    log.info("duplicate submission answered with request %s", existing.reference)
-    return Submission(existing, created=False, token=None, enqueued=existing.enqueued_at is not None)
+
+def _insert_request(intake: Intake, *, token: str, now: datetime, **fields) -> CallbackRequest | None:
+    """Insert the new request (drawing another reference on a collision); None when an active
+    request for the same phone was committed meanwhile (the partial unique index decides)."""
+    for _attempt in range(5):
+        request = _new_request(intake, token=token, now=now, **fields)
+        try:
+            with db.session.begin_nested():
+                db.session.add(request)
+        except IntegrityError:
+            if active_request_for_phone(intake.phone) is not None:
+                return None
+            continue  # reference collision: draw another one
+        return request
+    raise RuntimeError("could not draw a unique reference")  # pragma: no cover - five collisions in a row
+
+
+def _enqueue_new(request_id: int, now: datetime) -> bool:
+    enqueued = enqueue_assignment(request_id)
+    if enqueued:
+        _mark_enqueued(request_id, now)
+    return enqueued
 
 
 def _new_request(intake: Intake, *, token: str, topic_id: int, unit_id: int, now: datetime,
@@ -155,17 +169,18 @@ def _mark_enqueued(request_id: int, now: datetime) -> None:
 
 def cancel_request(request: CallbackRequest, *, actor: Actor, now: datetime, reason: str | None = None) -> bool:
     """Withdraw a request at the artisan's wish; False when it can no longer be cancelled."""
-    begin_write()
-    db.session.refresh(request)
-    done = transition(request, Status.CANCELLED, actor=actor, now=now, reason=reason, action="request.cancelled")
-    if done:
-        # An agent may have it on screen as an offer: withdraw it, it is not the agent's miss.
-        db.session.execute(
-            update(Offer).where(Offer.request_id == request.id, Offer.status == "pending")
-            .values(status="withdrawn", responded_at=now).execution_options(synchronize_session=False)
-        )
-        request.assigned_agent_id = None
-    db.session.commit()
+    with unit_of_work() as work:
+        db.session.refresh(request)
+        done = transition(request, Status.CANCELLED, actor=actor, now=now, reason=reason, action="request.cancelled")
+        if done:
+            # An agent may have it on screen as an offer: withdraw it, it is not the agent's miss, and the
+            # request stays cancelled (not back in the queue).
+            for offer_id in db.session.scalars(update(Offer).where(Offer.request_id == request.id,
+                                                                   Offer.status == "pending")
+                                               .values(status="withdrawn", responded_at=now).returning(Offer.id)
+                                               .execution_options(synchronize_session=False)).all():
+                work.after_commit(cancel_offer_expiry, offer_id)
+            request.assigned_agent_id = None
     return done
 
 

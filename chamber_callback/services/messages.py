@@ -1,4 +1,5 @@
-"""Messages to artisans: stored with the change that causes them, sent by a job after commit."""
+"""Messages to artisans: stored with the change that causes them, sent by a job after commit
+(``queues.enqueue_message``)."""
 from __future__ import annotations
 
 import logging
@@ -14,7 +15,6 @@ from ..domain import messages as texts
 from ..extensions import begin_write, db, insert_or_ignore
 from ..models import ArtisanMessage, CallbackRequest
 from ..notify import get_mailer
-from ..queues import MESSAGES_QUEUE, REDIS_ERRORS, get_queue
 from ..telephony import get_telephony
 from . import settings
 
@@ -52,17 +52,6 @@ def add_message(request: CallbackRequest, kind: str, now: datetime, *, token: st
         insert_or_ignore(ArtisanMessage, "request_id", "kind")
         .values(request_id=request.id, kind=kind, body=body, status="pending", created_at=now)
         .returning(ArtisanMessage.id))
-
-
-def enqueue_message(message_id: int | None) -> None:
-    """After commit. A Redis outage only delays it: the reconciler sends what stayed pending."""
-    if message_id is None:
-        return
-    try:
-        get_queue(MESSAGES_QUEUE).enqueue("chamber_callback.jobs.send_artisan_message", message_id,
-                                            job_id=f"message-{message_id}", result_ttl=3600)
-    except REDIS_ERRORS as exc:
-        log.warning("redis unavailable, message %s left for the reconciler: %s", message_id, type(exc).__name__)
 
 
 def channel_for(request: CallbackRequest) -> str | None:

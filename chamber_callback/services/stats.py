@@ -28,8 +28,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import and_, bindparam, case, exists, func, literal_column, or_, select
 from sqlalchemy.orm import joinedload
 
+from ..domain.attempts import Outcome
 from ..domain.escalation import at_risk_codes
-from ..domain.lifecycle import ACTIVE_STATUSES, Outcome, Status
+from ..domain.lifecycle import ACTIVE_STATUSES, Status
 from ..domain.roles import TAKES_CALLS
 from ..extensions import db, zone_named
 from ..models import (

@@ -12,17 +12,12 @@ from ..domain.escalation import PRIORITY_TOP
 from ..domain.lifecycle import Status
 from ..domain.roles import TAKES_CALLS, locked_to_own_unit, sees_all_units
 from ..domain.routing import Availability
-from ..extensions import begin_write, db
+from ..extensions import db
 from ..models import CallbackRequest, Offer, RegionalUnit, StaffUser
-from ..queues import cancel_scheduled, enqueue_assignment
-from .assignment import (
-    Settings,
-    _after_offer_commit,
-    _lock_agent,
-    _make_offer,
-    withdraw_offer,
-)
+from ..queues import enqueue_assignment
+from .assignment import Settings, lock_agent, make_offer, withdraw_offer
 from .audit import record_event
+from .unit_of_work import UnitOfWork, unit_of_work
 
 # A call in progress belongs to its agent; anything else may be moved.
 MOVABLE = (Status.QUEUED.value, Status.OFFERED.value, Status.RETRY_WAIT.value, Status.SCHEDULED.value)
@@ -50,95 +45,78 @@ def _load(reference: str, supervisor: Supervisor) -> CallbackRequest:
     request = db.session.scalar(select(CallbackRequest).where(CallbackRequest.reference == reference)
                                 .execution_options(populate_existing=True))
     if request is None or not supervisor.may_act_on(request):
-        db.session.rollback()
         raise LookupError(reference)
     if request.status not in MOVABLE:
-        db.session.rollback()
         raise SupervisionError("Un appel est en cours ou la demande est close : elle ne peut plus être déplacée.")
     return request
 
 
-def _withdraw_offer(request: CallbackRequest, actor: Actor, now: datetime, why: str) -> int | None:
-    """The request's pending offer, if any, is taken back; returns its id."""
+def _withdraw_offer(request: CallbackRequest, actor: Actor, now: datetime, why: str, work: UnitOfWork) -> None:
+    """The request's pending offer, if any, is taken back (not the agent's miss)."""
     offer = db.session.scalar(select(Offer).where(Offer.request_id == request.id, Offer.status == "pending"))
-    if offer is None:
-        return None
-    withdraw_offer(offer, actor=actor, now=now, reason=why)
-    return offer.id
+    if offer is not None:
+        withdraw_offer(offer, actor=actor, now=now, reason=why, work=work)
 
 
 def reassign(reference: str, agent_id: int, supervisor: Supervisor, now: datetime) -> Offer | None:
     """Give a waiting request to a chosen agent: offered at once when the agent is free,
     otherwise it becomes the agent's next call (retries and follow-ups go to it too)."""
-    begin_write()
-    request = _load(reference, supervisor)
-    agent = _lock_agent(agent_id)
-    if agent is None or agent.role not in TAKES_CALLS or not agent.is_active_account:
-        db.session.rollback()
-        raise SupervisionError("Choisissez un conseiller actif.")
-    if locked_to_own_unit(supervisor.user.role) and agent.unit_id != supervisor.user.unit_id:
-        db.session.rollback()
-        raise SupervisionError("Un senior confie les demandes aux conseillers de son unité ; "
-                               "pour une autre unité, utilisez « Envoyer à une autre unité ».")
-    if request.assigned_agent_id == agent.id and request.status == Status.OFFERED.value:
-        db.session.rollback()
-        raise SupervisionError(f"La demande est déjà proposée à {agent.name}.")
-    old_agent = request.assigned_agent_id or request.preferred_agent_id
-    withdrawn = _withdraw_offer(request, supervisor.actor, now, f"reassigned to agent {agent.id}")
-    request.preferred_agent_id = agent.id
-    if agent.unit_id != request.unit_id and request.overflow_at is None:
-        request.overflow_at = now  # the chosen agent must be allowed to take it
-    record_event(request_id=request.id, action="request.reassigned", actor=supervisor.actor, now=now,
-                 data={"changes": {"agent_id": {"old": old_agent, "new": agent.id}}}, staff_user_id=agent.id)
-    offer = _make_offer(request.id, agent, now, Settings.from_config()) if request.status == Status.QUEUED.value \
-        else None
-    db.session.commit()
-    if withdrawn:
-        cancel_scheduled(f"offer-exp-{withdrawn}")
-    _after_offer_commit(offer)
-    if offer is None and request.status == Status.QUEUED.value:
-        enqueue_assignment(request.id)  # not free now: whoever is, according to the routing
+    with unit_of_work() as work:
+        request = _load(reference, supervisor)
+        agent = lock_agent(agent_id)
+        if agent is None or agent.role not in TAKES_CALLS or not agent.is_active_account:
+            raise SupervisionError("Choisissez un conseiller actif.")
+        if locked_to_own_unit(supervisor.user.role) and agent.unit_id != supervisor.user.unit_id:
+            raise SupervisionError("Un senior confie les demandes aux conseillers de son unité ; "
+                                   "pour une autre unité, utilisez « Envoyer à une autre unité ».")
+        if request.assigned_agent_id == agent.id and request.status == Status.OFFERED.value:
+            raise SupervisionError(f"La demande est déjà proposée à {agent.name}.")
+        old_agent = request.assigned_agent_id or request.preferred_agent_id
+        _withdraw_offer(request, supervisor.actor, now, f"reassigned to agent {agent.id}", work)
+        request.preferred_agent_id = agent.id
+        if agent.unit_id != request.unit_id and request.overflow_at is None:
+            request.overflow_at = now  # the chosen agent must be allowed to take it
+        record_event(request_id=request.id, action="request.reassigned", actor=supervisor.actor, now=now,
+                     data={"changes": {"agent_id": {"old": old_agent, "new": agent.id}}}, staff_user_id=agent.id)
+        offer = None
+        if request.status == Status.QUEUED.value:
+            offer = make_offer(request.id, agent, now, Settings.from_config(), work)
+            if offer is None:
+                work.after_commit(enqueue_assignment, request.id)  # not free now: whoever is, by the routing
     return offer
 
 
 def move_to_unit(reference: str, unit_id: int, supervisor: Supervisor, now: datetime) -> None:
     """Send a request to another unit's queue; its deadline stays its deadline."""
-    begin_write()
-    request = _load(reference, supervisor)
-    unit = db.session.get(RegionalUnit, unit_id)
-    if unit is None:
-        db.session.rollback()
-        raise SupervisionError("Choisissez une unité.")
-    if unit.id == request.unit_id:
-        db.session.rollback()
-        raise SupervisionError(f"La demande est déjà dans l'unité {unit.name}.")
-    old_unit = request.unit_id
-    withdrawn = _withdraw_offer(request, supervisor.actor, now, f"moved to unit {unit.code}")
-    request.unit_id = unit.id
-    request.preferred_agent_id = None
-    request.assignment_checked_at = None
-    record_event(request_id=request.id, action="request.moved", actor=supervisor.actor, now=now,
-                 data={"changes": {"unit_id": {"old": old_unit, "new": unit.id}}})
-    db.session.commit()
-    if withdrawn:
-        cancel_scheduled(f"offer-exp-{withdrawn}")
-    if request.status == Status.QUEUED.value:
-        enqueue_assignment(request.id)
+    with unit_of_work() as work:
+        request = _load(reference, supervisor)
+        unit = db.session.get(RegionalUnit, unit_id)
+        if unit is None:
+            raise SupervisionError("Choisissez une unité.")
+        if unit.id == request.unit_id:
+            raise SupervisionError(f"La demande est déjà dans l'unité {unit.name}.")
+        old_unit = request.unit_id
+        _withdraw_offer(request, supervisor.actor, now, f"moved to unit {unit.code}", work)
+        request.unit_id = unit.id
+        request.preferred_agent_id = None
+        request.assignment_checked_at = None
+        record_event(request_id=request.id, action="request.moved", actor=supervisor.actor, now=now,
+                     data={"changes": {"unit_id": {"old": old_unit, "new": unit.id}}})
+        if request.status == Status.QUEUED.value:
+            work.after_commit(enqueue_assignment, request.id)
 
 
 def raise_priority(reference: str, supervisor: Supervisor, now: datetime) -> bool:
     """Put a request at the head of the queue (as breached ones are). False when it already is."""
-    begin_write()
-    request = _load(reference, supervisor)
-    if request.priority >= PRIORITY_TOP:
-        db.session.rollback()
-        return False
-    record_event(request_id=request.id, action="request.priority_raised", actor=supervisor.actor, now=now,
-                 data={"changes": {"priority": {"old": request.priority, "new": PRIORITY_TOP}}})
-    request.priority = PRIORITY_TOP
-    db.session.commit()
-    if request.status == Status.QUEUED.value:
-        enqueue_assignment(request.id)
+    with unit_of_work() as work:
+        request = _load(reference, supervisor)
+        if request.priority >= PRIORITY_TOP:
+            return False
+        record_event(request_id=request.id, action="request.priority_raised", actor=supervisor.actor, now=now,
+                     data={"changes": {"priority": {"old": request.priority, "new": PRIORITY_TOP}}})
+        request.priority = PRIORITY_TOP
+        if request.status == Status.QUEUED.value:
+            work.after_commit(enqueue_assignment, request.id)
     return True
 
 

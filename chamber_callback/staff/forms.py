@@ -12,7 +12,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional
 
-from ..domain.lifecycle import Outcome
+from ..domain.attempts import Outcome
 from ..domain.routing import AGENT_SETTABLE
 
 AVAILABILITY_LABELS = {

@@ -12,6 +12,8 @@ from sqlalchemy import func, select, update
 
 from ..auth import roles_required
 from ..clock import utcnow
+from ..domain.attempts import AUTOMATIC_NOTE_PREFIX, ReportError
+from ..domain.intake import N_
 from ..domain.roles import ALL_ROLES, SUPERVISES, TAKES_CALLS, locked_to_own_unit
 from ..domain.routing import Availability
 from ..extensions import db, limiter
@@ -26,8 +28,8 @@ from ..presenters import (
     sla_level,
     timeline,
 )
-from ..services import assignment, calls, team
-from ..services.calls import AUTOMATIC_NOTE_PREFIX, CallNotPlaced, place_call
+from ..services import assignment, team
+from ..services.calls import CallNotPlaced, place_call
 from ..services.staff import AccountError, change_password
 from ..telephony import get_telephony
 from . import bp
@@ -230,48 +232,42 @@ def release(reference: str):
     return _back()
 
 
-@bp.post("/console/appels/<int:attempt_id>/resultat")
-@roles_required(TAKES_CALLS)
-def record_outcome(attempt_id: int):
+def _report_outcome(close, attempt_id: int, done: str):
+    """Record or correct an outcome from the console form; the service checks the report
+    (``domain.attempts.check_report``, the same schema as the staff API)."""
     form = OutcomeForm()
     if not form.validate_on_submit():
         for errors in form.errors.values():
             flash(errors[0], "error")
         return _back()
     follow_up_at = None
-    if form.outcome.data == "reached_follow_up" and not form.follow_up_at.data:
-        flash(_("Indiquez quand rappeler l'artisan, ou choisissez « Joint : question réglée »."), "error")
-        return _back()
-    if form.follow_up_at.data and form.outcome.data == "reached_follow_up":
+    if form.follow_up_at.data:
         tz = ZoneInfo(current_app.config["TIMEZONE"])
         follow_up_at = form.follow_up_at.data.replace(tzinfo=tz).astimezone(UTC)
-        if follow_up_at <= utcnow():
-            flash(_("Choisissez une date de rappel à venir."), "error")
-            return _back()
     try:
-        updated = assignment.record_outcome(attempt_id, current_user, form.outcome.data, utcnow(),
-                                            note=form.note.data, follow_up_at=follow_up_at)
+        updated = close(attempt_id, current_user, form.outcome.data, utcnow(), note=form.note.data,
+                        follow_up_at=follow_up_at)
+    except ReportError as error:
+        for message in error.errors.values():
+            flash(_(message), "error")
+        return _back()
     except (assignment.AssignmentConflict, LookupError) as error:
         flash(_(getattr(error, "message", "Appel introuvable.")), "error")
         return _back()
-    flash(_("Résultat enregistré pour %(reference)s.", reference=updated.reference), "success")
+    flash(_(done, reference=updated.reference), "success")
     return _back()
+
+
+@bp.post("/console/appels/<int:attempt_id>/resultat")
+@roles_required(TAKES_CALLS)
+def record_outcome(attempt_id: int):
+    return _report_outcome(assignment.record_outcome, attempt_id, N_("Résultat enregistré pour %(reference)s."))
 
 
 @bp.post("/console/appels/<int:attempt_id>/correction")
 @roles_required(TAKES_CALLS)
 def correct_outcome(attempt_id: int):
-    form = OutcomeForm()
-    if not form.validate_on_submit():
-        flash(_("Choisissez le bon résultat."), "error")
-        return _back()
-    try:
-        corrected = calls.correct_outcome(attempt_id, current_user, form.outcome.data, utcnow(), note=form.note.data)
-    except assignment.AssignmentConflict as error:
-        flash(_(error.message), "error")
-        return _back()
-    flash(_("Résultat corrigé pour %(reference)s.", reference=corrected.reference), "success")
-    return _back()
+    return _report_outcome(assignment.correct_outcome, attempt_id, N_("Résultat corrigé pour %(reference)s."))
 
 
 @bp.get("/console/demandes/<reference>")

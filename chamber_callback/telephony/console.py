@@ -56,10 +56,9 @@ class ConsoleTelephony:
     def start_bridge(self, attempt_id: int, agent_phone: str) -> str | None:
         if not self.weights:
             return None  # the agent dials from its own phone
-        from ..queues import schedule_job
+        from ..queues import schedule_simulation
 
-        schedule_job("chamber_callback.jobs.simulate_call", attempt_id, job_id=f"simulate-{attempt_id}",
-                     at=utcnow() + timedelta(seconds=2))
+        schedule_simulation(attempt_id, utcnow() + timedelta(seconds=2))
         return f"SIM{attempt_id:032d}"
 
     def cancel(self, call_sid: str) -> None:

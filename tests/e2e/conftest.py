@@ -7,8 +7,7 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from chamber_callback.extensions import db
-from tests.conftest import MUTABLE_TABLES, make_app
+from tests.conftest import empty_tables, make_app
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -26,9 +25,7 @@ def live_server(_migrated):
     yield f"http://127.0.0.1:{server.server_port}", app
     server.shutdown()
     with app.app_context():
-        for table in MUTABLE_TABLES:
-            db.session.execute(db.text(f"DELETE FROM {table}"))
-        db.session.commit()
+        empty_tables()
     app.extensions["redis"].flushdb()
 
 

@@ -370,3 +370,35 @@ def test_an_agents_own_follow_up_comes_before_older_waiting_requests(app):
     engine.requeue_due(T0 + timedelta(hours=1))
     taken = engine.claim_next(agent, T0 + timedelta(hours=1))
     assert taken.id == follow_up.id
+
+
+def test_an_agent_who_declines_is_offered_the_next_request_at_once(app, run_jobs):
+    """Before: after declining, the agent waited for the periodic tick (up to 15 s) for its next offer."""
+    agent = make_staff()
+    first = make_request(now=T0 - timedelta(minutes=2))
+    run_jobs()
+    second = make_request(now=T0 - timedelta(minutes=1))  # waits: the agent holds an offer
+    [offer] = pending_offers()
+    assert offer.request_id == first.id
+    engine.decline_offer(offer.id, agent, offer.created_at + timedelta(seconds=5))
+    [next_offer] = pending_offers()  # no job run, no tick: offered by the decline itself
+    assert (next_offer.agent_id, next_offer.request_id) == (agent.id, second.id)
+
+
+def test_two_missed_offers_set_the_agent_away_within_seconds(app, run_jobs):
+    """With short offers, the first expiry used to leave the agent « Disponible » until the next
+    tick; now the next offer comes with the expiry, and the second miss sets the agent away."""
+    agent = make_staff()
+    first, second = make_request(now=T0 - timedelta(minutes=2)), make_request(now=T0 - timedelta(minutes=1))
+    run_jobs()
+    [offer] = pending_offers()
+    assert offer.request_id == first.id
+    assert engine.expire_offer(offer.id, offer.expires_at) is True
+    [next_offer] = pending_offers()  # offered at the expiry, not at the next tick
+    assert (next_offer.agent_id, next_offer.request_id) == (agent.id, second.id)
+    assert next_offer.created_at == offer.expires_at
+    assert engine.expire_offer(next_offer.id, next_offer.expires_at) is True
+    agent = reload(agent)
+    assert (agent.availability, agent.missed_offers) == ("away", 2)
+    assert agent.availability_since == next_offer.expires_at
+    assert pending_offers() == []  # an absent agent is offered nothing

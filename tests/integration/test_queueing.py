@@ -1,5 +1,5 @@
 """Commit first, then enqueue; a reconciler repairs what Redis lost; nothing runs twice."""
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from rq.job import Job
 from rq.serializers import JSONSerializer
@@ -121,10 +121,10 @@ def test_periodic_scheduler_enqueues_each_period_once(redis_conn):
     from workers.scheduler import enqueue_due
 
     job = PERIODIC_JOBS[0]
-    t = 1_800_000_000.0
+    t = datetime.fromtimestamp(1_800_000_000, UTC)
     assert enqueue_due(job, redis_conn, t) is True
-    assert enqueue_due(job, redis_conn, t + 1) is False  # same period, even from a second scheduler
-    assert enqueue_due(job, redis_conn, t + job.every_seconds) is True
+    assert enqueue_due(job, redis_conn, t + timedelta(seconds=1)) is False  # same period, even from a second scheduler
+    assert enqueue_due(job, redis_conn, t + timedelta(seconds=job.every_seconds)) is True
     assert len(get_queue(job.queue, redis_conn).get_job_ids()) == 2
 
 
@@ -134,7 +134,7 @@ def test_periodic_reconcile_job_runs_in_a_worker(client, redis_conn, valid_json,
 
     client.post(URL, json=valid_json)
     redis_conn.flushdb()
-    enqueue_due(PERIODIC_JOBS[0], redis_conn, 1_800_000_000.0)
+    enqueue_due(PERIODIC_JOBS[0], redis_conn, datetime.fromtimestamp(1_800_000_000, UTC))
     run_jobs()  # runs reconcile, which enqueues the assignment, which the same burst then runs
     request = db.session.scalar(select(CallbackRequest))
     assert request.assignment_checked_at is not None

@@ -231,3 +231,29 @@ def test_cli_creates_users_and_issues_revocable_tokens(app, client):
     assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
     actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.staff_user_id == user.id)).all()
     assert actions == ["staff.created", "staff.token_issued", "staff.tokens_revoked"]
+
+
+def test_a_follow_up_needs_a_time_on_every_channel(app, client):
+    """One schema for the console and the API. Before: the API closed a « à rappeler » call without
+    a time as completed, while the console refused it."""
+    agent = make_staff(availability="offline")
+    headers = token_for(agent)
+    request = make_request()
+    taken = client.post("/api/v1/me/next", headers=headers).get_json()
+    attempt = client.post(f"/api/v1/requests/{taken['reference']}/attempts", headers=headers).get_json()
+    refused = client.post(f"/api/v1/attempts/{attempt['id']}/outcome", headers=headers,
+                          json={"outcome": "reached_follow_up"})
+    assert refused.status_code == 422
+    assert refused.get_json()["errors"]["follow_up_at"] == [
+        "Indiquez quand rappeler l'artisan, ou choisissez « Joint : question réglée »."]
+    assert db.session.get(CallbackRequest, request.id).status == "in_call"  # nothing written
+    far = client.post(f"/api/v1/attempts/{attempt['id']}/outcome", headers=headers,
+                      json={"outcome": "reached_follow_up", "follow_up_at": "2099-01-01T10:00:00+01:00"})
+    assert "30 jours" in far.get_json()["errors"]["follow_up_at"][0]
+    console = app.test_client()
+    login(console, agent)
+    console.post(f"/console/appels/{attempt['id']}/resultat", data={"outcome": "reached_follow_up"})
+    page = console.get("/console").get_data(as_text=True)
+    assert "Indiquez quand rappeler l&#39;artisan" in page
+    db.session.expire_all()
+    assert db.session.get(CallbackRequest, request.id).status == "in_call"

@@ -4,15 +4,21 @@ import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from rq.registry import ScheduledJobRegistry
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
 from chamber_callback.config import ConfigError
+from chamber_callback.domain.actors import Actor
 from chamber_callback.extensions import db
 from chamber_callback.jobs import simulate_call
 from chamber_callback.models import CallAttempt, CallEvent
 from chamber_callback.services import assignment as engine
-from chamber_callback.services.calls import CallNotPlaced, place_call
+from chamber_callback.services.calls import (
+    CallNotPlaced,
+    place_call,
+    record_answered_by,
+)
 from tests.conftest import make_app
 from tests.integration.helpers import T0, make_request, make_staff, request_by_id
 from tests.integration.twilio_fakes import BASE, TOKEN, signed_post, use_http
@@ -231,8 +237,7 @@ def test_a_call_without_news_is_asked_about_then_given_back(twilio_app):
 
 
 def test_the_agent_corrects_an_automatic_no_answer_within_the_hour(twilio_app):
-    from chamber_callback.services.assignment import AssignmentConflict
-    from chamber_callback.services.calls import correct_outcome
+    from chamber_callback.services.assignment import AssignmentConflict, correct_outcome
 
     use_http(twilio_app, [(201, {"sid": "CA" + "d" * 32, "status": "queued"})])
     agent, request = held_call()
@@ -300,3 +305,35 @@ def test_dial_done_hangs_up_with_a_word_for_the_agent(twilio_app):
     talked = signed_post(client, f"/webhooks/twilio/voice/dial-done?attempt={attempt.id}", {"DialCallStatus": "completed"})
     assert ET.fromstring(talked.data).find("Say") is None
     assert signed_post(client, "/webhooks/twilio/voice/dial-done?attempt=999999", {}).status_code == 404
+
+
+def test_a_correction_moves_the_request_on_like_any_outcome(twilio_app, redis_conn):
+    """Before: a correction to « pas de réponse » scheduled no retry job, and a correction that made
+    the request unreachable sent the artisan no message (only the console's own outcome did)."""
+    from chamber_callback.models import ArtisanMessage
+    from chamber_callback.queues import ASSIGNMENT_QUEUE, get_queue
+    from chamber_callback.services import settings
+    from chamber_callback.services.assignment import correct_outcome
+
+    use_http(twilio_app, [(201, {"sid": "CA" + "7" * 32, "status": "queued"})])
+    agent, request = held_call()
+    attempt = place_call(request.reference, agent, T0)
+    signed_post(twilio_app.test_client(), f"/webhooks/twilio/status?attempt={attempt.id}&leg=artisan",
+                {"CallSid": "CA" + "8" * 32, "CallStatus": "completed", "CallDuration": "30"})
+    record_answered_by(attempt.id, "machine_end_beep", T0 + timedelta(minutes=1))
+    assert request_by_id(request.id).status == "retry_wait"  # a machine: voicemail, retried
+
+    later = T0 + timedelta(minutes=10)
+    corrected = correct_outcome(attempt.id, agent, "no_answer", later, note="En fait ça sonnait dans le vide")
+    assert (corrected.status, corrected.failed_attempts) == ("retry_wait", 1)
+    assert corrected.next_attempt_at == later + timedelta(minutes=30)
+    scheduled = ScheduledJobRegistry(queue=get_queue(ASSIGNMENT_QUEUE, redis_conn)).get_job_ids()
+    assert f"requeue-{request.id}-{int(corrected.next_attempt_at.timestamp())}" in scheduled
+
+    # The chamber lowered the number of tries meanwhile: the corrected attempt was the last one.
+    settings.update({"MAX_ATTEMPTS": 1}, Actor("system"), later)
+    unreachable = correct_outcome(attempt.id, agent, "voicemail", later + timedelta(minutes=1))
+    assert unreachable.status == "unreachable"
+    message = db.session.scalar(select(ArtisanMessage).where(ArtisanMessage.request_id == request.id,
+                                                             ArtisanMessage.kind == "unreachable"))
+    assert message is not None and "pas pu vous joindre" in message.body

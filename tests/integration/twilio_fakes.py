@@ -6,9 +6,8 @@ from twilio.http import HttpClient
 from twilio.http.response import Response
 from twilio.request_validator import RequestValidator
 
-from chamber_callback.extensions import db
 from chamber_callback.telephony.twilio import TwilioTelephony
-from tests.conftest import make_app
+from tests.conftest import empty_tables, make_app
 
 TOKEN = "twilio-auth-token"
 BASE = "https://rappel.example.fr"
@@ -37,11 +36,7 @@ def twilio_app(_migrated):
     app.extensions["redis"].flushdb()
     with app.app_context():
         yield app
-        for table in ("call_events", "artisan_messages", "notifications", "escalations", "audit_events",
-                      "call_attempts", "offers",
-                      "callback_requests", "agent_skills", "staff_users"):
-            db.session.execute(db.text(f"DELETE FROM {table}"))
-        db.session.commit()
+        empty_tables()
     app.extensions["redis"].flushdb()
 
 

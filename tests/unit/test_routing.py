@@ -3,7 +3,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chamber_callback.domain.lifecycle import Outcome, Status, after_outcome
+from chamber_callback.domain.attempts import (
+    Outcome,
+    ReportError,
+    after_correction,
+    after_outcome,
+    check_report,
+)
+from chamber_callback.domain.lifecycle import Status
 from chamber_callback.domain.queue import queue_key
 from chamber_callback.domain.routing import (
     AgentView,
@@ -96,26 +103,51 @@ def test_overflow_after_the_delay():
 GAP = timedelta(minutes=30)
 
 
-@pytest.mark.parametrize("outcome, failed, expected", [
-    (Outcome.REACHED_RESOLVED, 0, Status.COMPLETED),
-    (Outcome.REFUSED, 0, Status.COMPLETED),
-    (Outcome.REACHED_FOLLOW_UP, 0, Status.COMPLETED),   # no follow-up time given
-    (Outcome.WRONG_NUMBER, 0, Status.UNREACHABLE),
-    (Outcome.NO_ANSWER, 1, Status.RETRY_WAIT),
-    (Outcome.VOICEMAIL, 2, Status.RETRY_WAIT),
-    (Outcome.NO_ANSWER, 3, Status.UNREACHABLE),          # third unanswered attempt
+@pytest.mark.parametrize("outcome, failed_before, expected, message", [
+    (Outcome.REACHED_RESOLVED, 0, Status.COMPLETED, None),
+    (Outcome.REFUSED, 0, Status.COMPLETED, None),
+    (Outcome.REACHED_FOLLOW_UP, 0, Status.COMPLETED, None),   # no follow-up time given
+    (Outcome.WRONG_NUMBER, 0, Status.UNREACHABLE, None),      # nothing to send to a wrong number
+    (Outcome.NO_ANSWER, 0, Status.RETRY_WAIT, None),
+    (Outcome.VOICEMAIL, 1, Status.RETRY_WAIT, None),
+    (Outcome.NO_ANSWER, 2, Status.UNREACHABLE, "unreachable"),  # third unanswered attempt
 ])
-def test_next_step_after_an_outcome(outcome, failed, expected):
-    step = after_outcome(outcome, failed_attempts=failed, max_attempts=3, now=T0, retry_gap=GAP)
-    assert step.status == expected
+def test_next_step_after_an_outcome(outcome, failed_before, expected, message):
+    step = after_outcome(outcome, failed_before=failed_before, max_attempts=3, now=T0, retry_gap=GAP)
+    assert step.status == expected and step.message == message
     assert step.next_attempt_at == (T0 + GAP if expected == Status.RETRY_WAIT else None)
+    assert step.failed_attempts == failed_before + (outcome in (Outcome.NO_ANSWER, Outcome.VOICEMAIL))
+
+
+def test_a_correction_counts_the_corrected_outcome_not_the_first_one():
+    # Two automatic "no answer" (failed=2); the second was in fact voicemail: still 2 failures.
+    same = after_correction("no_answer", "voicemail", failed_attempts=2, max_attempts=3, now=T0, retry_gap=GAP)
+    assert (same.status, same.failed_attempts) == (Status.RETRY_WAIT, 2)
+    # A "voicemail" that was a conversation: one failure less, and the artisan was reached.
+    reached = after_correction("voicemail", "reached_resolved", failed_attempts=2, max_attempts=3, now=T0,
+                               retry_gap=GAP)
+    assert (reached.status, reached.failed_attempts, reached.reached) == (Status.COMPLETED, 1, True)
+
+
+def test_an_agents_report_is_checked_the_same_way_everywhere():
+    with pytest.raises(ReportError) as missing:
+        check_report("reached_follow_up", None, None, T0)
+    assert set(missing.value.errors) == {"follow_up_at"}
+    with pytest.raises(ReportError) as bad:
+        check_report("maybe", "x" * 2001, T0 - timedelta(hours=1), T0)
+    assert set(bad.value.errors) == {"outcome", "note"}
+    with pytest.raises(ReportError) as far:
+        check_report("reached_follow_up", None, T0 + timedelta(days=31), T0)
+    assert "30 jours" in far.value.errors["follow_up_at"]
+    report = check_report("no_answer", "  ", T0 + timedelta(hours=2), T0)
+    assert (report.outcome, report.note, report.follow_up_at) == (Outcome.NO_ANSWER, None, None)
 
 
 def test_follow_up_is_scheduled_at_the_chosen_time():
     later = T0 + timedelta(hours=5)
-    step = after_outcome("reached_follow_up", failed_attempts=0, max_attempts=3, now=T0, retry_gap=GAP,
+    step = after_outcome("reached_follow_up", failed_before=0, max_attempts=3, now=T0, retry_gap=GAP,
                          follow_up_at=later)
     assert (step.status, step.next_attempt_at) == (Status.SCHEDULED, later)
     with pytest.raises(ValueError):
-        after_outcome("reached_follow_up", failed_attempts=0, max_attempts=3, now=T0, retry_gap=GAP,
+        after_outcome("reached_follow_up", failed_before=0, max_attempts=3, now=T0, retry_gap=GAP,
                       follow_up_at=T0 - timedelta(minutes=1))

@@ -185,7 +185,11 @@ def test_escalation_levels_are_configurable_data():
 
 
 def test_sla_states_follow_the_configured_levels():
-    from chamber_callback.domain.escalation import at_risk_codes, parse_levels, thresholds
+    from chamber_callback.domain.escalation import (
+        at_risk_codes,
+        parse_levels,
+        thresholds,
+    )
 
     custom = parse_levels("early@30:raise; warn@60:senior; late@90:manager; breach@100:top,manager")
     assert thresholds(custom).raised == 0.3 and thresholds(custom).at_risk == 0.6

@@ -1,0 +1,42 @@
+"""One write transaction, and what must happen once it is committed.
+
+    with unit_of_work() as work:
+        ...                                   # reads and writes, in one transaction
+        work.after_commit(enqueue_assignment, request.id)
+
+The transaction is committed when the block ends (a ``return`` inside it too), and rolled back
+if it raises; the after-commit actions (enqueues, messages) then run in order, never before the
+commit and never after a rollback. Services never write "commit, then enqueue" by hand.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import partial
+
+from ..extensions import begin_write, db
+
+
+class UnitOfWork:
+    def __init__(self) -> None:
+        self._after: list[Callable[[], object]] = []
+        self.results: list[object] = []  # what each after-commit action returned, in order
+
+    def after_commit(self, action: Callable, *args, **kwargs) -> int:
+        """Run ``action(*args, **kwargs)`` once committed; returns its index in ``results``."""
+        self._after.append(partial(action, *args, **kwargs))
+        return len(self._after) - 1
+
+
+@contextmanager
+def unit_of_work() -> Iterator[UnitOfWork]:
+    begin_write()
+    work = UnitOfWork()
+    try:
+        yield work
+    except BaseException:
+        db.session.rollback()
+        raise
+    db.session.commit()
+    for action in work._after:
+        work.results.append(action())

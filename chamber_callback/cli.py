@@ -96,7 +96,8 @@ def purge_command(dry_run):
 @click.command("sla-tick")
 def sla_tick_command():
     """One escalation pass: fire the levels that are due (safe to run at any time)."""
-    from .services.sla import send_pending_emails, sla_tick
+    from .services.notifications import send_pending_emails
+    from .services.sla import sla_tick
 
     counts = sla_tick(utcnow())
     counts.update(send_pending_emails())

@@ -1,7 +1,7 @@
 """Configuration read from the environment, with defaults that run on a laptop.
 
 Every setting can be overridden by an environment variable of the same name; the
-README lists them all. ``create_app(config)`` accepts a dict that wins over both.
+docs/CONFIGURATION.md lists them all. ``create_app(config)`` accepts a dict that wins over both.
 """
 from __future__ import annotations
 
@@ -81,7 +81,7 @@ def load_config() -> dict:
         if missing:
             raise ConfigError(
                 f"APP_ENV=production needs {', '.join(missing)} in the environment "
-                "(see README.md, 'Production settings')."
+                "(see docs/PRODUCTION.md)."
             )
     if not database_url:
         database_url = f"sqlite:///{instance / 'chamber_callback.sqlite3'}"

@@ -74,7 +74,7 @@ def dispatch_tick() -> dict:
 
 def sla_tick() -> dict:
     """Periodic: fire the escalation levels that are due, retry failed e-mails."""
-    from .services.sla import send_pending_emails
+    from .services.notifications import send_pending_emails
     from .services.sla import sla_tick as tick
 
     with app_context():

@@ -1,6 +1,8 @@
-"""Texts sent to artisans: short, French, in the GSM-7 alphabet where possible (one SMS segment).
+"""Every text the product sends: to artisans (SMS or e-mail) and to staff (notifications).
 
-GSM-7 has é è à ù but not ç ô ê or typographic quotes: the wording avoids them.
+Texts to artisans are short, French, in the GSM-7 alphabet where possible (one SMS segment):
+GSM-7 has é è à ù but not ç ô ê or typographic quotes, so the wording avoids them.
+Dates arrive formatted (``when``), so this module stays free of locale machinery.
 """
 from __future__ import annotations
 
@@ -38,3 +40,42 @@ def unreachable(reference: str, site: str, chamber_phone: str) -> str:
 
 def follow_up(reference: str, when: datetime, tz: ZoneInfo) -> str:
     return f"CMA : comme convenu, nous vous rappelons le {_when(when, tz)} (demande {reference})."
+
+
+# E-mail subjects, when the artisan is written to instead of texted.
+ARTISAN_SUBJECTS = {"confirmation": "Votre demande de rappel est enregistrée",
+                    "unreachable": "Nous n'avons pas pu vous joindre"}
+FOLLOW_UP_SUBJECT = "Votre rappel est programmé"
+
+
+def artisan_subject(kind: str) -> str:
+    return ARTISAN_SUBJECTS.get(kind, FOLLOW_UP_SUBJECT)
+
+
+# --- to staff: escalation notifications (in the app and by e-mail) --------------------------------
+
+LEVEL_TITLES = {
+    "half": "Demande {ref} : la moitié du délai est passée",
+    "senior": "Demande {ref} : 75 % du délai écoulé, rappel à faire",
+    "breach": "Demande {ref} : délai de rappel dépassé",
+}
+LATER_LEVEL_TITLE = "Demande {ref} : toujours en attente après le délai"
+# What became of a request whose alert is lifted, by its status ("rappelée" once called).
+RESOLUTION_WORDS = {"cancelled": "annulée", "completed": "traitée", "unreachable": "close (injoignable)"}
+CALLED_WORD = "rappelée"
+
+
+def escalation_title(level_code: str, reference: str) -> str:
+    return LEVEL_TITLES.get(level_code, LATER_LEVEL_TITLE).format(ref=reference)
+
+
+def escalation_body(reference: str, topic: str, unit: str, deadline: str) -> str:
+    return f"Demande {reference} ({topic}, unité {unit}) : échéance {deadline}, toujours pas rappelée."
+
+
+def resolved_title(reference: str, what: str) -> str:
+    return f"Demande {reference} {what}"
+
+
+def resolved_body(reference: str, what: str, when: str) -> str:
+    return f"La demande {reference} a été {what} le {when} : l'alerte est levée."

@@ -14,12 +14,11 @@ from sqlalchemy import select
 from .. import labels
 from ..auth import roles_required
 from ..clock import utcnow
-from ..domain.actors import Actor
 from ..domain.roles import EXPORTS_PERSONAL_DATA, SUPERVISES, locked_to_own_unit
-from ..extensions import db
+from ..extensions import db, zone_named
 from ..models import RegionalUnit, Topic
 from ..services import stats, supervision
-from ..services.audit import record_event
+from ..services.audit import record_export
 from ..staff.forms import AVAILABILITY_LABELS, OUTCOME_LABELS, check_action_form
 from . import bp
 from .charts import bar_chart, line_chart
@@ -49,7 +48,7 @@ class Filters:
                                                                      _("Unité inconnue."))
         topic_id = self._choice(args.get("sujet"), {t.id for t in self.topics}, _("Sujet inconnu."))
         self.scope = stats.Scope(unit_id=unit_id, topic_id=topic_id, urgent_only=args.get("urgent") == "1")
-        self.today = today = now.astimezone(stats.zone_named(tz())).date()
+        self.today = today = now.astimezone(zone_named(tz())).date()
         self.first = self._date(args.get("du"), today - timedelta(days=6))
         self.last = self._date(args.get("au"), today)
         if self.first > self.last:
@@ -323,9 +322,7 @@ def reports():
 
 
 def _audit_export(what: str, filters: Filters, personal: bool) -> None:
-    record_event(request_id=None, action=f"export.{what}", actor=Actor.staff(current_user.id), now=utcnow(),
-                 staff_user_id=current_user.id, data={"filters": filters.query(), "personal_data": personal})
-    db.session.commit()
+    record_export(user_id=current_user.id, what=what, filters=filters.query(), personal_data=personal, now=utcnow())
 
 
 @bp.get("/rapports/demandes.csv")

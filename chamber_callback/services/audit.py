@@ -35,3 +35,12 @@ def record_event(
     )
     db.session.add(event)
     return event
+
+
+def record_export(*, user_id: int, what: str, filters: dict, personal_data: bool, now: datetime) -> None:
+    """Who took which data out, with or without personal data (shown in the admin journal)."""
+    from .unit_of_work import unit_of_work
+
+    with unit_of_work():
+        record_event(request_id=None, action=f"export.{what}", actor=Actor.staff(user_id), now=now,
+                     staff_user_id=user_id, data={"filters": filters, "personal_data": personal_data})

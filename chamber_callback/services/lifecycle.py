@@ -7,6 +7,7 @@ from sqlalchemy import update
 
 from ..domain.actors import Actor
 from ..domain.lifecycle import TERMINAL_STATUSES, Status, can_transition
+from ..domain.messages import RESOLUTION_WORDS
 from ..extensions import db
 from ..models import CallbackRequest
 from .audit import record_event
@@ -40,9 +41,8 @@ def transition(request: CallbackRequest, target: Status, *, actor: Actor, now: d
             record_event(request_id=request.id, action=action or f"status.{target.value}", actor=actor, now=now,
                          from_status=current, to_status=target.value, reason=reason)
             if target in TERMINAL_STATUSES:
-                from .sla import (  # sla builds on lifecycle: imported late
-                    RESOLUTION_WORDS,
-                    resolve_escalations,
+                from .sla import (
+                    resolve_escalations,  # sla builds on lifecycle: imported late
                 )
 
                 resolve_escalations(request, now, RESOLUTION_WORDS[target.value])

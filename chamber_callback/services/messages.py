@@ -21,9 +21,6 @@ from . import settings
 log = logging.getLogger(__name__)
 DELIVERY_RANK = {"pending": 0, "queued": 1, "accepted": 1, "sending": 2, "sent": 3,
                  "delivered": 4, "undelivered": 4, "failed": 4}
-SUBJECTS = {"confirmation": "Votre demande de rappel est enregistrée",
-            "unreachable": "Nous n'avons pas pu vous joindre"}
-
 
 def _tz() -> ZoneInfo:
     return ZoneInfo(current_app.config["TIMEZONE"])
@@ -80,7 +77,7 @@ def send_message(message_id: int, now: datetime) -> str:
         if channel == "sms":
             sid = get_telephony().send_sms(request.phone, message.body)
         elif channel == "email":
-            subject = SUBJECTS.get(message.kind, "Votre rappel est programmé")
+            subject = texts.artisan_subject(message.kind)
             get_mailer().send(request.email, subject, message.body)
         else:
             status = "failed"

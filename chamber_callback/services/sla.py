@@ -2,7 +2,7 @@
 
 Each level fires once per request: the (request, level) pair is unique in ``escalations``,
 inserted with ON CONFLICT DO NOTHING inside the tick's transaction; notifications are rows of
-that same transaction and are e-mailed after it commits (and again later only if that failed).
+that same transaction, e-mailed after it commits by ``services.notifications``.
 """
 from __future__ import annotations
 
@@ -12,10 +12,8 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from flask_babel import format_datetime
 from sqlalchemy import insert, or_, select, update
 
-from ..clock import utcnow
 from ..domain.actors import SYSTEM
 from ..domain.escalation import (
     EscalationLevel,
@@ -25,6 +23,7 @@ from ..domain.escalation import (
     sla_state,
 )
 from ..domain.lifecycle import ACTIVE_STATUSES
+from ..domain.messages import CALLED_WORD
 from ..domain.sla import DEFAULT_OPENING_HOURS, BusinessCalendar, sla_used
 from ..extensions import begin_write, db, insert_or_ignore
 from ..models import (
@@ -32,25 +31,20 @@ from ..models import (
     CallbackRequest,
     ClosedDay,
     Escalation,
-    Notification,
     RegionalUnit,
-    StaffUser,
 )
-from ..notify import get_mailer
-from ..notify.email import MailError
 from . import settings
 from .audit import record_event
+from .notifications import (
+    Recipients,
+    notify_level,
+    notify_resolved,
+    send_pending_emails,
+)
 
 log = logging.getLogger(__name__)
 
 ACTIVE = [s.value for s in ACTIVE_STATUSES]
-LEVEL_TITLES = {
-    "half": "Demande {ref} : la moitié du délai est passée",
-    "senior": "Demande {ref} : 75 % du délai écoulé, rappel à faire",
-    "breach": "Demande {ref} : délai de rappel dépassé",
-}
-MAX_EMAIL_ATTEMPTS = 5
-SENDING_TIMEOUT = timedelta(minutes=10)
 
 
 # --- the clock for a request -------------------------------------------------------------------
@@ -127,10 +121,7 @@ def record_contact(request: CallbackRequest, now: datetime, *, reached: bool) ->
     request.next_escalation_at = None
     record_event(request_id=request.id, action="sla.met" if request.sla_met else "sla.missed", actor=SYSTEM,
                  now=now, data={"late_by_s": max(0, int((now - request.sla_deadline).total_seconds()))})
-    resolve_escalations(request, now, "rappelée")
-
-
-RESOLUTION_WORDS = {"cancelled": "annulée", "completed": "traitée", "unreachable": "close (injoignable)"}
+    resolve_escalations(request, now, CALLED_WORD)
 
 
 def resolve_escalations(request: CallbackRequest, now: datetime, what: str) -> None:
@@ -142,12 +133,7 @@ def resolve_escalations(request: CallbackRequest, now: datetime, what: str) -> N
         return
     for escalation in open_levels:
         escalation.resolved_at = now
-    notified = set(db.session.scalars(select(Notification.user_id).where(
-        Notification.request_id == request.id, Notification.kind.like("escalation.%"),
-        Notification.kind != "escalation.resolved")))
-    for user_id in notified:
-        _notify(user_id, request, None, "escalation.resolved", f"Demande {request.reference} {what}",
-                f"La demande {request.reference} a été {what} le {_when(now)} : l'alerte est levée.", now)
+    notify_resolved(request, now, what)
 
 
 def recompute_waiting_deadlines(now: datetime, unit_id: int | None = None) -> int:
@@ -228,7 +214,7 @@ def sla_tick(now: datetime, limit: int = 500) -> dict[str, int]:
         plan.append((row, due_now(row.submitted_at, row.sla_deadline, fired[row.id], now, configured, every,
                                   calendar), calendar))
     inserted = _insert_escalations([(row.id, level.code) for row, due, _c in plan for level in due], now)
-    recipients, events, new_notifications = _Recipients(), [], []
+    recipients, events, new_notifications = Recipients(), [], []
     for row, due, calendar in plan:
         priority, overflow_at = row.priority, row.overflow_at
         for level in due:
@@ -244,7 +230,7 @@ def sla_tick(now: datetime, limit: int = 500) -> dict[str, int]:
                            "action": f"sla.{level.code}",
                            "data": {"priority": priority, "overflow": overflow_at is not None}})
             if level.notify:
-                new_notifications += _notify_level(db.session.get(CallbackRequest, row.id), level, escalation_id,
+                new_notifications += notify_level(db.session.get(CallbackRequest, row.id), level, escalation_id,
                                                    now, recipients)
         step = next_escalation(row.submitted_at, row.sla_deadline, fired[row.id], configured, every, calendar)
         updates.append({"id": row.id, "priority": priority, "overflow_at": overflow_at,
@@ -270,90 +256,3 @@ def _insert_escalations(pairs: list[tuple[int, str]], now: datetime) -> dict[tup
     return {(rid, level): eid for rid, level, eid in db.session.execute(statement, rows)}
 
 
-def _notify_level(request: CallbackRequest, level: EscalationLevel, escalation_id: int, now: datetime,
-                  recipients: _Recipients) -> list[Notification]:
-    if not level.notify:
-        return []
-    title = LEVEL_TITLES.get(level.code, "Demande {ref} : toujours en attente après le délai").format(
-        ref=request.reference)
-    body = (f"Demande {request.reference} ({request.topic.label}, unité {request.unit.name}) : "
-            f"échéance {_when(request.sla_deadline)}, toujours pas rappelée.")
-    return [_notify(user_id, request, escalation_id, f"escalation.{level.code}", title, body, now)
-            for role in level.notify for user_id in recipients.for_role(role, request.unit_id)]
-
-
-class _Recipients:
-    """Seniors per unit and managers, looked up once per tick."""
-
-    def __init__(self):
-        self._cache: dict[tuple[str, int | None], list[int]] = {}
-
-    def for_role(self, role: str, unit_id: int) -> list[int]:
-        key = (role, unit_id if role == "senior" else None)
-        if key not in self._cache:
-            query = select(StaffUser.id).where(StaffUser.role == role, StaffUser.is_active_account.is_(True))
-            if role == "senior":
-                query = query.where(StaffUser.unit_id == unit_id)
-            found = list(db.session.scalars(query))
-            if not found and role == "senior":
-                found = self.for_role("manager", unit_id)  # a unit without a senior: managers hear of it
-            self._cache[key] = found
-        return self._cache[key]
-
-
-def _notify(user_id: int, request: CallbackRequest, escalation_id: int | None, kind: str, title: str, body: str,
-            now: datetime) -> Notification:
-    notification = Notification(user_id=user_id, request_id=request.id, escalation_id=escalation_id, kind=kind,
-                                title=title, body=body, created_at=now, email_status="pending", email_attempts=0)
-    db.session.add(notification)
-    db.session.flush()
-    return notification
-
-
-def _when(moment: datetime) -> str:
-    return format_datetime(moment, "EEEE d MMMM 'à' HH'h'mm")
-
-
-# --- e-mail delivery, after commit ----------------------------------------------------------------
-
-def send_pending_emails(notification_ids: list[int] | None = None, limit: int = 200) -> dict[str, int]:
-    """E-mail notifications not sent yet (or failed, a few times at most).
-
-    Each message is claimed first (pending/failed → sending, in its own transaction), so two
-    workers never send the same one; a claim older than ``SENDING_TIMEOUT`` (a worker killed
-    mid-send) may be taken again.
-    """
-    now = utcnow()
-    retry = or_(Notification.email_status.in_(("pending", "failed")),
-                (Notification.email_status == "sending") & (Notification.emailed_at < now - SENDING_TIMEOUT))
-    query = select(Notification.id).where(retry, Notification.email_attempts < MAX_EMAIL_ATTEMPTS)
-    if notification_ids is not None:
-        if not notification_ids:
-            return {"sent": 0, "failed": 0}
-        query = query.where(Notification.id.in_(notification_ids))
-    candidates = db.session.scalars(query.order_by(Notification.id).limit(limit)).all()
-    db.session.commit()
-    mailer, counts = get_mailer(), {"sent": 0, "failed": 0}
-    for notification_id in candidates:
-        begin_write()
-        claimed = db.session.execute(
-            update(Notification).where(Notification.id == notification_id, retry)
-            .values(email_status="sending", email_attempts=Notification.email_attempts + 1, emailed_at=now)
-            .execution_options(synchronize_session=False)).rowcount
-        db.session.commit()
-        if not claimed:
-            continue  # another worker has it
-        notification = db.session.get(Notification, notification_id, populate_existing=True)
-        ok = True
-        try:
-            mailer.send(notification.user.email, notification.title, notification.body)
-        except MailError as exc:
-            ok = False
-            log.warning("e-mail for notification %s failed: %s", notification_id, exc)
-        begin_write()
-        db.session.execute(update(Notification).where(Notification.id == notification_id).values(
-            email_status="sent" if ok else "failed", emailed_at=utcnow() if ok else None)
-            .execution_options(synchronize_session=False))
-        db.session.commit()
-        counts["sent" if ok else "failed"] += 1
-    return counts

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy import func, select, update
+from sqlalchemy import select
 
 from ..auth import roles_required
 from ..clock import utcnow
@@ -17,7 +17,7 @@ from ..domain.intake import N_
 from ..domain.roles import ALL_ROLES, SUPERVISES, TAKES_CALLS, locked_to_own_unit
 from ..domain.routing import Availability
 from ..extensions import db, limiter
-from ..models import CallAttempt, CallbackRequest, Notification, RegionalUnit, StaffUser
+from ..models import CallAttempt, CallbackRequest, RegionalUnit, StaffUser
 from ..presenters import (
     artisan_history,
     held_requests,
@@ -29,6 +29,7 @@ from ..presenters import (
     timeline,
 )
 from ..services import assignment, team
+from ..services import notifications as notifications_service
 from ..services.calls import CallNotPlaced, place_call
 from ..services.staff import AccountError, change_password
 from ..telephony import get_telephony
@@ -310,25 +311,19 @@ def unread_notifications():
     """The unread count shown in the staff navigation."""
     if not current_user.is_authenticated:
         return {}
-    count = db.session.scalar(select(func.count()).select_from(Notification).where(
-        Notification.user_id == current_user.id, Notification.read_at.is_(None)))
-    return {"unread_count": count}
+    return {"unread_count": notifications_service.unread_count(current_user.id)}
 
 
 @bp.get("/notifications")
 @roles_required(ALL_ROLES)
 def notifications():
-    items = db.session.scalars(select(Notification).where(Notification.user_id == current_user.id)
-                               .order_by(Notification.id.desc()).limit(200)).all()
-    return render_template("staff/notifications.html", notifications=items, action_form=ActionForm())
+    return render_template("staff/notifications.html", notifications=notifications_service.latest(current_user.id),
+                           action_form=ActionForm())
 
 
 @bp.post("/notifications/lues")
 @roles_required(ALL_ROLES)
 def notifications_read():
     check_action_form()
-    db.session.execute(update(Notification).where(Notification.user_id == current_user.id,
-                                                  Notification.read_at.is_(None)).values(read_at=utcnow())
-                       .execution_options(synchronize_session=False))
-    db.session.commit()
+    notifications_service.mark_all_read(current_user.id, utcnow())
     return redirect(url_for("staff.notifications"))

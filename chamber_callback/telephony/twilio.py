@@ -36,7 +36,7 @@ class TwilioTelephony:
     def from_config(cls, config, http_client=None) -> TwilioTelephony:
         missing = [name for name in REQUIRED if not config.get(name)]
         if missing:
-            raise ConfigError(f"TELEPHONY=twilio needs {', '.join(missing)} (see README.md, 'Telephony').")
+            raise ConfigError(f"TELEPHONY=twilio needs {', '.join(missing)} (see docs/PRODUCTION.md, 'Twilio').")
         return cls(config["TWILIO_ACCOUNT_SID"], config["TWILIO_AUTH_TOKEN"], config["TWILIO_CALLER_ID"],
                    config["PUBLIC_BASE_URL"], http_client=http_client, sms_sender=config.get("TWILIO_SMS_SENDER"))
 

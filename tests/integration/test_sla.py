@@ -11,7 +11,8 @@ from chamber_callback.extensions import db
 from chamber_callback.models import AuditEvent, Escalation, Notification, Offer
 from chamber_callback.notify.email import MailError
 from chamber_callback.services import assignment as engine
-from chamber_callback.services.sla import send_pending_emails, sla_tick
+from chamber_callback.services.notifications import send_pending_emails
+from chamber_callback.services.sla import sla_tick
 from tests.conftest import make_app
 from tests.integration.helpers import (
     T0,

@@ -113,7 +113,8 @@ class Generator:
     OFFER_COLUMNS = ("id", "request_id", "agent_id", "status", "created_at", "expires_at", "responded_at")
     NOTIFICATION_COLUMNS = ("id", "user_id", "request_id", "escalation_id", "kind", "title", "body", "created_at",
                             "read_at", "email_status", "email_attempts", "emailed_at")
-    TIME_COLUMNS = frozenset({"consent_at", "submitted_at", "sla_deadline", "closed_at", "enqueued_at", "assignment_checked_at",
+    TIME_COLUMNS = frozenset({"consent_at", "submitted_at", "sla_deadline", "closed_at", "enqueued_at",
+                    "assignment_checked_at",
                     "queued_at", "overflow_at", "next_attempt_at", "first_attempt_at", "first_reached_at",
                     "sla_met_at", "next_escalation_at", "purged_at", "started_at", "ended_at", "follow_up_at",
                     "fired_at", "resolved_at", "created_at", "expires_at", "responded_at", "read_at", "emailed_at"})
@@ -153,7 +154,7 @@ class Generator:
         chosen_days = rng.choices(days, weights=[day_weight(d) for d in days], k=count)
         hours = rng.choices(range(24), weights=HOUR_WEIGHTS, k=count)
         times = []
-        for day, hour in zip(chosen_days, hours):
+        for day, hour in zip(chosen_days, hours, strict=False):
             t = day * DAY + ((hour - 1) % 24) * HOUR + rng.randrange(HOUR)
             if not start <= t < end:
                 t = rng.randrange(start, end)
@@ -326,7 +327,7 @@ class Generator:
                     first = submitted + int((now - submitted) * rng.uniform(0.05, 0.6))
                     calls = 1 if status == "scheduled" else rng.choice((1, 1, 2))
                     started = first
-                    for number in range(calls):
+                    for _number in range(calls):
                         outcome = ("reached_follow_up" if status == "scheduled"
                                    else rng.choice(("no_answer", "no_answer", "voicemail")))
                         ended = min(now - 1, started + (rng.randrange(120, 600) if status == "scheduled"

@@ -27,12 +27,7 @@ from sqlalchemy import delete, func, insert, select, text, update
 
 from chamber_callback import create_app
 from chamber_callback.extensions import db
-from chamber_callback.models import (
-    AuditEvent,
-    CallbackRequest,
-    Escalation,
-    Notification,
-)
+from chamber_callback.models import AuditEvent, CallbackRequest, Escalation, Notification
 from chamber_callback.services.sla import sla_tick
 
 DUE = 100

@@ -249,12 +249,7 @@ def _seed_demo_history(now: datetime, rng: random.Random, sla_hours: float, per_
 
     from .domain.actors import Actor
     from .models import ArtisanMessage, Offer, StaffUser
-    from .services.assignment import (
-        accept_offer,
-        assign_request,
-        record_outcome,
-        start_attempt,
-    )
+    from .services.assignment import accept_offer, assign_request, record_outcome, start_attempt
     from .services.intake import cancel_request, submit_request
 
     demo = Actor("system", "seed-demo")
@@ -325,18 +320,13 @@ def _seed_demo_calls(now: datetime) -> int:
     """A few requests already called (resolved, no answer, follow-up) so the history is not empty."""
     from .domain.routing import Availability
     from .models import StaffUser
-    from .services.assignment import (
-        claim_next,
-        record_outcome,
-        set_availability,
-        start_attempt,
-    )
+    from .services.assignment import claim_next, record_outcome, set_availability, start_attempt
 
     agents = db.session.scalars(select(StaffUser).where(StaffUser.email.like(f"agent1.%@{DEMO_DOMAIN}"))
                                 .order_by(StaffUser.id)).all()
     outcomes = ["reached_resolved", "no_answer", "reached_resolved", "voicemail", "reached_follow_up"]
     handled = 0
-    for agent, outcome in zip(agents, outcomes):
+    for agent, outcome in zip(agents, outcomes, strict=False):
         taken = claim_next(agent, now)
         if taken is None:
             continue

@@ -5,10 +5,11 @@ choose the moment instead of waiting for it (``tests.conftest.freeze_clock`` set
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
 
-source: Callable[[], datetime] = lambda: datetime.now(UTC)
+
+def source() -> datetime:
+    return datetime.now(UTC)
 
 
 def utcnow() -> datetime:

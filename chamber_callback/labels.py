@@ -1,7 +1,12 @@
-"""French wording of domain values for screens (translated through Flask-Babel)."""
+"""Every French label a screen shows for a domain value (translated through Flask-Babel).
+
+Routes, forms and templates take their wording from here; messages sent to people are in
+``domain.messages``."""
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from .domain.actors import Actor
+from .domain.attempts import Outcome
 from .domain.intake import N_, PREFERRED_SLOTS, SECTORS, URGENCY_REASONS
 
 STATUS_LABELS = {
@@ -71,3 +76,81 @@ def at_risk_words() -> str:
 
 def staff_status_label(status: str) -> str:
     return _(STAFF_STATUS_LABELS.get(status, status))
+
+
+# --- staff: availability and call outcomes -----------------------------------------------------
+
+AVAILABILITY_LABELS = {
+    "available": _l("Disponible"),
+    "busy": _l("En appel"),
+    "wrap_up": _l("Fin d'appel"),
+    "away": _l("Absent"),
+    "offline": _l("Hors ligne"),
+}
+OUTCOME_LABELS = {
+    Outcome.REACHED_RESOLVED: _l("Joint : question réglée"),
+    Outcome.REACHED_FOLLOW_UP: _l("Joint : à rappeler"),
+    Outcome.NO_ANSWER: _l("Pas de réponse"),
+    Outcome.VOICEMAIL: _l("Messagerie"),
+    Outcome.WRONG_NUMBER: _l("Mauvais numéro"),
+    Outcome.REFUSED: _l("Ne souhaite plus être aidé"),
+}
+
+
+# --- administration -------------------------------------------------------------------------------
+
+ROLE_LABELS = {
+    "agent": _l("Agent"),
+    "senior": _l("Senior (responsable d'unité)"),
+    "manager": _l("Manager"),
+    "admin": _l("Administrateur"),
+}
+WEEKDAY_LABELS = (_l("Lundi"), _l("Mardi"), _l("Mercredi"), _l("Jeudi"), _l("Vendredi"), _l("Samedi"),
+                  _l("Dimanche"))
+CLOCK_LABELS = {"calendar": _l("Heures calendaires (24 h sur 24, 7 jours sur 7)"),
+                "business": _l("Heures d'ouverture (horaires des unités, hors jours fériés et jours fermés)")}
+MET_ON_LABELS = {"first_attempt": _l("Au premier appel tenté (même sans réponse)"),
+                 "first_reach": _l("Au premier appel où l'artisan est joint")}
+
+# Where the extra public holidays come from, for the page.
+SUBDIVISION_LABELS = {
+    "57": _l("la Moselle"),
+    "6AE": _l("l'Alsace"),
+    "971": _l("la Guadeloupe"), "972": _l("la Martinique"), "973": _l("la Guyane"), "974": _l("La Réunion"),
+    "PM": _l("Saint-Pierre-et-Miquelon"), "976": _l("Mayotte"),
+}
+
+
+# What each audited admin action is called in the journal.
+ACTION_LABELS = {
+    "admin.settings_updated": _l("Réglage modifié"), "admin.user_created": _l("Compte créé"),
+    "admin.user_updated": _l("Compte modifié"), "admin.user_deactivated": _l("Compte désactivé"),
+    "admin.user_activated": _l("Compte réactivé"), "admin.password_reset": _l("Mot de passe réinitialisé"),
+    "admin.unit_updated": _l("Unité modifiée"), "admin.departement_moved": _l("Département changé d'unité"),
+    "admin.topic_created": _l("Sujet créé"), "admin.topic_updated": _l("Sujet modifié"),
+    "admin.closed_day_added": _l("Jour fermé ajouté"), "admin.closed_day_removed": _l("Jour fermé retiré"),
+    "export.requests": _l("Export CSV des demandes"), "export.report_unites": _l("Export CSV du rapport par unité"),
+    "export.report_conseillers": _l("Export CSV du rapport par conseiller"),
+}
+
+
+# French names of the audited fields (the raw key is shown for any other).
+FIELD_LABELS = {
+    "name": _l("nom"), "role": _l("rôle"), "unit": _l("unité"), "phone": _l("téléphone"), "capacity": _l("capacité"),
+    "skills": _l("sujets"), "active": _l("actif"), "password": _l("mot de passe"), "account": _l("compte"),
+    "email": _l("e-mail"), "opening_hours": _l("horaires"), "label": _l("libellé"), "order": _l("ordre"),
+    "topic": _l("sujet"), "code": _l("code"), "agents": _l("agents"), "closed_day": _l("jour fermé"),
+    "day": _l("jour"), "reason": _l("motif"),
+    "SLA_HOURS": _l("délai de rappel (h)"), "SLA_CLOCK": _l("décompte du délai"), "SLA_MET_ON": _l("délai tenu"),
+    "ESCALATION_LEVELS": _l("niveaux d'escalade"), "ESCALATION_REPEAT_HOURS": _l("relance après dépassement (h)"),
+    "OFFER_TIMEOUT_SECONDS": _l("durée d'une proposition (s)"), "RETRY_GAP_MINUTES": _l("délai entre essais (min)"),
+    "MAX_ATTEMPTS": _l("essais au plus"), "INTAKE_URGENT_ONLY": _l("urgences seulement"),
+    "PUBLIC_BANNER": _l("message public"), "INTAKE_PAUSED": _l("demandes suspendues"),
+    "INTAKE_PAUSED_MESSAGE": _l("message de suspension"), "CHAMBER_PHONE": _l("téléphone de la chambre"),
+    **{str(day): label for day, label in enumerate(WEEKDAY_LABELS)},
+}
+
+
+def outcome_labels() -> dict[str, str]:
+    """Outcome code → label, for templates."""
+    return {outcome.value: label for outcome, label in OUTCOME_LABELS.items()}

@@ -4,19 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from flask_login import UserMixin
-from sqlalchemy import (
-    JSON,
-    Boolean,
-    Column,
-    Date,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    Table,
-    Text,
-    text,
-)
+from sqlalchemy import JSON, Boolean, Column, Date, ForeignKey, Index, Integer, String, Table, Text, text
 from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -181,8 +169,9 @@ class AuditEvent(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     request_id: Mapped[int | None] = mapped_column(ForeignKey("callback_requests.id", ondelete="CASCADE"))
     # The staff member an event is about (availability changes, accounts), when it is one.
-    staff_user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))  # accounts are deactivated, not deleted
-    actor_type: Mapped[str] = mapped_column(String(16))  # artisan | api | agent | system
+    # (Accounts are deactivated, never deleted.)
+    staff_user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    actor_type: Mapped[str] = mapped_column(String(16))  # artisan | api | staff | system
     actor_id: Mapped[str | None] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(64))
     from_status: Mapped[str | None] = mapped_column(String(16))

@@ -64,7 +64,8 @@ def timeline(request: CallbackRequest) -> list[TimelineEntry]:
     events = db.session.scalars(select(AuditEvent).where(AuditEvent.request_id == request.id)
                                 .order_by(AuditEvent.id)).all()
     ids = {event.actor.staff_user_id for event in events} - {None}
-    names = dict(db.session.execute(select(StaffUser.id, StaffUser.name).where(StaffUser.id.in_(ids))).all()) if ids else {}
+    names = dict(db.session.execute(select(StaffUser.id, StaffUser.name).where(StaffUser.id.in_(ids))).all()) \
+        if ids else {}
     return [TimelineEntry(event, labels.actor_label(event.actor, names)) for event in events]
 
 

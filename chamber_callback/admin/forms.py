@@ -18,28 +18,10 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import (
-    DataRequired,
-    Email,
-    InputRequired,
-    Length,
-    NumberRange,
-    Optional,
-)
+from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-ROLE_LABELS = {
-    "agent": _l("Agent"),
-    "senior": _l("Senior (responsable d'unité)"),
-    "manager": _l("Manager"),
-    "admin": _l("Administrateur"),
-}
-WEEKDAY_LABELS = (_l("Lundi"), _l("Mardi"), _l("Mercredi"), _l("Jeudi"), _l("Vendredi"), _l("Samedi"),
-                  _l("Dimanche"))
-CLOCK_LABELS = {"calendar": _l("Heures calendaires (24 h sur 24, 7 jours sur 7)"),
-                "business": _l("Heures d'ouverture (horaires des unités, hors jours fériés et jours fermés)")}
-MET_ON_LABELS = {"first_attempt": _l("Au premier appel tenté (même sans réponse)"),
-                 "first_reach": _l("Au premier appel où l'artisan est joint")}
+from ..labels import CLOCK_LABELS, MET_ON_LABELS, ROLE_LABELS, WEEKDAY_LABELS
 
 
 class FrenchDecimalField(DecimalField):

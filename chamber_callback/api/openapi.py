@@ -14,8 +14,9 @@ def openapi_document(base_url: str) -> dict:
     status_json = {"$ref": "#/components/schemas/CallbackRequestStatus"}
     token_param = {"name": "token", "in": "path", "required": True, "schema": _string,
                    "description": "The private token returned at creation (only its digest is stored)."}
-    problem_response = lambda description: {
-        "description": description, "content": {"application/problem+json": {"schema": problem}}}
+    def problem_response(description):
+        return {
+            "description": description, "content": {"application/problem+json": {"schema": problem}}}
     return {
         "openapi": "3.1.0",
         "info": {

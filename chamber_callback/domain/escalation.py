@@ -47,7 +47,7 @@ def parse_levels(spec: str) -> tuple[EscalationLevel, ...]:
         levels.append(EscalationLevel(code.strip(), share, priority,
                                       tuple(role for role in ("senior", "manager") if role in options),
                                       "overflow" in options))
-    if len({level.code for level in levels}) != len(levels) or any(l.code.startswith(REPEAT_PREFIX) for l in levels):
+    if len({level.code for level in levels}) != len(levels) or any(lv.code.startswith(REPEAT_PREFIX) for lv in levels):
         raise ValueError("escalation level codes must be unique and must not start with 'breach+'")
     return tuple(sorted(levels, key=lambda level: level.share))
 

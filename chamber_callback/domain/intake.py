@@ -15,7 +15,7 @@ from phonenumbers import PhoneNumberType
 from .geography import OVERSEAS_PHONE_REGION, Commune, communes_for
 
 
-def N_(message: str) -> str:
+def N_(message: str) -> str:  # noqa: N802 - the gettext convention
     return message
 
 
@@ -211,7 +211,7 @@ def check_window(start: datetime, end: datetime, now: datetime, tz: ZoneInfo) ->
         raise IntakeError(N_("Choisissez un créneau dans les 7 prochains jours."))
     local_start, local_end = start.astimezone(tz), end.astimezone(tz)
     same_day = local_start.date() == local_end.date()
-    within_hours = OPENING_TIME <= local_start.time() and local_end.time() <= CLOSING_TIME
+    within_hours = local_start.time() >= OPENING_TIME and local_end.time() <= CLOSING_TIME
     if not (same_day and within_hours and local_start.weekday() in OPEN_WEEKDAYS):
         raise IntakeError(N_("Choisissez un créneau du lundi au samedi, entre 8 h et 21 h."))
     return start.astimezone(UTC), end.astimezone(UTC)

@@ -106,7 +106,7 @@ def bar_chart(title: str, labels: list[str], values: list[float], fmt=_count) ->
     top_value, chart.y_ticks = _y_axis(max(values, default=0), fmt)
     left, top, right, bottom = chart.plot
     slot = (right - left) / max(len(values), 1)
-    for index, (label, value) in enumerate(zip(labels, values)):
+    for index, (label, value) in enumerate(zip(labels, values, strict=False)):
         height = (bottom - top) * value / top_value
         x = left + index * slot + slot * 0.15
         chart.bars.append(Bar(label, value, x, bottom - height, slot * 0.7, height, fmt(value)))

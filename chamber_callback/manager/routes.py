@@ -16,10 +16,11 @@ from ..auth import roles_required
 from ..clock import utcnow
 from ..domain.roles import EXPORTS_PERSONAL_DATA, SUPERVISES, locked_to_own_unit
 from ..extensions import db, zone_named
+from ..labels import AVAILABILITY_LABELS, outcome_labels
 from ..models import RegionalUnit, Topic
 from ..services import stats, supervision
 from ..services.audit import record_export
-from ..staff.forms import AVAILABILITY_LABELS, OUTCOME_LABELS, check_action_form
+from ..staff.forms import check_action_form
 from . import bp
 from .charts import bar_chart, line_chart
 from .exports import csv_response, report_rows, request_rows
@@ -155,7 +156,7 @@ def _compute_figures(filters: Filters, now: datetime) -> dict:
                                 _("Appels passés"): activity.values["calls"]},
                                labelled=lambda key: key[-2:] in ("00", "06", "12", "18"), key_label=_hour_label),
         "ttfa": bar_chart(_("Délai avant le premier appel"),
-                          [_ttfa_label(bound, prev) for (bound, _n), prev in zip(histogram, previous)],
+                          [_ttfa_label(bound, prev) for (bound, _n), prev in zip(histogram, previous, strict=False)],
                           [count for _bound, count in histogram]),
         "sla": line_chart(_("Part des demandes rappelées dans les délais, par jour et par unité"), days, sla_series,
                           label_every=max(1, len(days) // 10), key_label=lambda d: f"{d[8:10]}/{d[5:7]}",
@@ -317,7 +318,7 @@ def reports():
     units = stats.report("unit", filters.grain, filters.scope, filters.start, filters.end, now, tz())
     agents = stats.report("agent", filters.grain, filters.scope, filters.start, filters.end, now, tz())
     return render_template("manager/reports.html", filters=filters, units=units, agents=agents,
-                           outcomes=stats.OUTCOMES, outcome_labels={o.value: l for o, l in OUTCOME_LABELS.items()},
+                           outcomes=stats.OUTCOMES, outcome_labels=outcome_labels(),
                            personal_data=current_user.role in EXPORTS_PERSONAL_DATA)
 
 

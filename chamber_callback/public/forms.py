@@ -8,15 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import (
-    BooleanField,
-    EmailField,
-    RadioField,
-    SelectField,
-    StringField,
-    TelField,
-    TextAreaField,
-)
+from wtforms import BooleanField, EmailField, RadioField, SelectField, StringField, TelField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
@@ -68,10 +60,12 @@ class IntakeForm(FlaskForm):
     name = StringField(_l("Vos nom et prénom"), validators=[
         DataRequired(_l("Indiquez votre nom.")), Length(max=120, message=_l("120 caractères au plus."))])
     business_name = StringField(_l("Nom de votre entreprise"), validators=[
-        DataRequired(_l("Indiquez le nom de votre entreprise.")), Length(max=200, message=_l("200 caractères au plus."))])
+        DataRequired(_l("Indiquez le nom de votre entreprise.")),
+        Length(max=200, message=_l("200 caractères au plus."))])
     siret = StringField(_l("Numéro SIRET (facultatif)"), validators=[Optional()],
                         description=_l("14 chiffres, sur vos factures ou votre extrait d'immatriculation."))
-    sector = RadioField(_l("Votre secteur d'activité"), choices=options((code, _l(label)) for code, label in SECTORS.items()),
+    sector = RadioField(_l("Votre secteur d'activité"),
+                        choices=options((code, _l(label)) for code, label in SECTORS.items()),
                         validators=[DataRequired(_l("Choisissez votre secteur d'activité."))],
                         validate_choice=False)
     phone = TelField(_l("Numéro où vous rappeler"), validators=[DataRequired(_l("Indiquez un numéro de téléphone."))],
@@ -92,8 +86,10 @@ class IntakeForm(FlaskForm):
                                 choices=options((code, _l(label)) for code, label in URGENCY_REASONS.items()))
     preferred_slot = RadioField(_l("Quand préférez-vous être rappelé ?"), default="", validate_choice=False,
                                 choices=options([("", _l("Dès que possible"))]
-                                                + [(code, _l(label)) for code, (_s, _e, label) in PREFERRED_SLOTS.items()]))
-    consent = BooleanField(_l("Accord pour être rappelé"), validators=[DataRequired(_l("Votre accord est nécessaire pour que nous vous rappelions."))])
+                                                + [(code, _l(label))
+                                                   for code, (_s, _e, label) in PREFERRED_SLOTS.items()]))
+    consent = BooleanField(_l("Accord pour être rappelé"), validators=[
+        DataRequired(_l("Votre accord est nécessaire pour que nous vous rappelions."))])
     # Honeypot: hidden from people (CSS and aria-hidden), filled by naive bots.
     leave_blank = StringField(_l("Laissez ce champ vide"))
 

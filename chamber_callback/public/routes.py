@@ -4,16 +4,7 @@ from __future__ import annotations
 import logging
 from zoneinfo import ZoneInfo
 
-from flask import (
-    abort,
-    current_app,
-    flash,
-    redirect,
-    render_template,
-    request,
-    session,
-    url_for,
-)
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
 from ..clock import utcnow
@@ -23,12 +14,7 @@ from ..domain.lifecycle import can_cancel
 from ..domain.reference import token_digest
 from ..extensions import limiter
 from ..services import settings
-from ..services.intake import (
-    cancel_request,
-    find_by_token,
-    queue_position,
-    submit_request,
-)
+from ..services.intake import cancel_request, find_by_token, queue_position, submit_request
 from . import bp
 from .forms import CancelForm, IntakeForm
 

@@ -12,14 +12,7 @@ from sqlalchemy import func, select
 
 from ..domain.actors import Actor
 from ..domain.intake import IntakeError, normalise_phone, one_line
-from ..domain.roles import (
-    ADMINISTERS,
-    ALL_ROLES,
-    MANAGES_ADMIN_ACCOUNTS,
-    NEEDS_UNIT,
-    TAKES_CALLS,
-    Role,
-)
+from ..domain.roles import ADMINISTERS, ALL_ROLES, MANAGES_ADMIN_ACCOUNTS, NEEDS_UNIT, TAKES_CALLS, Role
 from ..domain.routing import Availability
 from ..extensions import begin_write, db
 from ..models import Departement, RegionalUnit, StaffUser, Topic
@@ -276,12 +269,6 @@ def move_departement(code: str, unit_id: int, *, actor: Actor, now: datetime) ->
     _audit("admin.departement_moved", actor, now, {f"departement {code}": {"old": old_code, "new": unit.code}})
     db.session.commit()
     return True
-
-
-def unit_seniors(unit_id: int) -> list[StaffUser]:
-    return list(db.session.scalars(select(StaffUser).where(
-        StaffUser.unit_id == unit_id, StaffUser.role == Role.SENIOR, StaffUser.is_active_account.is_(True))
-        .order_by(StaffUser.name)))
 
 
 def make_senior(unit_id: int, user_id: int, *, replace: bool, actor: Actor, now: datetime) -> None:

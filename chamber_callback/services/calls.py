@@ -9,12 +9,7 @@ from sqlalchemy import select, update
 
 from ..clock import utcnow
 from ..domain.attempts import AUTOMATIC_NOTE_PREFIX
-from ..domain.telephony import (
-    FINAL_STATUSES,
-    MACHINE_ANSWERS,
-    automatic_outcome,
-    moves_forward,
-)
+from ..domain.telephony import FINAL_STATUSES, MACHINE_ANSWERS, automatic_outcome, moves_forward
 from ..extensions import begin_write, db, insert_or_ignore
 from ..models import CallAttempt, CallEvent, StaffUser
 from ..queues import REDIS_ERRORS, get_redis, schedule_bridge

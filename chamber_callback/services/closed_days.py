@@ -6,12 +6,14 @@ the deadlines of requests not called yet move with the calendar.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
+import holidays as holidays_lib
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..domain.actors import Actor
+from ..domain.sla import HOLIDAY_SUBDIVISIONS, public_holidays
 from ..extensions import begin_write, db
 from ..models import ClosedDay, RegionalUnit
 from .audit import record_event
@@ -76,6 +78,40 @@ def remove_closed_day(day: date, unit_id: int | None, *, actor: Actor, now: date
     return ClosedDayChange(len(rows), recompute_waiting_deadlines(now, unit_id))
 
 
-def upcoming(today: date) -> list[ClosedDay]:
-    return list(db.session.scalars(select(ClosedDay).where(ClosedDay.day >= today)
+def closed_days_from(first: date) -> list[ClosedDay]:
+    """Closed days from ``first`` on (the page shows the last week too)."""
+    return list(db.session.scalars(select(ClosedDay).where(ClosedDay.day >= first)
                                    .order_by(ClosedDay.day, ClosedDay.unit_id)))
+
+
+@dataclass(frozen=True)
+class HolidayGroup:
+    subdivision: str  # holidays' code: 57, 6AE, 971…
+    departements: list[str]
+    days: list[tuple[date, str]]  # (day, name) besides the national ones
+
+
+def public_holidays_ahead(today: date, days: int = 365) -> tuple[list[tuple[date, str]],
+                                                                 list[tuple[RegionalUnit, list[HolidayGroup]]]]:
+    """The public holidays of the coming year: the national ones, then for each unit the
+    départements with more (Alsace, Moselle, overseas) and their extra days."""
+    horizon = today + timedelta(days=days)
+    years = (today.year, today.year + 1)
+
+    def days_of(departement: str | None, subdiv: str | None, besides: frozenset = frozenset()):
+        names = holidays_lib.country_holidays("FR", subdiv=subdiv, years=list(years), language="fr")
+        found = sorted(d for year in years for d in public_holidays(departement, year)
+                       if today <= d <= horizon and d not in besides)
+        return [(d, names.get(d, "")) for d in found]
+
+    national = frozenset(d for year in years for d in public_holidays(None, year))
+    by_unit = []
+    for unit in db.session.scalars(select(RegionalUnit).order_by(RegionalUnit.name)):
+        groups: dict[str, list[str]] = {}
+        for departement in unit.departements:
+            subdiv = HOLIDAY_SUBDIVISIONS.get(departement.code)
+            if subdiv:
+                groups.setdefault(subdiv, []).append(departement.code)
+        by_unit.append((unit, [HolidayGroup(subdiv, codes, days_of(codes[0], subdiv, national))
+                               for subdiv, codes in groups.items()]))
+    return days_of(None, None), by_unit

@@ -41,9 +41,7 @@ def transition(request: CallbackRequest, target: Status, *, actor: Actor, now: d
             record_event(request_id=request.id, action=action or f"status.{target.value}", actor=actor, now=now,
                          from_status=current, to_status=target.value, reason=reason)
             if target in TERMINAL_STATUSES:
-                from .sla import (
-                    resolve_escalations,  # sla builds on lifecycle: imported late
-                )
+                from .sla import resolve_escalations  # sla builds on lifecycle: imported late
 
                 resolve_escalations(request, now, RESOLUTION_WORDS[target.value])
             return True

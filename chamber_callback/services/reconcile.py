@@ -10,14 +10,7 @@ from sqlalchemy import select, update
 from ..domain.lifecycle import Status
 from ..extensions import begin_write, db
 from ..models import CallbackRequest
-from ..queues import (
-    ASSIGNMENT_QUEUE,
-    assignment_job_id,
-    enqueue_assignment,
-    get_queue,
-    get_redis,
-    job_needs_enqueue,
-)
+from ..queues import ASSIGNMENT_QUEUE, assignment_job_id, enqueue_assignment, get_queue, get_redis, job_needs_enqueue
 
 log = logging.getLogger(__name__)
 

@@ -19,12 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ..domain.actors import Actor
-from ..domain.escalation import (
-    PRIORITY_RAISED,
-    PRIORITY_TOP,
-    EscalationLevel,
-    parse_levels,
-)
+from ..domain.escalation import PRIORITY_RAISED, PRIORITY_TOP, EscalationLevel, parse_levels
 from ..domain.intake import one_line
 from ..extensions import begin_write, db
 from ..models import Setting

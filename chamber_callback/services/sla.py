@@ -15,32 +15,15 @@ from flask import current_app
 from sqlalchemy import insert, or_, select, update
 
 from ..domain.actors import SYSTEM
-from ..domain.escalation import (
-    EscalationLevel,
-    SlaState,
-    due_now,
-    next_escalation,
-    sla_state,
-)
+from ..domain.escalation import EscalationLevel, SlaState, due_now, next_escalation, sla_state
 from ..domain.lifecycle import ACTIVE_STATUSES
 from ..domain.messages import CALLED_WORD
 from ..domain.sla import DEFAULT_OPENING_HOURS, BusinessCalendar, sla_used
 from ..extensions import begin_write, db, insert_or_ignore
-from ..models import (
-    AuditEvent,
-    CallbackRequest,
-    ClosedDay,
-    Escalation,
-    RegionalUnit,
-)
+from ..models import AuditEvent, CallbackRequest, ClosedDay, Escalation, RegionalUnit
 from . import settings
 from .audit import record_event
-from .notifications import (
-    Recipients,
-    notify_level,
-    notify_resolved,
-    send_pending_emails,
-)
+from .notifications import Recipients, notify_level, notify_resolved, send_pending_emails
 
 log = logging.getLogger(__name__)
 

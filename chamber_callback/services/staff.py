@@ -62,8 +62,9 @@ def create_user(*, email: str, role: str, password: str, now: datetime, name: st
     db.session.flush()
     data = {"role": role, "unit": unit_code}
     if audit_action != "staff.created":  # from the administration pages: old → new like every admin change
-        data["changes"] = {"account": {"old": None, "new": {"email": email, "role": role, "unit": unit_code,
-                                                            "capacity": capacity, "skills": sorted(t.code for t in topics)}}}
+        account = {"email": email, "role": role, "unit": unit_code, "capacity": capacity,
+                   "skills": sorted(t.code for t in topics)}
+        data["changes"] = {"account": {"old": None, "new": account}}
     record_event(request_id=None, action=audit_action, actor=actor or Actor("system", "cli"), now=now,
                  staff_user_id=user.id, data=data)
     db.session.commit()
@@ -93,7 +94,8 @@ def new_api_token(user: StaffUser, now: datetime, label: str | None = None) -> s
 
 def revoke_tokens(user: StaffUser, now: datetime) -> int:
     begin_write()
-    tokens = db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))).all()
+    tokens = db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id,
+                                                       ApiToken.revoked_at.is_(None))).all()
     for token in tokens:
         token.revoked_at = now
     record_event(request_id=None, action="staff.tokens_revoked", actor=Actor("system", "cli"), now=now,

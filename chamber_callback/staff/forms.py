@@ -2,34 +2,12 @@
 from flask import abort
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (
-    DateTimeLocalField,
-    EmailField,
-    PasswordField,
-    RadioField,
-    TextAreaField,
-)
+from wtforms import DateTimeLocalField, EmailField, PasswordField, RadioField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional
 
-from ..domain.attempts import Outcome
 from ..domain.routing import AGENT_SETTABLE
-
-AVAILABILITY_LABELS = {
-    "available": _l("Disponible"),
-    "busy": _l("En appel"),
-    "wrap_up": _l("Fin d'appel"),
-    "away": _l("Absent"),
-    "offline": _l("Hors ligne"),
-}
-OUTCOME_LABELS = {
-    Outcome.REACHED_RESOLVED: _l("Joint : question réglée"),
-    Outcome.REACHED_FOLLOW_UP: _l("Joint : à rappeler"),
-    Outcome.NO_ANSWER: _l("Pas de réponse"),
-    Outcome.VOICEMAIL: _l("Messagerie"),
-    Outcome.WRONG_NUMBER: _l("Mauvais numéro"),
-    Outcome.REFUSED: _l("Ne souhaite plus être aidé"),
-}
+from ..labels import AVAILABILITY_LABELS, OUTCOME_LABELS
 
 
 class LoginForm(FlaskForm):

@@ -17,6 +17,7 @@ from ..domain.intake import N_
 from ..domain.roles import ALL_ROLES, SUPERVISES, TAKES_CALLS, locked_to_own_unit
 from ..domain.routing import Availability
 from ..extensions import db, limiter
+from ..labels import AVAILABILITY_LABELS, outcome_labels
 from ..models import CallAttempt, CallbackRequest, RegionalUnit, StaffUser
 from ..presenters import (
     artisan_history,
@@ -34,16 +35,7 @@ from ..services.calls import CallNotPlaced, place_call
 from ..services.staff import AccountError, change_password
 from ..telephony import get_telephony
 from . import bp
-from .forms import (
-    AVAILABILITY_LABELS,
-    OUTCOME_LABELS,
-    ActionForm,
-    AvailabilityForm,
-    LoginForm,
-    OutcomeForm,
-    PasswordForm,
-    check_action_form,
-)
+from .forms import ActionForm, AvailabilityForm, LoginForm, OutcomeForm, PasswordForm, check_action_form
 
 
 def _login_limit() -> str:
@@ -125,7 +117,7 @@ def panel_context(agent: StaffUser) -> dict:
         "action_form": ActionForm(),
         "outcome_form": OutcomeForm(),
         "availability_labels": AVAILABILITY_LABELS,
-        "outcome_labels": {o.value: label for o, label in OUTCOME_LABELS.items()},
+        "outcome_labels": outcome_labels(),
         "sla_level": sla_level,
         "version": hashlib.sha256(version_source.encode()).hexdigest()[:16],
         "poll_seconds": current_app.config["CONSOLE_POLL_SECONDS"],
@@ -279,7 +271,7 @@ def request_card(reference: str):
         abort(404)
     return render_template("staff/request.html", request=found, events=timeline(found),
                            history=artisan_history(found, current_user), sla_level=sla_level, now=utcnow(),
-                           outcome_labels={o.value: label for o, label in OUTCOME_LABELS.items()})
+                           outcome_labels=outcome_labels())
 
 
 @bp.get("/console/historique")
@@ -288,7 +280,7 @@ def history():
     attempts = db.session.scalars(select(CallAttempt).where(CallAttempt.agent_id == current_user.id)
                                   .order_by(CallAttempt.id.desc()).limit(200)).all()
     return render_template("staff/history.html", attempts=attempts,
-                           outcome_labels={o.value: label for o, label in OUTCOME_LABELS.items()})
+                           outcome_labels=outcome_labels())
 
 
 # --- the team queue --------------------------------------------------------------------------

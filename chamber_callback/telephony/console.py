@@ -23,7 +23,8 @@ def parse_simulator(spec: str | None) -> dict[str, int]:
     for part in filter(None, (chunk.strip() for chunk in (spec or "").split(","))):
         name, _, weight = part.partition(":")
         if name not in SIMULATED_RESULTS or not weight.isdigit():
-            raise ValueError(f"TELEPHONY_SIMULATOR: {part!r} is not one of {', '.join(SIMULATED_RESULTS)} with a weight")
+            raise ValueError(f"TELEPHONY_SIMULATOR: {part!r} is not one of {', '.join(SIMULATED_RESULTS)} "
+                             "with a weight")
         weights[name] = int(weight)
     return weights
 

@@ -20,13 +20,7 @@ from chamber_callback.models import (
 )
 from chamber_callback.services import settings
 from chamber_callback.services.assignment import claim_next
-from tests.integration.helpers import (
-    PASSWORD,
-    T0,
-    make_request,
-    make_staff,
-    request_by_id,
-)
+from tests.integration.helpers import PASSWORD, T0, make_request, make_staff, request_by_id
 
 ADMINS = {"manager", "admin"}
 ROLES = ("agent", "senior", "manager", "admin")

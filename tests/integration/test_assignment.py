@@ -9,13 +9,7 @@ from chamber_callback.extensions import db
 from chamber_callback.models import AuditEvent, CallAttempt, Offer
 from chamber_callback.queues import ASSIGNMENT_QUEUE, get_queue
 from chamber_callback.services import assignment as engine
-from tests.integration.helpers import (
-    T0,
-    make_request,
-    make_staff,
-    reload,
-    request_by_id,
-)
+from tests.integration.helpers import T0, make_request, make_staff, reload, request_by_id
 
 
 def pending_offers():

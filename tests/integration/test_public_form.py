@@ -62,7 +62,8 @@ def test_submission_with_csrf_stores_request_and_shows_confirmation(_migrated):
             assert "06 •• •• •• 78" in html
             assert confirmation.headers["Cache-Control"] == "no-store"
             events = db.session.scalars(select(AuditEvent).where(AuditEvent.request_id == request.id)).all()
-            assert [(e.action, e.actor_type, e.to_status) for e in events] == [("request.submitted", "artisan", "queued")]
+            assert [(e.action, e.actor_type, e.to_status) for e in events] == [
+                ("request.submitted", "artisan", "queued")]
         finally:
             db.session.delete(request)
             db.session.commit()

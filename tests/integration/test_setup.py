@@ -96,7 +96,8 @@ def test_forking_worker_runs_assignment_jobs(client, redis_conn, valid_json):
     client.post("/api/v1/callback-requests", json=valid_json)
     db.session.commit()
     engine = db.engine
-    hook = lambda: engine.dispose(close=False)
+    def hook():
+        return engine.dispose(close=False)
     os.register_at_fork(after_in_child=hook)
     queues = [get_queue(name, redis_conn) for name in ALL_QUEUES]
     Worker(queues, connection=redis_conn, serializer=queues[0].serializer).work(burst=True)

@@ -14,13 +14,7 @@ from chamber_callback.services import assignment as engine
 from chamber_callback.services.notifications import send_pending_emails
 from chamber_callback.services.sla import sla_tick
 from tests.conftest import make_app
-from tests.integration.helpers import (
-    T0,
-    make_request,
-    make_staff,
-    request_by_id,
-    run_at_once,
-)
+from tests.integration.helpers import T0, make_request, make_staff, request_by_id, run_at_once
 
 
 def levels(request_id):

@@ -14,11 +14,7 @@ from chamber_callback.extensions import db
 from chamber_callback.jobs import simulate_call
 from chamber_callback.models import CallAttempt, CallEvent
 from chamber_callback.services import assignment as engine
-from chamber_callback.services.calls import (
-    CallNotPlaced,
-    place_call,
-    record_answered_by,
-)
+from chamber_callback.services.calls import CallNotPlaced, place_call, record_answered_by
 from tests.conftest import make_app
 from tests.integration.helpers import T0, make_request, make_staff, request_by_id
 from tests.integration.twilio_fakes import BASE, TOKEN, signed_post, use_http
@@ -81,7 +77,8 @@ def test_twiml_announces_then_dials_the_stored_number(twilio_app):
     agent, request = held_call()
     attempt = place_call(request.reference, agent, T0)
     client = twilio_app.test_client()
-    agent_twiml = signed_post(client, f"/webhooks/twilio/voice/agent?attempt={attempt.id}", {"CallSid": "CA" + "2" * 32})
+    agent_twiml = signed_post(client, f"/webhooks/twilio/voice/agent?attempt={attempt.id}",
+                              {"CallSid": "CA" + "2" * 32})
     assert agent_twiml.mimetype == "text/xml"
     root = ET.fromstring(agent_twiml.data)
     gather = root.find("Gather")
@@ -266,7 +263,8 @@ def test_a_late_machine_detection_still_makes_it_voicemail(twilio_app):
     signed_post(client, f"/webhooks/twilio/status?attempt={attempt.id}&leg=artisan",
                 {"CallSid": leg, "CallStatus": "completed", "CallDuration": "25"})
     assert db.session.get(CallAttempt, attempt.id).ended_at is None  # 25 s: looked like a conversation
-    signed_post(client, f"/webhooks/twilio/amd?attempt={attempt.id}", {"CallSid": leg, "AnsweredBy": "machine_end_beep"})
+    signed_post(client, f"/webhooks/twilio/amd?attempt={attempt.id}",
+                {"CallSid": leg, "AnsweredBy": "machine_end_beep"})
     db.session.expire_all()
     assert db.session.get(CallAttempt, attempt.id).outcome == "voicemail"
 
@@ -299,10 +297,11 @@ def test_dial_done_hangs_up_with_a_word_for_the_agent(twilio_app):
     agent, request = held_call()
     attempt = place_call(request.reference, agent, T0)
     client = twilio_app.test_client()
-    missed = signed_post(client, f"/webhooks/twilio/voice/dial-done?attempt={attempt.id}", {"DialCallStatus": "no-answer"})
+    dial_done = f"/webhooks/twilio/voice/dial-done?attempt={attempt.id}"
+    missed = signed_post(client, dial_done, {"DialCallStatus": "no-answer"})
     root = ET.fromstring(missed.data)
     assert "n'a pas répondu" in root.find("Say").text and root.find("Hangup") is not None
-    talked = signed_post(client, f"/webhooks/twilio/voice/dial-done?attempt={attempt.id}", {"DialCallStatus": "completed"})
+    talked = signed_post(client, dial_done, {"DialCallStatus": "completed"})
     assert ET.fromstring(talked.data).find("Say") is None
     assert signed_post(client, "/webhooks/twilio/voice/dial-done?attempt=999999", {}).status_code == 404
 

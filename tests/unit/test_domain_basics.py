@@ -44,7 +44,7 @@ def test_status_token_has_at_least_128_bits():
 
 def test_lifecycle_states():
     assert ACTIVE_STATUSES.isdisjoint(TERMINAL_STATUSES)
-    assert ACTIVE_STATUSES | TERMINAL_STATUSES == set(Status)
+    assert set(Status) == ACTIVE_STATUSES | TERMINAL_STATUSES
     check_transition("queued", "offered")
     with pytest.raises(TransitionError):
         check_transition("cancelled", "queued")

@@ -4,11 +4,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from chamber_callback.domain.geography import (
-    DEFAULT_UNITS,
-    DEPARTEMENTS,
-    departements_for,
-)
+from chamber_callback.domain.geography import DEFAULT_UNITS, DEPARTEMENTS, departements_for
 from chamber_callback.domain.intake import (
     AmbiguousPostalCode,
     IntakeError,

@@ -3,21 +3,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chamber_callback.domain.attempts import (
-    Outcome,
-    ReportError,
-    after_correction,
-    after_outcome,
-    check_report,
-)
+from chamber_callback.domain.attempts import Outcome, ReportError, after_correction, after_outcome, check_report
 from chamber_callback.domain.lifecycle import Status
 from chamber_callback.domain.queue import queue_key
-from chamber_callback.domain.routing import (
-    AgentView,
-    RequestView,
-    rank_agents,
-    should_overflow,
-)
+from chamber_callback.domain.routing import AgentView, RequestView, rank_agents, should_overflow
 
 T0 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 ALL = frozenset({"aides", "pge", "charges", "sanitaire", "formalites", "activite_partielle", "autre"})

@@ -5,12 +5,7 @@ from zoneinfo import ZoneInfo
 import holidays
 import pytest
 
-from chamber_callback.domain.escalation import (
-    DEFAULT_LEVELS,
-    due_now,
-    next_escalation,
-    sla_state,
-)
+from chamber_callback.domain.escalation import DEFAULT_LEVELS, due_now, next_escalation, sla_state
 from chamber_callback.domain.sla import (
     HOLIDAY_SUBDIVISIONS,
     BusinessCalendar,
@@ -168,11 +163,7 @@ def test_reminders_wait_for_opening_hours_on_the_business_clock():
 
 
 def test_escalation_levels_are_configurable_data():
-    from chamber_callback.domain.escalation import (
-        DEFAULT_LEVELS_SPEC,
-        PRIORITY_TOP,
-        parse_levels,
-    )
+    from chamber_callback.domain.escalation import DEFAULT_LEVELS_SPEC, PRIORITY_TOP, parse_levels
 
     assert [(lv.code, lv.share, lv.notify, lv.overflow) for lv in parse_levels(DEFAULT_LEVELS_SPEC)] == [
         ("half", 0.5, (), False), ("senior", 0.75, ("senior",), False), ("breach", 1.0, ("manager",), True)]
@@ -185,11 +176,7 @@ def test_escalation_levels_are_configurable_data():
 
 
 def test_sla_states_follow_the_configured_levels():
-    from chamber_callback.domain.escalation import (
-        at_risk_codes,
-        parse_levels,
-        thresholds,
-    )
+    from chamber_callback.domain.escalation import at_risk_codes, parse_levels, thresholds
 
     custom = parse_levels("early@30:raise; warn@60:senior; late@90:manager; breach@100:top,manager")
     assert thresholds(custom).raised == 0.3 and thresholds(custom).at_risk == 0.6

@@ -106,7 +106,8 @@ def correct_outcome(attempt_id: int, agent: StaffUser, outcome: Outcome | str, n
                                    .order_by(CallAttempt.id.desc()).limit(1))
         if not may_correct(automatic=(attempt.note or "").startswith(AUTOMATIC_NOTE_PREFIX),
                            latest=latest == attempt.id, status=request.status, ended_at=attempt.ended_at, now=now):
-            raise AssignmentConflict("Seul le dernier résultat relevé automatiquement, dans l'heure, peut être corrigé.")
+            raise AssignmentConflict(
+                "Seul le dernier résultat relevé automatiquement, dans l'heure, peut être corrigé.")
         previous = attempt.outcome
         step = after_correction(previous, report.outcome, failed_attempts=request.failed_attempts,
                                 max_attempts=settings.max_attempts, now=now, retry_gap=settings.retry_gap,

@@ -16,14 +16,7 @@ from ...domain.lifecycle import Status
 from ...domain.roles import TAKES_CALLS
 from ...domain.routing import AgentView, Availability, RequestView, rank_agents
 from ...extensions import db
-from ...models import (
-    CallAttempt,
-    CallbackRequest,
-    Offer,
-    StaffUser,
-    Topic,
-    agent_skills,
-)
+from ...models import CallAttempt, CallbackRequest, Offer, StaffUser, Topic, agent_skills
 from ...queues import cancel_offer_expiry, enqueue_assignment, schedule_offer_expiry
 from ..audit import record_event
 from ..lifecycle import transition

@@ -15,13 +15,7 @@ from ...queues import enqueue_assignment
 from ..audit import record_event
 from ..lifecycle import transition
 from ..unit_of_work import unit_of_work
-from .common import (
-    AssignmentConflict,
-    available_after_call,
-    change_availability,
-    held_count,
-    lock_agent,
-)
+from .common import AssignmentConflict, available_after_call, change_availability, held_count, lock_agent
 from .offers import claim_queued, next_request_query, offer_next_to_agent, skill_ids
 
 

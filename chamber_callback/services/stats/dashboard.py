@@ -30,15 +30,7 @@ from .definitions import (
     judged,
     total,
 )
-from .sql import (
-    GRAINS,
-    day_bounds,
-    hour_keys,
-    local_midnight,
-    percentile_query,
-    ranked,
-    utc_hour,
-)
+from .sql import GRAINS, day_bounds, hour_keys, local_midnight, percentile_query, ranked, utc_hour
 
 
 def time_to_first_attempt(scope: Scope, start: datetime, end: datetime) -> Percentiles:

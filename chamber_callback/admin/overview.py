@@ -1,0 +1,33 @@
+"""Administration home and journal."""
+from __future__ import annotations
+
+from flask import render_template, request
+
+from ..auth import roles_required
+from ..domain.roles import ADMINISTERS
+from ..labels import ACTION_LABELS, CLOCK_LABELS, FIELD_LABELS
+from ..services import directory, settings
+from ..services.journal import journal_page
+from . import bp
+from .common import today
+
+# --- home --------------------------------------------------------------------------------------------
+
+@bp.get("/")
+@roles_required(ADMINISTERS)
+def home():
+    return render_template("admin/home.html", crisis=settings.intake_state(), overview=directory.overview(today()),
+                           sla_clock=CLOCK_LABELS[settings.get("SLA_CLOCK")])
+
+
+# --- the journal ---------------------------------------------------------------------------------------
+
+@bp.get("/journal")
+@roles_required(ADMINISTERS)
+def journal():
+    try:
+        page = int(request.args.get("page", "1"))
+    except ValueError:
+        page = 1
+    return render_template("admin/journal.html", journal=journal_page(page), field_labels=FIELD_LABELS,
+                           action_labels=ACTION_LABELS)

@@ -37,6 +37,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(settings)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     # The chamber's own templates (top-level templates/) override the packaged ones.
+    from .web import ReferenceConverter
+
+    app.url_map.converters["ref"] = ReferenceConverter  # before the blueprints' routes use it
     app.jinja_loader = ChoiceLoader([FileSystemLoader(str(SITE_TEMPLATES)), app.jinja_loader])
 
     from .logging_setup import configure_logging

@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 
 from .domain.actors import Actor
 from .domain.attempts import Outcome
-from .domain.intake import N_, PREFERRED_SLOTS, SECTORS, URGENCY_REASONS
+from .domain.intake import N_, SECTORS, URGENCY_REASONS
 
 STATUS_LABELS = {
     "queued": N_("En attente d'un conseiller"),
@@ -38,10 +38,6 @@ def sector_label(code: str) -> str:
 
 def urgency_label(code: str | None) -> str:
     return _(URGENCY_REASONS[code]) if code in URGENCY_REASONS else ""
-
-
-def slot_label(code: str) -> str:
-    return _(PREFERRED_SLOTS[code][2])
 
 
 ACTOR_LABELS = {"artisan": N_("l'artisan"), "api": N_("la plateforme partenaire (API)"),

@@ -8,10 +8,12 @@ from flask_babel import format_datetime, format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from werkzeug.routing import BaseConverter
 
 from . import labels
 from .domain import roles
 from .domain.intake import format_phone_national
+from .domain.reference import normalise_reference
 from .services import settings
 
 log = logging.getLogger(__name__)
@@ -38,6 +40,14 @@ def problem(status: int, title: str, detail: str | None = None, **extra):
     response.status_code = status
     response.mimetype = "application/problem+json"
     return response
+
+
+class ReferenceConverter(BaseConverter):
+    """``<ref:reference>`` in a route: the reference as a person types it (lower case, spaces,
+    no dash) reaches the view normalised (``domain.reference.normalise_reference``)."""
+
+    def to_python(self, value: str) -> str:
+        return normalise_reference(value)
 
 
 def init_web(app: Flask) -> None:

@@ -92,11 +92,11 @@ def pull_next():
     return jsonify(request_detail(taken, g.api_user))
 
 
-@bp.post("/requests/<reference>/attempts")
+@bp.post("/requests/<ref:reference>/attempts")
 @token_required(TAKES_CALLS)
 def start_attempt(reference: str):
     try:
-        attempt = place_call(reference.upper(), g.api_user, utcnow())
+        attempt = place_call(reference, g.api_user, utcnow())
     except LookupError:
         return problem(404, "Demande introuvable")
     except assignment.AssignmentConflict as error:
@@ -145,10 +145,10 @@ def correction(attempt_id: int):
     return _report(assignment.correct_outcome, attempt_id)
 
 
-@bp.get("/requests/<reference>")
+@bp.get("/requests/<ref:reference>")
 @token_required(ALL_ROLES)
 def staff_request(reference: str):
-    found = db.session.scalar(select(CallbackRequest).where(CallbackRequest.reference == reference.upper()))
+    found = db.session.scalar(select(CallbackRequest).where(CallbackRequest.reference == reference))
     if found is None or not may_view(g.api_user, found):
         return problem(404, "Demande introuvable")
     return jsonify(request_detail(found, g.api_user))

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from .. import labels
 from ..auth import roles_required
 from ..clock import utcnow
+from ..domain.reference import normalise_reference
 from ..domain.roles import EXPORTS_PERSONAL_DATA, SUPERVISES, locked_to_own_unit
 from ..extensions import db, zone_named
 from ..labels import AVAILABILITY_LABELS, outcome_labels
@@ -233,7 +234,7 @@ def _int_field(name: str) -> int | None:
         return None
 
 
-@bp.post("/pilotage/demandes/<reference>/confier")
+@bp.post("/pilotage/demandes/<ref:reference>/confier")
 @roles_required(SUPERVISES)
 def reassign(reference: str):
     supervisor = _checked()
@@ -249,7 +250,7 @@ def reassign(reference: str):
     return _back_to_dashboard()
 
 
-@bp.post("/pilotage/demandes/<reference>/unite")
+@bp.post("/pilotage/demandes/<ref:reference>/unite")
 @roles_required(SUPERVISES)
 def move(reference: str):
     supervisor = _checked()
@@ -264,7 +265,7 @@ def move(reference: str):
     return _back_to_dashboard()
 
 
-@bp.post("/pilotage/demandes/<reference>/priorite")
+@bp.post("/pilotage/demandes/<ref:reference>/priorite")
 @roles_required(SUPERVISES)
 def bump(reference: str):
     supervisor = _checked()
@@ -278,7 +279,7 @@ def bump(reference: str):
 def bulk():
     """The same action on the requests ticked in the lists."""
     supervisor = _checked()
-    references = list(dict.fromkeys(request.form.getlist("ref")))[:200]
+    references = list(dict.fromkeys(normalise_reference(ref) for ref in request.form.getlist("ref")))[:200]
     action = request.form.get("action")
     unit_id, agent_id = _int_field("unit_id"), _int_field("agent_id")
     if not references:

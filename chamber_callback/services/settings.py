@@ -124,7 +124,6 @@ VALIDATORS = {
     "PUBLIC_BANNER": _text(500),
     "CHAMBER_PHONE": _phone,
 }
-KEYS = tuple(VALIDATORS)
 
 
 # --- escalation levels as text ---------------------------------------------------------------------

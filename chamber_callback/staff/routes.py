@@ -200,7 +200,7 @@ def pull_next():
     return _back()
 
 
-@bp.post("/console/demandes/<reference>/appel")
+@bp.post("/console/demandes/<ref:reference>/appel")
 @roles_required(TAKES_CALLS)
 def start_attempt(reference: str):
     check_action_form()
@@ -213,7 +213,7 @@ def start_attempt(reference: str):
     return _back()
 
 
-@bp.post("/console/demandes/<reference>/rendre")
+@bp.post("/console/demandes/<ref:reference>/rendre")
 @roles_required(TAKES_CALLS)
 def release(reference: str):
     check_action_form()
@@ -263,10 +263,10 @@ def correct_outcome(attempt_id: int):
     return _report_outcome(assignment.correct_outcome, attempt_id, N_("Résultat corrigé pour %(reference)s."))
 
 
-@bp.get("/console/demandes/<reference>")
+@bp.get("/console/demandes/<ref:reference>")
 @roles_required(ALL_ROLES)
 def request_card(reference: str):
-    found = db.session.scalar(select(CallbackRequest).where(CallbackRequest.reference == reference.upper()))
+    found = db.session.scalar(select(CallbackRequest).where(CallbackRequest.reference == reference))
     if found is None or not may_view(current_user, found):
         abort(404)
     return render_template("staff/request.html", request=found, events=timeline(found),

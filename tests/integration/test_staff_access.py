@@ -90,7 +90,7 @@ def test_every_staff_route_is_in_the_matrix(app):
     assert len(staff_endpoints) == len(CONSOLE_MATRIX), sorted(staff_endpoints)
     assert covered <= {"console", "equipe", "compte", "deconnexion", "notifications"}
     api_staff = {endpoint for endpoint, rule in rules if endpoint.startswith("api.") and (
-        "/me" in rule or "/offers" in rule or "/attempts" in rule or rule == "/api/v1/requests/<reference>")}
+        "/me" in rule or "/offers" in rule or "/attempts" in rule or rule == "/api/v1/requests/<ref:reference>")}
     assert len(api_staff) == len(API_MATRIX), sorted(api_staff)
 
 
@@ -157,6 +157,8 @@ def test_console_flow_through_the_pages(app, run_jobs):
     assert "Chronologie" in card and "attempt.reached_resolved" in card
     # Who did each step, by name: the agent (recorded as staff like every colleague) and the artisan.
     assert f"· <span class=\"muted\">{agent.name}</span>" in card and "l&#39;artisan" in card
+    typed = request.reference.lower().replace("-", " ")  # as a colleague reads it out on the phone
+    assert client.get(f"/console/demandes/{typed}").get_data(as_text=True) == card
     actors = {e.actor_type for e in db.session.scalars(select(AuditEvent).where(AuditEvent.request_id == request.id))}
     assert actors == {"artisan", "staff", "system"}
     db.session.expire_all()

@@ -11,7 +11,6 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from .config import PROJECT_ROOT, engine_options, load_config
 from .extensions import babel, csrf, db, limiter, migrate
 
-SITE_TEMPLATES = PROJECT_ROOT / "templates"
 # Paths carrying an artisan's private token; masked wherever a path is logged.
 PRIVATE_PATH = re.compile(r"/(suivi|demande|callback-requests)/[A-Za-z0-9_-]{20,}")
 
@@ -36,11 +35,12 @@ def create_app(config: dict | None = None) -> Flask:
     app = ChamberFlask(__name__, instance_path=str(Path(settings["INSTANCE_PATH"]).resolve()))
     app.config.update(settings)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
-    # The chamber's own templates (top-level templates/) override the packaged ones.
     from .web import ReferenceConverter
 
     app.url_map.converters["ref"] = ReferenceConverter  # before the blueprints' routes use it
-    app.jinja_loader = ChoiceLoader([FileSystemLoader(str(SITE_TEMPLATES)), app.jinja_loader])
+    # The chamber's own templates (SITE_TEMPLATES, by default the top-level templates/) override the
+    # packaged ones, which include the defaults of site/footer.html and site/privacy_link.html.
+    app.jinja_loader = ChoiceLoader([FileSystemLoader(app.config["SITE_TEMPLATES"]), app.jinja_loader])
 
     from .logging_setup import configure_logging
 

@@ -133,6 +133,10 @@ def load_config() -> dict:
         # The dashboard's counts and charts are shared this long by managers watching the same scope.
         "DASHBOARD_CACHE_SECONDS": float(_env("DASHBOARD_CACHE_SECONDS", "5")),
         "CHAMBER_PHONE": _env("CHAMBER_PHONE", "09 00 00 00 00"),
+        # When the chamber calls back and answers, as the public pages say it (editable in /admin/crise).
+        "CHAMBER_HOURS": _env("CHAMBER_HOURS", "du lundi au samedi, 8 h – 21 h"),
+        # The chamber's own templates (footer, privacy link…), looked up before the packaged ones.
+        "SITE_TEMPLATES": _env("SITE_TEMPLATES", str(PROJECT_ROOT / "templates")),
         "CHAMBER_NAME": _env("CHAMBER_NAME", "Chambre de métiers et de l'artisanat"),
         # Rate limiting (per client IP); falls back to memory when Redis is unreachable.
         "RATELIMIT_ENABLED": parse_boolean(_env("RATELIMIT_ENABLED"), default=True),

@@ -143,6 +143,7 @@ FIELD_LABELS = {
     "MAX_ATTEMPTS": _l("essais au plus"), "INTAKE_URGENT_ONLY": _l("urgences seulement"),
     "PUBLIC_BANNER": _l("message public"), "INTAKE_PAUSED": _l("demandes suspendues"),
     "INTAKE_PAUSED_MESSAGE": _l("message de suspension"), "CHAMBER_PHONE": _l("téléphone de la chambre"),
+    "CHAMBER_HOURS": _l("horaires d'ouverture affichés"),
     **{str(day): label for day, label in enumerate(WEEKDAY_LABELS)},
 }
 

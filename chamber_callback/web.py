@@ -104,6 +104,7 @@ def init_web(app: Flask) -> None:
         current_locale=lambda: str(get_locale() or "fr"),
         chamber_name=lambda: app.config["CHAMBER_NAME"],
         chamber_phone=lambda: settings.display_get("CHAMBER_PHONE"),
+        chamber_hours=lambda: settings.display_get("CHAMBER_HOURS"),
         sla_hours=lambda: format_decimal(settings.display_get("SLA_HOURS")),
         intake_state=lambda: settings.intake_state(settings.display_get),
         public_banner=settings.public_banner,

@@ -170,6 +170,11 @@ class CrisisForm(FlaskForm):
                                 validators=[DataRequired(_l("Indiquez le numéro de la chambre.")), Length(max=30)],
                                 description=_l("Affiché aux artisans quand les demandes sont suspendues ou réservées "
                                                "aux urgences."))
+    CHAMBER_HOURS = StringField(
+        _l("Horaires d'ouverture, tels que les artisans les lisent"),
+        validators=[Optional(), Length(max=120, message=_l("120 caractères au plus."))],
+        description=_l("Sur le formulaire et au bas des pages publiques, par exemple « du lundi au samedi, "
+                       "8 h – 21 h ». Laissez vide pour ne pas en afficher."))
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)

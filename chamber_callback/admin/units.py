@@ -3,14 +3,13 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select
 
 from ..auth import roles_required
 from ..clock import utcnow
-from ..domain.roles import ADMINISTERS, TAKES_CALLS
+from ..domain.roles import ADMINISTERS, Role
 from ..extensions import db
 from ..labels import WEEKDAY_LABELS
-from ..models import Departement, RegionalUnit, StaffUser, Topic
+from ..models import Departement, RegionalUnit, Topic
 from ..services import admin as admin_service
 from ..services import directory, settings
 from ..services.admin import AdminError
@@ -69,13 +68,11 @@ def _unit_page(unit: RegionalUnit, *, name_form=None, hours_form=None, senior_fo
             closed.data = day not in current
             start.data = current[day][0].strftime("%H:%M") if day in current else ""
             end.data = current[day][1].strftime("%H:%M") if day in current else ""
-    members = db.session.scalars(select(StaffUser).where(
-        StaffUser.unit_id == unit.id, StaffUser.role.in_(TAKES_CALLS),
-        StaffUser.is_active_account.is_(True)).order_by(StaffUser.name)).all()
+    members = directory.unit_members(unit.id)
     if senior_form is None:
         senior_form = SeniorForm(formdata=None)
     senior_form.user_id.choices = choices([("", _("— Choisissez —"))] + [
-        (str(m.id), m.name + (" " + _("(senior)") if m.role == "senior" else "")) for m in members])
+        (str(m.id), m.name + (" " + _("(senior)") if m.role == Role.SENIOR else "")) for m in members])
     unit_choices = choices((str(u.id), u.name) for u in directory.units())
     move_forms = {}
     for departement in unit.departements:

@@ -123,6 +123,7 @@ VALIDATORS = {
     "INTAKE_URGENT_ONLY": _boolean,
     "PUBLIC_BANNER": _text(500),
     "CHAMBER_PHONE": _phone,
+    "CHAMBER_HOURS": _text(120),
 }
 
 

@@ -598,3 +598,27 @@ def test_admin_home_shows_the_switches_and_units_without_senior(app, admin_clien
     assert unit("ouest").name not in shown.split("Unités sans senior")[1].split("</p>")[0]
     _crisis(admin_client, INTAKE_PAUSED="y", INTAKE_PAUSED_MESSAGE="Fermé")
     assert "SUSPENDUES" in page(admin_client.get("/admin/"))
+
+
+def test_opening_hours_shown_to_artisans_come_from_the_settings(app, admin_client):
+    """Before: the footer and the form said « du lundi au samedi, 8 h – 21 h » whatever the chamber did."""
+    artisan = app.test_client()
+    assert "du lundi au samedi, 8 h – 21 h" in page(artisan.get("/"))
+    assert _crisis(admin_client, CHAMBER_HOURS="7 jours sur 7, de 7 h à 22 h pendant la crue").status_code == 302
+    shown = page(artisan.get("/"))
+    assert "du lundi au samedi" not in shown
+    assert shown.count("7 jours sur 7, de 7 h à 22 h pendant la crue") == 2  # the form's lead and the footer
+    assert _crisis(admin_client, CHAMBER_HOURS="").status_code == 302
+    assert "Appelez le 03 80 63 13 00." in page(artisan.get("/"))
+
+
+def test_a_chamber_replaces_the_footer_with_its_own_template(_migrated, tmp_path):
+    from tests.conftest import make_app
+
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "footer.html").write_text("<p>CMA Bourgogne · 03 80 63 13 00 · mentions légales</p>")
+    app = make_app(SITE_TEMPLATES=str(tmp_path))
+    with app.app_context():
+        shown = page(app.test_client().get("/"))
+    assert "CMA Bourgogne · 03 80 63 13 00 · mentions légales" in shown
+    assert "délégué à la protection des données" not in shown  # the packaged default is replaced

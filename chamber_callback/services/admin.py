@@ -38,6 +38,14 @@ def _audit(action: str, actor: Actor, now: datetime, changes: dict, staff_user_i
                  data={"changes": changes})
 
 
+def _label(value: str | None, field: str, message: str, max_length: int = 200) -> str:
+    """A name or label typed by an admin: one line, not empty, ``max_length`` characters at most."""
+    value = one_line(value or "")
+    if not value or len(value) > max_length:
+        raise AdminError(message, field)
+    return value
+
+
 def _diff(old: dict, new: dict) -> dict:
     return {key: {"old": old[key], "new": new[key]} for key in new if old.get(key) != new[key]}
 
@@ -190,11 +198,7 @@ def reset_password(user_id: int, password: str | None, *, actor: Actor, now: dat
 # --- units ---------------------------------------------------------------------------------------------
 
 def rename_unit(unit_id: int, name: str, *, actor: Actor, now: datetime) -> dict:
-    name = one_line(name)
-    if not name:
-        raise AdminError(_("Indiquez un nom."), "name")
-    if len(name) > 200:
-        raise AdminError(_("200 caractères au plus."), "name")
+    name = _label(name, "name", _("Indiquez un nom (200 caractères au plus)."))
     begin_write()
     unit = db.session.get(RegionalUnit, unit_id)
     if unit is None:
@@ -298,11 +302,9 @@ def make_senior(unit_id: int, user_id: int, *, replace: bool, actor: Actor, now:
 def create_topic(code: str, label: str, *, give_to_agents: bool, actor: Actor, now: datetime) -> Topic:
     """A new topic at the end of the list; the code is part of the API contract and never changes."""
     code = (code or "").strip().lower()
-    label = one_line(label)
     if not TOPIC_CODE.fullmatch(code):
         raise AdminError(_("Code de 2 à 32 caractères : lettres minuscules sans accent, chiffres, - ou _."), "code")
-    if not label or len(label) > 200:
-        raise AdminError(_("Indiquez un libellé (200 caractères au plus)."), "label")
+    label = _label(label, "label", _("Indiquez un libellé (200 caractères au plus)."))
     begin_write()
     if db.session.scalar(select(Topic.id).where(Topic.code == code)):
         db.session.rollback()
@@ -324,9 +326,7 @@ def create_topic(code: str, label: str, *, give_to_agents: bool, actor: Actor, n
 
 
 def update_topic(topic_id: int, *, label: str, active: bool, actor: Actor, now: datetime) -> dict:
-    label = one_line(label)
-    if not label or len(label) > 200:
-        raise AdminError(_("Indiquez un libellé (200 caractères au plus)."), "label")
+    label = _label(label, "label", _("Indiquez un libellé (200 caractères au plus)."))
     begin_write()
     topic = db.session.get(Topic, topic_id)
     if topic is None:

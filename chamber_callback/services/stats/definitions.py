@@ -6,8 +6,9 @@ requests; nothing here loads request rows into Python to count them.
 Definitions (the dashboard repeats them to its readers):
 - waiting: active requests not in a call (queued, offered, retry_wait, scheduled);
 - oldest waiting: the oldest active request that was never called;
-- at risk: active, not yet called in time, a warning level (≥ 75 % of the SLA) has fired and
-  the deadline has not passed;
+- at risk: active, not yet called, a level from the at-risk threshold has fired (the first level
+  that tells someone to act: by default the senior's, at 75 % of the SLA; ``domain.escalation``)
+  and the deadline has not passed;
 - breached: active, not yet called, deadline passed;
 - within SLA over a period: each request is judged once, met at its first attempt (or first
   reach, ``SLA_MET_ON``) when that falls in the period before the deadline, missed at its

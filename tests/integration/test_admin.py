@@ -622,3 +622,12 @@ def test_a_chamber_replaces_the_footer_with_its_own_template(_migrated, tmp_path
         shown = page(app.test_client().get("/"))
     assert "CMA Bourgogne · 03 80 63 13 00 · mentions légales" in shown
     assert "délégué à la protection des données" not in shown  # the packaged default is replaced
+
+
+def test_the_journal_page_number_is_clamped(app, admin_client):
+    """Before: a page far past the end gave an empty page, and a huge number an error."""
+    _crisis(admin_client, PUBLIC_BANNER="Crue de la Saône : rappels maintenus.")
+    for page_number in ("99999999999999999999", "0", "-3", "deux"):
+        shown = admin_client.get(f"/admin/journal?page={page_number}")
+        assert shown.status_code == 200, page_number
+        assert "message public" in page(shown) and "Page" not in page(shown).split("</table>")[1][:200]

@@ -72,11 +72,9 @@ def submit_request(intake: Intake, *, actor: Actor, now: datetime, sla_hours: fl
         existing = active_request_for_phone(intake.phone)
         if existing is None:
             token = new_status_token()
-            request = _insert_request(intake, token=token, topic_id=topic_id, unit_id=unit_id, now=now,
-                                      sla_hours=sla_hours, calendar=calendar)
-            if request is None:
-                existing = active_request_for_phone(intake.phone)  # a concurrent submission for this phone won
-            else:
+            request, existing = _insert_request(intake, token=token, topic_id=topic_id, unit_id=unit_id, now=now,
+                                                sla_hours=sla_hours, calendar=calendar)
+            if request is not None:
                 record_event(request_id=request.id, action="request.submitted", actor=actor, now=now,
                              to_status=Status.QUEUED.value,
                              data={"channel": intake.channel, "urgent": intake.urgent, "topic": intake.topic})
@@ -95,19 +93,22 @@ def submit_request(intake: Intake, *, actor: Actor, now: datetime, sla_hours: fl
     return Submission(request, created=True, token=token, enqueued=enqueued)
 
 
-def _insert_request(intake: Intake, *, token: str, now: datetime, **fields) -> CallbackRequest | None:
-    """Insert the new request (drawing another reference on a collision); None when an active
-    request for the same phone was committed meanwhile (the partial unique index decides)."""
+def _insert_request(intake: Intake, *, token: str, now: datetime, **fields
+                    ) -> tuple[CallbackRequest | None, CallbackRequest | None]:
+    """Insert the new request: (it, None); or (None, the active request for the same phone that a
+    concurrent submission committed meanwhile; the partial unique index decides). A reference
+    collision, or a winner already closed again, draws another reference and tries again."""
     for _attempt in range(5):
         request = _new_request(intake, token=token, now=now, **fields)
         try:
             with db.session.begin_nested():
                 db.session.add(request)
         except IntegrityError:
-            if active_request_for_phone(intake.phone) is not None:
-                return None
-            continue  # reference collision: draw another one
-        return request
+            existing = active_request_for_phone(intake.phone)
+            if existing is not None:
+                return None, existing
+            continue
+        return request, None
     raise RuntimeError("could not draw a unique reference")  # pragma: no cover - five collisions in a row
 
 

@@ -5,16 +5,21 @@
         work.after_commit(enqueue_assignment, request.id)
 
 The transaction is committed when the block ends (a ``return`` inside it too), and rolled back
-if it raises; the after-commit actions (enqueues, messages) then run in order, never before the
-commit and never after a rollback. Services never write "commit, then enqueue" by hand.
+if it raises; the after-commit actions (enqueues, messages, the next offer) then run in order,
+never before the commit and never after a rollback. One that fails is logged and skipped: the
+work is committed, and the reconciler and the periodic ticks do what the action would have done
+sooner. Services never write "commit, then enqueue" by hand.
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
 
 from ..extensions import begin_write, db
+
+log = logging.getLogger(__name__)
 
 
 class UnitOfWork:
@@ -39,4 +44,10 @@ def unit_of_work() -> Iterator[UnitOfWork]:
         raise
     db.session.commit()
     for action in work._after:
-        work.results.append(action())
+        try:
+            work.results.append(action())
+        except Exception:
+            db.session.rollback()
+            log.exception("after-commit action %s failed; the periodic ticks will catch up",
+                          getattr(action.func, "__name__", action.func))
+            work.results.append(None)

@@ -2,6 +2,7 @@
 asserted as XML, callbacks duplicated and out of order, and the console simulator."""
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from rq.registry import ScheduledJobRegistry
@@ -336,3 +337,24 @@ def test_a_correction_moves_the_request_on_like_any_outcome(twilio_app, redis_co
     message = db.session.scalar(select(ArtisanMessage).where(ArtisanMessage.request_id == request.id,
                                                              ArtisanMessage.kind == "unreachable"))
     assert message is not None and "pas pu vous joindre" in message.body
+
+
+def test_the_console_corrects_an_automatic_outcome_into_a_follow_up(twilio_app):
+    from tests.integration.test_staff_access import login
+
+    use_http(twilio_app, [(201, {"sid": "CA" + "9" * 32, "status": "queued"})])
+    agent, request = held_call()
+    attempt = place_call(request.reference, agent, T0)
+    signed_post(twilio_app.test_client(), f"/webhooks/twilio/status?attempt={attempt.id}&leg=artisan",
+                {"CallSid": "CA" + "a" * 31 + "b", "CallStatus": "no-answer"})
+    console = twilio_app.test_client()
+    login(console, agent)
+    page = console.get("/console").get_data(as_text=True)
+    correction = page.split('class="correction"')[1].split("</form>")[0]
+    assert 'name="follow_up_at"' in correction  # the time a follow-up needs can be given here too
+    when = (datetime.now(UTC) + timedelta(days=1)).astimezone(ZoneInfo("Europe/Paris")).replace(second=0, microsecond=0)
+    console.post(f"/console/appels/{attempt.id}/correction",
+                 data={"outcome": "reached_follow_up", "follow_up_at": when.strftime("%Y-%m-%dT%H:%M")})
+    corrected = request_by_id(request.id)
+    assert corrected.status == "scheduled" and corrected.next_attempt_at == when.astimezone(UTC)
+    assert corrected.preferred_agent_id == agent.id

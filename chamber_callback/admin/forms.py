@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -22,6 +21,7 @@ from wtforms.validators import DataRequired, Email, InputRequired, Length, Numbe
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..labels import CLOCK_LABELS, MET_ON_LABELS, ROLE_LABELS, WEEKDAY_LABELS
+from ..validators import CleanForm
 
 
 class FrenchDecimalField(DecimalField):
@@ -49,7 +49,7 @@ def choices(pairs) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
 
 
-class UserForm(FlaskForm):
+class UserForm(CleanForm):
     name = StringField(_l("Nom affiché"), validators=[DataRequired(_l("Indiquez un nom.")),
                                                        Length(max=120, message=_l("120 caractères au plus."))])
     role = RadioField(_l("Rôle"), choices=choices(ROLE_LABELS.items()),
@@ -74,18 +74,18 @@ class NewUserForm(UserForm):
                                             "seule fois."))
 
 
-class PasswordResetForm(FlaskForm):
+class PasswordResetForm(CleanForm):
     password = PasswordField(_l("Nouveau mot de passe"), validators=[Optional()],
                              description=_l("10 caractères au moins. Laissez vide pour en générer un, affiché une "
                                             "seule fois. Toutes les sessions de ce compte sont fermées."))
 
 
-class UnitNameForm(FlaskForm):
+class UnitNameForm(CleanForm):
     name = StringField(_l("Nom de l'unité"), validators=[DataRequired(_l("Indiquez un nom.")),
                                                           Length(max=200, message=_l("200 caractères au plus."))])
 
 
-class OpeningHoursForm(FlaskForm):
+class OpeningHoursForm(CleanForm):
     """One row per weekday: closed, or opening and closing times (HH:MM)."""
 
     def rows(self):
@@ -102,17 +102,17 @@ for _day in range(7):
     setattr(OpeningHoursForm, f"day{_day}_close", StringField(_l("Fermeture"), validators=[Optional()]))
 
 
-class SeniorForm(FlaskForm):
+class SeniorForm(CleanForm):
     user_id = SelectField(_l("Nommer senior"), coerce=str, validators=[DataRequired(_l("Choisissez un agent."))])
     replace = BooleanField(_l("L'actuel senior redevient agent"), default=True)
 
 
-class DepartementMoveForm(FlaskForm):
+class DepartementMoveForm(CleanForm):
     code = HiddenField(validators=[DataRequired()])
     unit_id = SelectField(_l("Rattacher à l'unité"), coerce=str, validators=[DataRequired()])
 
 
-class TopicCreateForm(FlaskForm):
+class TopicCreateForm(CleanForm):
     code = StringField(_l("Code (API, définitif)"), validators=[DataRequired(_l("Indiquez un code.")), Length(max=32)],
                        description=_l("Lettres minuscules, chiffres, - ou _ : utilisé par l'API, il ne pourra plus "
                                       "changer."))
@@ -121,22 +121,22 @@ class TopicCreateForm(FlaskForm):
     give_to_agents = BooleanField(_l("Ajouter ce sujet aux compétences de tous les agents"), default=True)
 
 
-class TopicForm(FlaskForm):
+class TopicForm(CleanForm):
     label = StringField(_l("Libellé"), validators=[DataRequired(_l("Indiquez un libellé.")), Length(max=200)])
     active = BooleanField(_l("Proposé aux artisans"))
 
 
-class TopicMoveForm(FlaskForm):
+class TopicMoveForm(CleanForm):
     direction = HiddenField(validators=[DataRequired()])
 
 
-class ClosedDayForm(FlaskForm):
+class ClosedDayForm(CleanForm):
     day = DateField(_l("Jour"), validators=[InputRequired(_l("Indiquez une date (AAAA-MM-JJ)."))])
     unit_id = SelectField(_l("Pour"), coerce=str, validators=[Optional()])
     reason = StringField(_l("Motif (visible par l'équipe)"), validators=[Optional(), Length(max=200)])
 
 
-class SlaSettingsForm(FlaskForm):
+class SlaSettingsForm(CleanForm):
     SLA_HOURS = FrenchDecimalField(_l("Délai de rappel promis (heures)"), places=None,
                                    validators=[InputRequired(_l("Indiquez un nombre d'heures."))])
     SLA_CLOCK = RadioField(_l("Le délai se compte en"), choices=choices(CLOCK_LABELS.items()),
@@ -157,7 +157,7 @@ class SlaSettingsForm(FlaskForm):
                                 validators=[InputRequired(_l("Indiquez un nombre entier."))])
 
 
-class CrisisForm(FlaskForm):
+class CrisisForm(CleanForm):
     INTAKE_URGENT_ONLY = BooleanField(_l("Urgences seulement : le formulaire n'accepte que les demandes urgentes"))
     PUBLIC_BANNER = TextAreaField(_l("Message affiché en tête des pages publiques"),
                                   validators=[Optional(), Length(max=500, message=_l("500 caractères au plus."))],

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from ..auth import token_required
 from ..clock import utcnow
 from ..domain.attempts import Outcome, ReportError
+from ..domain.intake import one_line
 from ..domain.roles import ALL_ROLES, TAKES_CALLS
 from ..domain.routing import AGENT_SETTABLE, Availability
 from ..extensions import db
@@ -74,7 +75,7 @@ def accept(offer_id: int):
 def decline(offer_id: int):
     reason = (request.get_json(silent=True) or {}).get("reason")
     try:
-        assignment.decline_offer(offer_id, g.api_user, utcnow(), reason=str(reason)[:200] if reason else None)
+        assignment.decline_offer(offer_id, g.api_user, utcnow(), reason=one_line(reason)[:200] or None)
     except assignment.AssignmentConflict as error:
         return conflict(error)
     return jsonify({"id": offer_id, "status": "declined"})

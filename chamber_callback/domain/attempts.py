@@ -13,6 +13,7 @@ from enum import StrEnum
 
 from .intake import N_
 from .lifecycle import Status
+from .text import CONTROL_MESSAGE, has_control, strip_invisible
 
 
 class Outcome(StrEnum):
@@ -113,6 +114,8 @@ def check_report(outcome: str | None, note: str | None, follow_up_at: datetime |
         errors["outcome"] = N_("Choisissez le résultat de l'appel.")
     if note is not None and not isinstance(note, str):
         errors["note"] = N_("La note doit être un texte.")
+    elif note and has_control(note, multiline=True):
+        errors["note"] = CONTROL_MESSAGE
     elif note and len(note) > MAX_NOTE_LENGTH:
         errors["note"] = N_("La note fait 2 000 caractères au plus.")
     if outcome == Outcome.REACHED_FOLLOW_UP:
@@ -126,5 +129,5 @@ def check_report(outcome: str | None, note: str | None, follow_up_at: datetime |
             errors["follow_up_at"] = N_("Un rappel se programme dans les 30 jours : vérifiez la date.")
     if errors:
         raise ReportError(errors)
-    return OutcomeReport(Outcome(outcome), (note or "").strip() or None,
+    return OutcomeReport(Outcome(outcome), (strip_invisible(note) or "").strip() or None,
                          follow_up_at if outcome == Outcome.REACHED_FOLLOW_UP else None)

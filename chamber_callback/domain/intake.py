@@ -79,8 +79,12 @@ ACCEPTED_PHONE_TYPES = frozenset(
 
 
 def one_line(raw) -> str:
-    """Runs of spaces, tabs and line breaks as one space, trimmed: names, labels, messages."""
-    return " ".join(str(raw or "").split())
+    """Runs of spaces, tabs and line breaks as one space, trimmed, without control or invisible
+    characters (``domain.text``): names, labels, messages typed by staff."""
+    from .text import INVISIBLE
+
+    text = "".join(ch for ch in str(raw or "") if ch not in INVISIBLE and (ch.isprintable() or ch.isspace()))
+    return " ".join(text.split())
 
 
 def normalise_phone(raw: str, departement: str | None = None) -> str:

@@ -6,7 +6,6 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import BooleanField, EmailField, RadioField, SelectField, StringField, TelField, TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -28,6 +27,7 @@ from ..domain.intake import (
 )
 from ..extensions import db
 from ..models import Topic
+from ..validators import CleanForm, PlainText, without_invisible
 
 
 def _message(error: IntakeError) -> str:
@@ -56,30 +56,33 @@ def urgent_only_message() -> str:
              phone=settings.get("CHAMBER_PHONE"))
 
 
-class IntakeForm(FlaskForm):
-    name = StringField(_l("Vos nom et prénom"), validators=[
-        DataRequired(_l("Indiquez votre nom.")), Length(max=120, message=_l("120 caractères au plus."))])
-    business_name = StringField(_l("Nom de votre entreprise"), validators=[
-        DataRequired(_l("Indiquez le nom de votre entreprise.")),
+class IntakeForm(CleanForm):
+    name = StringField(_l("Vos nom et prénom"), filters=[without_invisible], validators=[
+        PlainText(), DataRequired(_l("Indiquez votre nom.")), Length(max=120, message=_l("120 caractères au plus."))])
+    business_name = StringField(_l("Nom de votre entreprise"), filters=[without_invisible], validators=[
+        PlainText(), DataRequired(_l("Indiquez le nom de votre entreprise.")),
         Length(max=200, message=_l("200 caractères au plus."))])
-    siret = StringField(_l("Numéro SIRET (facultatif)"), validators=[Optional()],
+    siret = StringField(_l("Numéro SIRET (facultatif)"), validators=[PlainText(), Optional()],
                         description=_l("14 chiffres, sur vos factures ou votre extrait d'immatriculation."))
     sector = RadioField(_l("Votre secteur d'activité"),
                         choices=options((code, _l(label)) for code, label in SECTORS.items()),
                         validators=[DataRequired(_l("Choisissez votre secteur d'activité."))],
                         validate_choice=False)
-    phone = TelField(_l("Numéro où vous rappeler"), validators=[DataRequired(_l("Indiquez un numéro de téléphone."))],
+    phone = TelField(_l("Numéro où vous rappeler"),
+                     validators=[PlainText(), DataRequired(_l("Indiquez un numéro de téléphone."))],
                      description=_l("Mobile ou fixe, par exemple 06 12 34 56 78."))
     email = EmailField(_l("Adresse e-mail (facultatif)"), validators=[
-        Optional(), Length(max=254), Email(message=_l("Cette adresse e-mail n'est pas valide."))])
+        PlainText(), Optional(), Length(max=254), Email(message=_l("Cette adresse e-mail n'est pas valide."))])
     postal_code = StringField(_l("Code postal de l'entreprise"), validators=[
-        DataRequired(_l("Indiquez le code postal de votre entreprise."))])
+        PlainText(), DataRequired(_l("Indiquez le code postal de votre entreprise."))])
     commune = SelectField(_l("Commune"), choices=[], validate_choice=False, validators=[Optional()])
     topic = SelectField(_l("Sujet de votre demande"), validate_choice=False,
                         validators=[DataRequired(_l("Choisissez un sujet."))])
-    description = TextAreaField(_l("Votre question en quelques mots"), filters=[normalise_newlines], validators=[
-        DataRequired(_l("Décrivez votre question en quelques mots.")),
-        Length(max=DESCRIPTION_MAX, message=_l("%(max)d caractères au plus.", max=DESCRIPTION_MAX))])
+    description = TextAreaField(_l("Votre question en quelques mots"), filters=[normalise_newlines, without_invisible],
+                                validators=[PlainText(multiline=True),
+                                            DataRequired(_l("Décrivez votre question en quelques mots.")),
+                                            Length(max=DESCRIPTION_MAX,
+                                                   message=_l("%(max)d caractères au plus.", max=DESCRIPTION_MAX))])
     urgent = BooleanField(_l("Ma demande est urgente"))
     no_sms = BooleanField(_l("Je préfère ne pas recevoir de SMS (e-mail seulement)"))
     urgency_reason = RadioField(_l("Pourquoi est-ce urgent ?"), validate_choice=False,
@@ -191,5 +194,5 @@ class IntakeForm(FlaskForm):
         )
 
 
-class CancelForm(FlaskForm):
+class CancelForm(CleanForm):
     """Only the CSRF token: cancelling is a POST from the status page."""

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from ..auth import issue_token
 from ..domain.actors import Actor
-from ..domain.intake import IntakeError, normalise_phone
+from ..domain.intake import IntakeError, normalise_phone, one_line
 from ..domain.roles import ALL_ROLES, NEEDS_UNIT
 from ..extensions import begin_write, db
 from ..models import ApiToken, RegionalUnit, StaffUser, Topic
@@ -53,8 +53,9 @@ def create_user(*, email: str, role: str, password: str, now: datetime, name: st
         raise AccountError(f"Un compte existe déjà pour {email}.")
     topics = db.session.scalars(select(Topic).where(Topic.code.in_(skills))).all() if skills is not None else \
         db.session.scalars(select(Topic)).all()
-    user = StaffUser(email=email, name=name or email.split("@")[0], role=role, unit_id=unit.id if unit else None,
-                     phone=phone, capacity=capacity, created_at=now, availability="offline",
+    user = StaffUser(email=email, name=one_line(name) or email.split("@")[0], role=role,
+                     unit_id=unit.id if unit else None, phone=phone, capacity=capacity, created_at=now,
+                     availability="offline",
                      availability_since=now, missed_offers=0, session_version=1, is_active_account=True)
     user.set_password(password)
     user.skills = list(topics)

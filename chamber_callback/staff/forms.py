@@ -1,33 +1,33 @@
 """Staff forms (French labels)."""
 from flask import abort
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, EmailField, PasswordField, RadioField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from ..domain.routing import AGENT_SETTABLE
 from ..labels import AVAILABILITY_LABELS, OUTCOME_LABELS
+from ..validators import CleanForm
 
 
-class LoginForm(FlaskForm):
+class LoginForm(CleanForm):
     email = EmailField(_l("Adresse e-mail"), validators=[DataRequired(_l("Indiquez votre adresse e-mail.")),
                                                           Email(message=_l("Adresse e-mail invalide."))])
     password = PasswordField(_l("Mot de passe"), validators=[DataRequired(_l("Indiquez votre mot de passe."))])
 
 
-class PasswordForm(FlaskForm):
+class PasswordForm(CleanForm):
     current = PasswordField(_l("Mot de passe actuel"), validators=[DataRequired()])
     new = PasswordField(_l("Nouveau mot de passe (10 caractères au moins)"), validators=[
         DataRequired(), Length(min=10, message=_l("10 caractères au moins."))])
 
 
-class AvailabilityForm(FlaskForm):
+class AvailabilityForm(CleanForm):
     state = RadioField(_l("Mon état"), validate_choice=True,
                        choices=[SelectChoice(s.value, AVAILABILITY_LABELS[s.value]) for s in AGENT_SETTABLE])
 
 
-class OutcomeForm(FlaskForm):
+class OutcomeForm(CleanForm):
     outcome = RadioField(_l("Résultat de l'appel"), validators=[DataRequired(_l("Choisissez le résultat."))],
                          choices=[SelectChoice(o.value, label) for o, label in OUTCOME_LABELS.items()])
     note = TextAreaField(_l("Note (visible par l'équipe)"), validators=[Optional(), Length(max=2000)])
@@ -35,7 +35,7 @@ class OutcomeForm(FlaskForm):
                                       validators=[Optional()])
 
 
-class ActionForm(FlaskForm):
+class ActionForm(CleanForm):
     """CSRF only: accept, decline, pull, call, release."""
 
 

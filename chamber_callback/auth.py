@@ -5,9 +5,9 @@ import secrets
 from collections.abc import Callable, Collection
 from functools import wraps
 
-from flask import abort, g, request
+from flask import abort, current_app, flash, g, request, session
 from flask_babel import lazy_gettext as _l
-from flask_login import LoginManager, current_user
+from flask_login import LoginManager, current_user, login_user, logout_user
 from sqlalchemy import select
 
 from .clock import utcnow
@@ -24,9 +24,15 @@ login_manager.login_message_category = "error"
 login_manager.session_protection = "strong"
 
 
+# The session's own clock: when the password was checked, when the person was last seen.
+SIGNED_IN_AT, SEEN_AT = "cc_signed_in_at", "cc_seen_at"
+SEEN_RESOLUTION_S = 60  # "last seen" is rewritten at most once a minute
+
+
 @login_manager.user_loader
 def load_user(user_id: str) -> StaffUser | None:
-    # "<id>:<session version>": a password change logs out every other session.
+    # "<id>:<session version>": a logout, a password change, a reset or a deactivation bumps the
+    # version, which ends every session of the account, on every device.
     try:
         raw_id, version = user_id.split(":")
         user = db.session.get(StaffUser, int(raw_id))
@@ -34,7 +40,40 @@ def load_user(user_id: str) -> StaffUser | None:
         return None
     if user is None or str(user.session_version) != version or not user.is_active:
         return None
+    if session_expired():
+        for key in ("_user_id", "_fresh", "_id", SIGNED_IN_AT, SEEN_AT):  # what login_user wrote
+            session.pop(key, None)
+        flash(_l("Votre session a expiré : reconnectez-vous."), "error")
+        return None
     return user
+
+
+def open_session(user: StaffUser) -> None:
+    """Sign the person in on this browser (after the password, and the code when one is needed)."""
+    login_user(user)
+    now = utcnow().timestamp()
+    session[SIGNED_IN_AT] = session[SEEN_AT] = now
+
+
+def session_expired() -> bool:
+    """Idle for ``STAFF_SESSION_IDLE_HOURS``, or open for ``STAFF_SESSION_MAX_HOURS``: over."""
+    config, now = current_app.config, utcnow().timestamp()
+    signed_in, seen = session.get(SIGNED_IN_AT), session.get(SEEN_AT)
+    if not isinstance(signed_in, int | float) or not isinstance(seen, int | float):
+        return True
+    if now - seen > config["STAFF_SESSION_IDLE_HOURS"] * 3600:
+        return True
+    if now - signed_in > config["STAFF_SESSION_MAX_HOURS"] * 3600:
+        return True
+    if now - seen > SEEN_RESOLUTION_S:
+        session[SEEN_AT] = now
+    return False
+
+
+def end_browser_session() -> None:
+    logout_user()
+    session.pop(SIGNED_IN_AT, None)
+    session.pop(SEEN_AT, None)
 
 
 def roles_required(policy: Collection[str]) -> Callable:

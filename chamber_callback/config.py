@@ -128,6 +128,9 @@ def load_config() -> dict:
         "RETRY_GAP_MINUTES": float(_env("RETRY_GAP_MINUTES", "30")),
         "MAX_ATTEMPTS": int(_env("MAX_ATTEMPTS", "3")),
         "LOGIN_LIMIT": _env("LOGIN_LIMIT", "5/minute;20/hour"),
+        # A staff session ends after this long without a request, and this long after signing in.
+        "STAFF_SESSION_IDLE_HOURS": float(_env("STAFF_SESSION_IDLE_HOURS", "8")),
+        "STAFF_SESSION_MAX_HOURS": float(_env("STAFF_SESSION_MAX_HOURS", "16")),
         "CONSOLE_POLL_SECONDS": int(_env("CONSOLE_POLL_SECONDS", "3")),
         "DASHBOARD_POLL_SECONDS": int(_env("DASHBOARD_POLL_SECONDS", "10")),
         # The dashboard's counts and charts are shared this long by managers watching the same scope.

@@ -100,7 +100,7 @@ def admin_create_user(*, email: str, name: str, role: str, unit_id: int | None, 
                            unit_code=unit.code if unit else None, phone=phone, skills=skill_codes,
                            capacity=capacity, actor=actor, audit_action="admin.user_created")
     except AccountError as error:
-        field = "password" if "mot de passe" in str(error).lower() else "email"
+        field = error.field or "email"
         raise AdminError(str(error), None if generated and field == "password" else field) from None
     return user, password
 
@@ -171,7 +171,8 @@ def set_account_active(user_id: int, active: bool, *, actor: Actor, now: datetim
 
 
 def generate_password() -> str:
-    return secrets.token_urlsafe(12)
+    """Four random words' worth of entropy (96 bits), easy to type once."""
+    return "-".join(secrets.token_urlsafe(4) for _ in range(4))
 
 
 def reset_password(user_id: int, password: str | None, *, actor: Actor, now: datetime) -> str:
@@ -182,7 +183,7 @@ def reset_password(user_id: int, password: str | None, *, actor: Actor, now: dat
     _check_may_manage(actor, user.role)
     password = password or generate_password()
     try:
-        check_password_strength(password)
+        check_password_strength(password, user.email, user.name)
     except AccountError as error:
         raise AdminError(str(error), "password") from None
     begin_write()

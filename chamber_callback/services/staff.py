@@ -1,28 +1,38 @@
 """Staff accounts: creation, passwords, tokens."""
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
+from functools import lru_cache
 
-from sqlalchemy import select
+from flask_babel import gettext as _
+from sqlalchemy import select, update
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..auth import issue_token
 from ..domain.actors import Actor
 from ..domain.intake import IntakeError, normalise_phone, one_line
+from ..domain.passwords import PasswordError, check_password
 from ..domain.roles import ALL_ROLES, NEEDS_UNIT
 from ..extensions import begin_write, db
 from ..models import ApiToken, RegionalUnit, StaffUser, Topic
 from .audit import record_event
 
-MIN_PASSWORD_LENGTH = 10
-
 
 class AccountError(ValueError):
-    pass
+    """Refused, with a French message; ``field`` names the form field it belongs to."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
 
 
-def check_password_strength(password: str) -> None:
-    if len(password or "") < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"Le mot de passe doit compter au moins {MIN_PASSWORD_LENGTH} caractères.")
+def check_password_strength(password: str, *user_inputs: str | None) -> None:
+    """``domain.passwords``: AccountError (French) when the password is too short or too guessable."""
+    try:
+        check_password(password, [value for value in user_inputs if value])
+    except PasswordError as error:
+        raise AccountError(_(error.message, **error.params), "password") from None
 
 
 def create_user(*, email: str, role: str, password: str, now: datetime, name: str | None = None,
@@ -31,7 +41,7 @@ def create_user(*, email: str, role: str, password: str, now: datetime, name: st
     email = email.strip().lower()
     if role not in ALL_ROLES:
         raise AccountError(f"Rôle inconnu « {role} » : {', '.join(ALL_ROLES)}.")
-    check_password_strength(password)
+    check_password_strength(password, email, name)
     unit = None
     if unit_code:
         unit = db.session.scalar(select(RegionalUnit).where(RegionalUnit.code == unit_code))
@@ -74,14 +84,42 @@ def create_user(*, email: str, role: str, password: str, now: datetime, name: st
 
 def change_password(user: StaffUser, current: str, new: str, now: datetime) -> None:
     if not user.check_password(current):
-        raise AccountError("Le mot de passe actuel est incorrect.")
-    check_password_strength(new)
+        raise AccountError(_("Le mot de passe actuel est incorrect."), "current")
+    check_password_strength(new, user.email, user.name)
     begin_write()
     user.set_password(new)
     user.session_version += 1  # other sessions end
     record_event(request_id=None, action="staff.password_changed", actor=Actor.staff(user.id), now=now,
                  staff_user_id=user.id)
     db.session.commit()
+
+
+def end_sessions(user: StaffUser, now: datetime, why: str = "logout") -> None:
+    """Every session of the account ends, on every device (logout): its cookies no longer load."""
+    begin_write()
+    db.session.execute(update(StaffUser).where(StaffUser.id == user.id)
+                       .values(session_version=StaffUser.session_version + 1)
+                       .execution_options(synchronize_session=False))
+    record_event(request_id=None, action="staff.signed_out", actor=Actor.staff(user.id), now=now,
+                 staff_user_id=user.id, reason=why)
+    db.session.commit()
+
+
+def authenticate(email: str, password: str) -> StaffUser | None:
+    """The active account with this e-mail and password, or None. An unknown e-mail costs the same
+    password check as a wrong password, so the answer time does not tell which accounts exist."""
+    user = db.session.scalar(select(StaffUser).where(StaffUser.email == (email or "").strip().lower()))
+    if user is None:
+        check_password_hash(_dummy_hash(), password or "")
+        return None
+    if not user.check_password(password or "") or not user.is_active:
+        return None
+    return user
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    return generate_password_hash(secrets.token_urlsafe(16))
 
 
 def new_api_token(user: StaffUser, now: datetime, label: str | None = None) -> str:

@@ -7,10 +7,11 @@ from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_user, logout_user
+from flask_limiter.util import get_remote_address
+from flask_login import current_user
 from sqlalchemy import select
 
-from ..auth import roles_required
+from ..auth import end_browser_session, open_session, roles_required
 from ..clock import utcnow
 from ..domain.attempts import AUTOMATIC_NOTE_PREFIX, ReportError
 from ..domain.intake import N_
@@ -32,7 +33,7 @@ from ..presenters import (
 from ..services import assignment, team
 from ..services import notifications as notifications_service
 from ..services.calls import CallNotPlaced, place_call
-from ..services.staff import AccountError, change_password
+from ..services.staff import AccountError, authenticate, change_password, end_sessions
 from ..telephony import get_telephony
 from . import bp
 from .forms import ActionForm, AvailabilityForm, LoginForm, OutcomeForm, PasswordForm, check_action_form
@@ -42,12 +43,23 @@ def _login_limit() -> str:
     return current_app.config["LOGIN_LIMIT"]
 
 
+def _account_key(email: str | None) -> str:
+    """An account, named by a digest of its e-mail: limiter keys reach logs, e-mails must not."""
+    return hashlib.sha256((email or "").strip().lower().encode()).hexdigest()[:24]
+
+
 def _login_key() -> str:
-    return "login:" + (request.form.get("email") or "").strip().lower()
+    """Per account *and* client: guessing from one place is throttled, but a stranger's wrong
+    passwords do not lock the owner out of their own place (the per-IP limit still applies)."""
+    return f"login:{_account_key(request.form.get('email'))}:{get_remote_address()}"
+
+
+def _password_key() -> str:
+    return f"password:{current_user.id}:{get_remote_address()}" if current_user.is_authenticated else "password:-"
 
 
 def _failed(response) -> bool:
-    return response.status_code == 401
+    return response.status_code in (401, 422)
 
 
 def home_for(user) -> str:
@@ -56,15 +68,15 @@ def home_for(user) -> str:
 
 @bp.route("/connexion", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"], deduct_when=_failed)  # per IP
-@limiter.limit(_login_limit, methods=["POST"], key_func=_login_key, deduct_when=_failed)  # per account
+@limiter.limit(_login_limit, methods=["POST"], key_func=_login_key, deduct_when=_failed)  # per account and client
 def login():
     if current_user.is_authenticated:
         return redirect(home_for(current_user))
     form = LoginForm()
     if form.validate_on_submit():
-        user = db.session.scalar(select(StaffUser).where(StaffUser.email == form.email.data.strip().lower()))
-        if user is not None and user.is_active and user.check_password(form.password.data):
-            login_user(user)
+        user = authenticate(form.email.data, form.password.data)
+        if user is not None:
+            open_session(user)
             return redirect(home_for(user))
         flash(_("Adresse e-mail ou mot de passe incorrect."), "error")
         return render_template("staff/login.html", form=form), 401
@@ -76,13 +88,15 @@ def login():
 def logout():
     if current_user.role in TAKES_CALLS and current_user.availability != Availability.OFFLINE.value:
         assignment.set_availability(current_user, Availability.OFFLINE, utcnow())
-    logout_user()
+    end_sessions(current_user, utcnow())  # this cookie, replayed, opens nothing any more
+    end_browser_session()
     flash(_("Vous êtes déconnecté."), "success")
     return redirect(url_for("staff.login"))
 
 
 @bp.route("/compte/mot-de-passe", methods=["GET", "POST"])
 @roles_required(ALL_ROLES)
+@limiter.limit(_login_limit, methods=["POST"], key_func=_password_key, deduct_when=_failed)
 def password():
     form = PasswordForm()
     if form.validate_on_submit():
@@ -90,12 +104,12 @@ def password():
         try:
             change_password(user, form.current.data, form.new.data, utcnow())
         except AccountError as error:
-            form.current.errors.append(str(error))
+            (form.current if error.field == "current" else form.new).errors.append(str(error))
         else:
-            login_user(user)  # this session follows the new session version
+            open_session(user)  # this session follows the new session version
             flash(_("Mot de passe modifié. Vos autres sessions sont fermées."), "success")
             return redirect(home_for(user))
-    return render_template("staff/password.html", form=form)
+    return render_template("staff/password.html", form=form), 422 if form.errors else 200
 
 
 # --- the console ---------------------------------------------------------------------------

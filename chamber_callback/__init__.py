@@ -35,9 +35,12 @@ def create_app(config: dict | None = None) -> Flask:
     app = ChamberFlask(__name__, instance_path=str(Path(settings["INSTANCE_PATH"]).resolve()))
     app.config.update(settings)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
-    from .web import ReferenceConverter
+    from .web import BoundedIntConverter, ChamberRequest, ReferenceConverter
 
-    app.url_map.converters["ref"] = ReferenceConverter  # before the blueprints' routes use it
+    app.request_class = ChamberRequest
+    # Before the blueprints' routes use them.
+    app.url_map.converters["ref"] = ReferenceConverter
+    app.url_map.converters["int"] = BoundedIntConverter
     # The chamber's own templates (SITE_TEMPLATES, by default the top-level templates/) override the
     # packaged ones, which include the defaults of site/footer.html and site/privacy_link.html.
     app.jinja_loader = ChoiceLoader([FileSystemLoader(app.config["SITE_TEMPLATES"]), app.jinja_loader])

@@ -78,6 +78,8 @@ def load_config() -> dict:
     if production:
         missing = [name for name, value in (("SECRET_KEY", secret_key), ("DATABASE_URL", database_url),
                                             ("PUBLIC_BASE_URL", _env("PUBLIC_BASE_URL"))) if not value]
+        if not _env("SMTP_URL") and not parse_boolean(_env("MAIL_LOG_IN_PRODUCTION")):
+            missing.append("SMTP_URL (or MAIL_LOG_IN_PRODUCTION=1 to write e-mails to instance/mail.log)")
         if missing:
             raise ConfigError(
                 f"APP_ENV=production needs {', '.join(missing)} in the environment "
@@ -110,6 +112,10 @@ def load_config() -> dict:
         "ESCALATION_REPEAT_HOURS": float(_env("ESCALATION_REPEAT_HOURS", "4")),
         "ESCALATION_LEVELS": _escalation_levels(),
         "SMTP_URL": _env("SMTP_URL"),
+        # Without SMTP_URL, e-mails go to instance/mail.log; production refuses that unless told so.
+        "MAIL_LOG_IN_PRODUCTION": parse_boolean(_env("MAIL_LOG_IN_PRODUCTION")),
+        # Operators' token for the details of /healthz and /readyz.
+        "OPS_TOKEN": _env("OPS_TOKEN"),
         "MAIL_FROM": _env("MAIL_FROM", "rappels@cma.invalid"),
         "MAIL_LOG": str(instance / "mail.log"),
         "TELEPHONY": _env("TELEPHONY", "console"),  # console | twilio

@@ -1,7 +1,14 @@
-"""Operations endpoints: /healthz."""
+"""Operations endpoints: ``/livez`` (the process answers), ``/readyz`` and ``/healthz`` (the
+database and Redis answer).
+
+Publicly they say ok or not ok, nothing more; the details (backend, error class) are given only
+with the operator token: ``Authorization: Bearer $OPS_TOKEN``.
+"""
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+import hmac
+
+from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy import text
 
 from .extensions import db, limiter
@@ -11,20 +18,40 @@ bp = Blueprint("ops", __name__)
 limiter.exempt(bp)
 
 
-@bp.get("/healthz")
-def healthz():
-    """Database and Redis reachability: 200 when both answer, 503 otherwise."""
-    checks = {}
+def _operator() -> bool:
+    token = current_app.config.get("OPS_TOKEN") or ""
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    return bool(token) and scheme.lower() == "bearer" and hmac.compare_digest(given.strip(), token)
+
+
+def checks() -> dict[str, dict]:
+    result = {}
     try:
         db.session.execute(text("SELECT 1"))
-        checks["database"] = {"ok": True, "backend": db.engine.url.get_backend_name()}
+        result["database"] = {"ok": True, "backend": db.engine.url.get_backend_name()}
     except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
         db.session.rollback()
-        checks["database"] = {"ok": False, "error": type(exc).__name__}
+        result["database"] = {"ok": False, "error": type(exc).__name__}
     try:
         get_redis().ping()
-        checks["redis"] = {"ok": True}
+        result["redis"] = {"ok": True}
     except REDIS_ERRORS as exc:
-        checks["redis"] = {"ok": False, "error": type(exc).__name__}
-    healthy = all(check["ok"] for check in checks.values())
-    return jsonify(status="ok" if healthy else "unavailable", checks=checks), 200 if healthy else 503
+        result["redis"] = {"ok": False, "error": type(exc).__name__}
+    return result
+
+
+@bp.get("/livez")
+def livez():
+    return jsonify(status="ok")
+
+
+@bp.get("/readyz")
+@bp.get("/healthz")
+def healthz():
+    """200 when the database and Redis answer, 503 otherwise."""
+    found = checks()
+    healthy = all(check["ok"] for check in found.values())
+    body = {"status": "ok" if healthy else "unavailable"}
+    if _operator():
+        body["checks"] = found
+    return jsonify(body), 200 if healthy else 503

@@ -3,16 +3,17 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, Request, Response, jsonify, render_template, request
 from flask_babel import format_datetime, format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
-from werkzeug.routing import BaseConverter
+from werkzeug.exceptions import BadRequest, HTTPException
+from werkzeug.routing import BaseConverter, IntegerConverter
 
 from . import labels
 from .domain import roles
-from .domain.intake import format_phone_national
+from .domain.intake import N_, format_phone_national
 from .domain.reference import normalise_reference
 from .services import settings
 
@@ -24,6 +25,12 @@ CSP = (
 )
 # Pages reached through the artisan's private link: never cached by a browser or a proxy.
 PRIVATE_PAGES = {"public.confirmation", "public.status", "public.status_cancel", "api.callback_request"}
+
+
+HTTP_TITLES = {400: N_("Demande invalide"), 403: N_("Accès refusé"), 405: N_("Méthode non permise"),
+               413: N_("Demande trop volumineuse"), 415: N_("Format non pris en charge")}
+HTTP_MESSAGES = {403: N_("Votre compte ne permet pas d'ouvrir cette page."),
+                 413: N_("Le contenu envoyé est trop volumineux.")}
 
 
 def wants_json() -> bool:
@@ -40,6 +47,37 @@ def problem(status: int, title: str, detail: str | None = None, **extra):
     response.status_code = status
     response.mimetype = "application/problem+json"
     return response
+
+
+MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL: a larger number names nothing
+
+
+class BoundedIntConverter(IntegerConverter):
+    """``<int:…>`` in every route, bounded: a huge number is a 404, not a database error."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(url_map, *args, **kwargs)
+
+
+def int_arg(source, name: str, low: int = 1, high: int = MAX_ID) -> int | None:
+    """An integer query or form parameter within [low, high]; None when absent or unreadable."""
+    raw = (source.get(name) or "").strip()
+    if not raw.lstrip("-").isdigit() or len(raw) > 12:
+        return None
+    value = int(raw)
+    return value if low <= value <= high else None
+
+
+class ChamberRequest(Request):
+    def get_json(self, force: bool = False, silent: bool = False, cache: bool = True):
+        """A JSON body nested too deeply is invalid JSON (a 400), not a RecursionError (a 500)."""
+        try:
+            return super().get_json(force=force, silent=silent, cache=cache)
+        except RecursionError:
+            if silent:
+                return None
+            raise BadRequest("JSON nested too deeply") from None
 
 
 class ReferenceConverter(BaseConverter):
@@ -86,6 +124,19 @@ def init_web(app: Flask) -> None:
         return render_template("errors/error.html", code=400, title=_("Formulaire expiré"),
                                message=_("La page était restée ouverte trop longtemps ou a été envoyée deux "
                                          "fois. Rechargez-la et réessayez.")), 400
+
+    @app.errorhandler(HTTPException)
+    def other_http_error(error: HTTPException):
+        """Every other 4xx: problem+json on the API, a short line of text for Twilio, a page otherwise."""
+        code = error.code or 500
+        title = HTTP_TITLES.get(code, error.name)
+        if wants_json():
+            return problem(code, _(title), _(HTTP_MESSAGES[code]) if code in HTTP_MESSAGES else None)
+        if request.path.startswith("/webhooks/"):
+            return Response(f"{code} {error.name}\n", status=code, mimetype="text/plain")
+        message = error.description if code == 400 and error.description != BadRequest.description else _(
+            HTTP_MESSAGES.get(code, "La demande n'a pas pu être traitée."))
+        return render_template("errors/error.html", code=code, title=_(title), message=message), code
 
     @app.errorhandler(500)
     def server_error(_error):

@@ -8,6 +8,7 @@ from ..domain.roles import ADMINISTERS
 from ..labels import ACTION_LABELS, CLOCK_LABELS, FIELD_LABELS
 from ..services import directory, settings
 from ..services.journal import journal_page
+from ..web import int_arg
 from . import bp
 from .common import today
 
@@ -25,9 +26,6 @@ def home():
 @bp.get("/journal")
 @roles_required(ADMINISTERS)
 def journal():
-    try:
-        page = int(request.args.get("page", "1"))
-    except ValueError:
-        page = 1
+    page = int_arg(request.args, "page") or 1  # journal_page clamps it to the pages there are
     return render_template("admin/journal.html", journal=journal_page(page), field_labels=FIELD_LABELS,
                            action_labels=ACTION_LABELS)

@@ -14,6 +14,7 @@ from ..services import admin as admin_service
 from ..services import directory
 from ..services.admin import AdminError
 from ..staff.forms import ActionForm, check_action_form
+from ..web import int_arg
 from . import bp
 from .common import actor, field_error
 from .forms import NewUserForm, PasswordResetForm, UserForm, choices
@@ -23,7 +24,7 @@ from .forms import NewUserForm, PasswordResetForm, UserForm, choices
 @bp.get("/utilisateurs")
 @roles_required(ADMINISTERS)
 def users():
-    unit_id = request.args.get("unite", type=int)
+    unit_id = int_arg(request.args, "unite")
     role = request.args.get("role") if request.args.get("role") in ALL_ROLES else None
     return render_template("admin/users.html", users=directory.staff(unit_id, role), units=directory.units(),
                            unit_id=unit_id, role=role, role_labels=ROLE_LABELS)

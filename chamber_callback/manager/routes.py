@@ -1,6 +1,7 @@
 """Managers and seniors: the live SLA dashboard, actions on late requests, reports, CSV exports."""
 from __future__ import annotations
 
+import re
 import threading
 import time
 from datetime import date, datetime, timedelta
@@ -22,11 +23,16 @@ from ..models import RegionalUnit, Topic
 from ..services import stats, supervision
 from ..services.audit import record_export
 from ..staff.forms import check_action_form
+from ..web import int_arg
 from . import bp
 from .charts import bar_chart, line_chart
 from .exports import csv_response, report_rows, request_rows
 
 MAX_RANGE_DAYS = 366
+# Dates a report can be about (a wider date overflows the time-zone arithmetic).
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
+# Where an action on the dashboard may send the user back: a dashboard page, nothing else.
+BACK = re.compile(r"/pilotage(?:/[A-Za-z0-9_/-]*)?(?:\?[A-Za-z0-9_=&%+.-]*)?")
 HOURLY_CHART_HOURS = 72
 
 
@@ -78,10 +84,15 @@ class Filters:
         if not raw:
             return default
         try:
-            return date.fromisoformat(raw)
+            day = date.fromisoformat(raw[:10])
         except ValueError:
             self.errors.append(_("Date illisible « %(value)s » : utilisez le calendrier (AAAA-MM-JJ).", value=raw[:20]))
             return default
+        if not FIRST_DAY <= day <= LAST_DAY:
+            self.errors.append(_("Choisissez une date entre %(first)s et %(last)s.", first=FIRST_DAY.year,
+                                 last=LAST_DAY.year))
+            return default
+        return day
 
     def query(self, **overrides) -> dict:
         """The filters as query-string arguments, for links and exports."""
@@ -204,7 +215,7 @@ def dashboard_panel():
 
 def _back_to_dashboard():
     target = request.form.get("next", "")
-    if target.startswith("/pilotage") and not target.startswith("//"):
+    if BACK.fullmatch(target):
         return redirect(target)
     return redirect(url_for("manager.dashboard"))
 
@@ -228,10 +239,7 @@ def _checked() -> supervision.Supervisor:
 
 
 def _int_field(name: str) -> int | None:
-    try:
-        return int(request.form.get(name, ""))
-    except ValueError:
-        return None
+    return int_arg(request.form, name)
 
 
 @bp.post("/pilotage/demandes/<ref:reference>/confier")

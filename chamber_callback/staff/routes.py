@@ -35,6 +35,7 @@ from ..services import notifications as notifications_service
 from ..services.calls import CallNotPlaced, place_call
 from ..services.staff import AccountError, authenticate, change_password, end_sessions
 from ..telephony import get_telephony
+from ..web import int_arg
 from . import bp
 from .forms import ActionForm, AvailabilityForm, LoginForm, OutcomeForm, PasswordForm, check_action_form
 
@@ -304,7 +305,7 @@ def history():
 def team_queue():
     """Waiting and in-progress requests with their deadlines, and who is available."""
     units = db.session.scalars(select(RegionalUnit).order_by(RegionalUnit.id)).all()
-    unit_id = current_user.unit_id if locked_to_own_unit(current_user.role) else request.args.get("unite", type=int)
+    unit_id = current_user.unit_id if locked_to_own_unit(current_user.role) else int_arg(request.args, "unite")
     return render_template("staff/queue.html", queue=team.team_queue(unit_id, utcnow()), units=units,
                            unit_id=unit_id, now=utcnow(), sla_level=sla_level,
                            availability_labels=AVAILABILITY_LABELS)

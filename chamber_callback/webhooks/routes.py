@@ -14,6 +14,7 @@ from ..models import CallAttempt
 from ..services.calls import apply_call_event, record_answered_by
 from ..services.messages import record_delivery
 from ..telephony.twilio import webhook_url
+from ..web import int_arg
 from . import bp
 
 
@@ -53,7 +54,7 @@ def say_and_hang_up(text: str | None) -> Response:
 
 
 def _attempt() -> CallAttempt:
-    attempt = db.session.get(CallAttempt, request.args.get("attempt", type=int) or 0)
+    attempt = db.session.get(CallAttempt, int_arg(request.args, "attempt") or 0)
     if attempt is None:
         abort(404)
     return attempt

@@ -55,18 +55,24 @@ def test_rate_limit_falls_back_to_memory_when_redis_is_down(_migrated, valid_jso
             db.session.commit()
 
 
-def test_healthz_reports_database_and_redis(client):
-    response = client.get("/healthz")
-    assert response.status_code == 200
-    body = response.get_json()
-    assert body["status"] == "ok"
+def test_healthz_says_ok_publicly_and_details_to_operators(_migrated):
+    """Before: public, it named the database backend and the Redis error class."""
+    app = make_app(OPS_TOKEN="ops-" + "x" * 30)
+    with app.app_context():
+        client = app.test_client()
+        for path in ("/healthz", "/readyz"):
+            assert client.get(path).get_json() == {"status": "ok"}
+        assert client.get("/livez").get_json() == {"status": "ok"}
+        assert "checks" not in client.get("/healthz", headers={"Authorization": "Bearer wrong"}).get_json()
+        body = client.get("/healthz", headers={"Authorization": "Bearer ops-" + "x" * 30}).get_json()
     assert body["checks"]["database"]["ok"] and body["checks"]["redis"]["ok"]
 
 
 def test_healthz_is_503_when_redis_is_down(_migrated):
-    app = make_app(REDIS_URL="redis://127.0.0.1:1/0")
+    app = make_app(REDIS_URL="redis://127.0.0.1:1/0", OPS_TOKEN="ops-token-for-the-test")
     with app.app_context():
-        response = app.test_client().get("/healthz")
+        assert app.test_client().get("/healthz").get_json() == {"status": "unavailable"}
+        response = app.test_client().get("/healthz", headers={"Authorization": "Bearer ops-token-for-the-test"})
     assert response.status_code == 503
     body = response.get_json()
     assert body["checks"]["redis"] == {"ok": False, "error": "ConnectionError"}

@@ -24,6 +24,15 @@ def test_production_refuses_to_start_without_secrets(monkeypatch):
     monkeypatch.setenv("PUBLIC_BASE_URL", "https://rappel.cma.example.fr/")
     monkeypatch.setenv("SECRET_KEY", "s" * 40)
     monkeypatch.setenv("DATABASE_URL", "postgres://cma@db/callbacks")
+    monkeypatch.delenv("SMTP_URL", raising=False)
+    monkeypatch.delenv("MAIL_LOG_IN_PRODUCTION", raising=False)
+    # Before: without SMTP_URL, production wrote artisans' e-mails and private links to instance/mail.log.
+    with pytest.raises(ConfigError, match="SMTP_URL"):
+        load_config()
+    monkeypatch.setenv("MAIL_LOG_IN_PRODUCTION", "1")  # said explicitly: accepted
+    assert load_config()["MAIL_LOG_IN_PRODUCTION"] is True
+    monkeypatch.delenv("MAIL_LOG_IN_PRODUCTION")
+    monkeypatch.setenv("SMTP_URL", "smtps://rappels:secret@smtp.example.fr:465")
     settings = load_config()
     assert settings["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://cma@db/callbacks"
     assert settings["SESSION_COOKIE_SECURE"] is True

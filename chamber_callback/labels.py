@@ -151,3 +151,12 @@ FIELD_LABELS = {
 def outcome_labels() -> dict[str, str]:
     """Outcome code → label, for templates."""
     return {outcome.value: label for outcome, label in OUTCOME_LABELS.items()}
+
+
+def duplicate_message(reminded: bool) -> str:
+    """What a second submission for a phone with an active request is told (form and API alike)."""
+    if reminded:
+        return _("Une demande de rappel est déjà en cours pour ce numéro : inutile d'en faire une autre. Nous "
+                 "venons d'envoyer son lien de suivi au numéro (par SMS) ou à l'adresse e-mail enregistrés.")
+    return _("Une demande de rappel est déjà en cours pour ce numéro : inutile d'en faire une autre. Son lien "
+             "de suivi a été envoyé récemment au numéro ou à l'adresse e-mail enregistrés.")

@@ -4,7 +4,20 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, Boolean, Column, Date, ForeignKey, Index, Integer, String, Table, Text, text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -66,6 +79,8 @@ class CallbackRequest(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(9), unique=True)
     token_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    # The link sent in a reminder (a second submission for the same phone); the first one still works.
+    reminder_token_digest: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), default=Status.QUEUED.value)
 
     name: Mapped[str] = mapped_column(String(120))
@@ -126,6 +141,7 @@ class CallbackRequest(db.Model):
     )
 
     __table_args__ = (
+        UniqueConstraint("reminder_token_digest", name="uq_callback_requests_reminder_token_digest"),
         # One active request per phone number, enforced by the database.
         Index("uq_callback_requests_active_phone", "phone", unique=True,
               sqlite_where=text(ACTIVE_SQL), postgresql_where=text(ACTIVE_SQL)),

@@ -152,6 +152,7 @@ def init_web(app: Flask) -> None:
         status_label=labels.status_label,
         sector_label=labels.sector_label,
         urgency_label=labels.urgency_label,
+        duplicate_message=labels.duplicate_message,
         current_locale=lambda: str(get_locale() or "fr"),
         chamber_name=lambda: app.config["CHAMBER_NAME"],
         chamber_phone=lambda: settings.display_get("CHAMBER_PHONE"),

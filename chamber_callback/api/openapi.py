@@ -40,9 +40,12 @@ def openapi_document(base_url: str) -> dict:
                         "201": {"description": "Created. Keep `token`: it is the artisan's private link.",
                                 "headers": {"Location": {"schema": _string}},
                                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Created"}}}},
-                        "200": {"description": "This phone number already has an active request: it is returned "
-                                               "(`duplicate: true`, without its token) and nothing is created.",
-                                "content": {"application/json": {"schema": status_json}}},
+                        "200": {"description": "This phone number already has an active request: nothing is "
+                                               "created and nothing about it is returned (`duplicate: true`); "
+                                               "its private link is sent again to the phone or e-mail on file, "
+                                               "at most once every 6 hours (`reminder_sent`).",
+                                "content": {"application/json": {"schema": {
+                                    "$ref": "#/components/schemas/Duplicate"}}}},
                         "400": problem_response("Body is not a JSON object, or the honeypot field was filled."),
                         "422": problem_response("Invalid fields: `errors` maps each field to its messages; "
                                                 "nothing was stored. When the postal code spans several "
@@ -178,6 +181,13 @@ def openapi_document(base_url: str) -> dict:
                     "urgent": {"type": "boolean"},
                     "duplicate": {"type": "boolean"},
                 },
+            },
+            "Duplicate": {
+                "type": "object",
+                "required": ["duplicate", "reminder_sent", "detail"],
+                "properties": {"duplicate": {"type": "boolean", "const": True},
+                               "reminder_sent": {"type": "boolean"},
+                               "detail": {"type": "string", "description": "What to tell the person, in French."}},
             },
             "Created": {
                 "allOf": [{"$ref": "#/components/schemas/CallbackRequestStatus"}, {

@@ -13,6 +13,7 @@ from ..clock import utcnow
 from ..domain.actors import API_CLIENT
 from ..domain.geography import communes_for
 from ..domain.intake import N_, IntakeError, check_window
+from ..labels import duplicate_message
 from ..models import CallbackRequest
 from ..public.forms import IntakeForm, topic_choices
 from ..public.routes import intake_rate_limit, status_url
@@ -120,9 +121,10 @@ def create_callback_request():
     submission = submit_request(intake, actor=API_CLIENT, now=now, sla_hours=settings.get("SLA_HOURS"))
     callback = submission.request
     if not submission.created:
-        # Anyone may know a phone number: say a request exists, not what it is about.
-        return jsonify(reference=callback.reference, status=callback.status,
-                       sla_deadline=callback.sla_deadline.isoformat(), duplicate=True), 200
+        # Anyone may know a phone number: say a request exists, nothing about it; its link goes to
+        # the contact details on file.
+        return jsonify(duplicate=True, reminder_sent=submission.reminded,
+                       detail=duplicate_message(submission.reminded)), 200
     body = request_json(callback, token=submission.token, status_url=status_url(submission.token), duplicate=False)
     response = jsonify(body)
     response.status_code = 201

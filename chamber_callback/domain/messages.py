@@ -38,18 +38,24 @@ def unreachable(reference: str, site: str, chamber_phone: str) -> str:
             f"Refaites une demande sur {site} ou appelez le {chamber_phone}.")
 
 
+def reminder(reference: str, status_url: str) -> str:
+    """Someone asked again for this phone: the link goes to the contact details on file only."""
+    return f"CMA : demande {reference} déjà en cours, inutile d'en refaire une. Suivi : {status_url}"
+
+
 def follow_up(reference: str, when: datetime, tz: ZoneInfo) -> str:
     return f"CMA : comme convenu, nous vous rappelons le {_when(when, tz)} (demande {reference})."
 
 
 # E-mail subjects, when the artisan is written to instead of texted.
 ARTISAN_SUBJECTS = {"confirmation": "Votre demande de rappel est enregistrée",
-                    "unreachable": "Nous n'avons pas pu vous joindre"}
+                    "unreachable": "Nous n'avons pas pu vous joindre",
+                    "reminder": "Votre demande de rappel est déjà en cours"}
 FOLLOW_UP_SUBJECT = "Votre rappel est programmé"
 
 
 def artisan_subject(kind: str) -> str:
-    return ARTISAN_SUBJECTS.get(kind, FOLLOW_UP_SUBJECT)
+    return ARTISAN_SUBJECTS.get(kind.split("-")[0], FOLLOW_UP_SUBJECT)
 
 
 # --- to staff: escalation notifications (in the app and by e-mail) --------------------------------

@@ -11,10 +11,9 @@ from ..clock import utcnow
 from ..domain.actors import ARTISAN
 from ..domain.intake import mask_phone
 from ..domain.lifecycle import can_cancel
-from ..domain.reference import token_digest
 from ..extensions import limiter
 from ..services import settings
-from ..services.intake import cancel_request, find_by_token, queue_position, submit_request
+from ..services.intake import cancel_request, find_by_token, holds_link, queue_position, submit_request
 from . import bp
 from .forms import CancelForm, IntakeForm
 
@@ -54,15 +53,16 @@ def request_form():
     if form.validate_on_submit():
         now = utcnow()
         intake = form.build_intake(now=now, tz=ZoneInfo(current_app.config["TIMEZONE"]), channel="web")
-        submission = submit_request(intake, actor=ARTISAN, now=now, sla_hours=settings.get("SLA_HOURS"))
+        own_token = session.get("last_request_token")
+        submission = submit_request(intake, actor=ARTISAN, now=now, sla_hours=settings.get("SLA_HOURS"),
+                                    requester_token=own_token)
         if submission.created:
             # Kept in this browser's session so a double tap or a retry finds its link again.
             session["last_request_token"] = submission.token
             return redirect(url_for("public.confirmation", token=submission.token))
-        own_token = session.get("last_request_token")
-        if own_token and token_digest(own_token) == submission.request.token_digest:
+        if holds_link(submission.request, own_token):
             return redirect(url_for("public.confirmation", token=own_token))
-        return render_template("public/duplicate.html", request=submission.request)
+        return render_template("public/duplicate.html", reminded=submission.reminded)
     status = 422 if form.is_submitted() else 200
     return render_template("public/form.html", form=form,
                            retention_months=round(current_app.config["RETENTION_DAYS"] / 30.4)), status

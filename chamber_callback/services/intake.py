@@ -5,10 +5,10 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from ..domain.actors import Actor
+from ..domain.actors import SYSTEM, Actor
 from ..domain.intake import Intake
 from ..domain.lifecycle import ACTIVE_STATUSES, Status
 from ..domain.reference import new_reference, new_status_token, token_digest
@@ -32,6 +32,7 @@ class Submission:
     created: bool
     token: str | None  # only known when the request was just created (only its digest is stored)
     enqueued: bool
+    reminded: bool = False  # a duplicate: its private link was sent again to the contact details on file
 
 
 class UnknownTopic(LookupError):
@@ -50,14 +51,21 @@ def active_request_for_phone(phone: str) -> CallbackRequest | None:
 def find_by_token(token: str) -> CallbackRequest | None:
     if not token or len(token) > 128:
         return None
-    return db.session.scalar(select(CallbackRequest).where(CallbackRequest.token_digest == token_digest(token)))
+    digest = token_digest(token)
+    return db.session.scalar(select(CallbackRequest).where(
+        or_(CallbackRequest.token_digest == digest, CallbackRequest.reminder_token_digest == digest)))
 
 
-def submit_request(intake: Intake, *, actor: Actor, now: datetime, sla_hours: float) -> Submission:
+def submit_request(intake: Intake, *, actor: Actor, now: datetime, sla_hours: float,
+                   requester_token: str | None = None) -> Submission:
     """Store the request (or find the active one for this phone), commit, then enqueue it.
 
     The partial unique index on the phone of active requests decides races: two
     simultaneous submissions produce one row, and both callers get it.
+
+    A second submission for a phone that has an active request learns nothing about it: its private
+    link is sent again to the contact details on file (at most once every few hours), unless the
+    submitter already holds that link (``requester_token``: a double tap in the same browser).
     """
     topic = db.session.scalar(select(Topic).where(Topic.code == intake.topic, Topic.active.is_(True)))
     if topic is None:
@@ -80,13 +88,20 @@ def submit_request(intake: Intake, *, actor: Actor, now: datetime, sla_hours: fl
                              data={"channel": intake.channel, "urgent": intake.urgent, "topic": intake.topic})
                 work.after_commit(enqueue_message, add_message(request, "confirmation", now, token=token))
                 assigned = work.after_commit(_enqueue_new, request.id, now)
+        reminded = False
         if existing is not None:
             request = token = None
+            # One duplicate at a time per request (PostgreSQL): the reminder below rewrites a unique
+            # column of this row, which would deadlock with another duplicate's audit event.
+            db.session.execute(select(CallbackRequest.id).where(CallbackRequest.id == existing.id).with_for_update())
             record_event(request_id=existing.id, action="request.duplicate_submission", actor=actor, now=now,
                          data={"channel": intake.channel, "urgent": intake.urgent, "topic": intake.topic})
+            if not holds_link(existing, requester_token):
+                reminded = _send_reminder(existing, now, work)
     if request is None:
-        log.info("duplicate submission answered with request %s", existing.reference)
-        return Submission(existing, created=False, token=None, enqueued=existing.enqueued_at is not None)
+        log.info("duplicate submission for request %s (reminder sent: %s)", existing.reference, reminded)
+        return Submission(existing, created=False, token=None, enqueued=existing.enqueued_at is not None,
+                          reminded=reminded)
     enqueued = bool(work.results[assigned])
     log.info("request %s submitted (unit %s, urgent=%s, enqueued=%s)", request.reference, unit_id, intake.urgent,
              enqueued)
@@ -110,6 +125,24 @@ def _insert_request(intake: Intake, *, token: str, now: datetime, **fields
             continue
         return request, None
     raise RuntimeError("could not draw a unique reference")  # pragma: no cover - five collisions in a row
+
+
+def holds_link(request: CallbackRequest, token: str | None) -> bool:
+    """Whether ``token`` is one of the request's private links."""
+    return bool(token) and token_digest(token) in (request.token_digest, request.reminder_token_digest)
+
+
+def _send_reminder(request: CallbackRequest, now: datetime, work) -> bool:
+    """The private link, sent again to the artisan's own phone or e-mail (a new link, the first one
+    keeps working). False when one was already sent within ``messages.REMINDER_EVERY``."""
+    token = new_status_token()
+    message_id = add_message(request, "reminder", now, token=token)
+    if message_id is None:
+        return False
+    request.reminder_token_digest = token_digest(token)
+    record_event(request_id=request.id, action="request.link_reminded", actor=SYSTEM, now=now)
+    work.after_commit(enqueue_message, message_id)
+    return True
 
 
 def _enqueue_new(request_id: int, now: datetime) -> bool:

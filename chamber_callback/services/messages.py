@@ -36,11 +36,18 @@ def _status_url(token: str) -> str:
     return f"{_site()}/suivi/{token}"
 
 
+REMINDER_EVERY = timedelta(hours=6)  # one reminder of the private link per request in this time
+
+
 def add_message(request: CallbackRequest, kind: str, now: datetime, *, token: str | None = None,
                 when: datetime | None = None) -> int | None:
-    """Store the message in the caller's transaction (once per request and kind); returns its id."""
+    """Store the message in the caller's transaction (once per request and kind); returns its id,
+    or None when that message was already stored (a reminder: once per ``REMINDER_EVERY``)."""
     if kind == "confirmation":
         body = texts.confirmation(request.reference, request.sla_deadline, _status_url(token), _tz())
+    elif kind == "reminder":
+        body = texts.reminder(request.reference, _status_url(token))
+        kind = f"reminder-{int(now.timestamp() // REMINDER_EVERY.total_seconds())}"
     elif kind == "unreachable":
         body = texts.unreachable(request.reference, _site(), settings.get("CHAMBER_PHONE"))
     else:

@@ -34,14 +34,17 @@ def test_create_returns_reference_token_and_deadline(client, valid_json):
     assert request.events[0].actor_type == "api"
 
 
-def test_duplicate_phone_returns_the_existing_request_without_token(client, valid_json):
+def test_duplicate_phone_reveals_nothing_about_the_existing_request(client, valid_json):
+    """Before: the answer gave the other person's reference, status and deadline."""
     first = client.post(URL, json=valid_json).get_json()
     second = client.post(URL, json=dict(valid_json, phone="06 98 76 54 32", topic="aides"))
     assert second.status_code == 200
     body = second.get_json()
-    assert body["duplicate"] is True
-    assert body["reference"] == first["reference"]
-    assert set(body) == {"reference", "status", "sla_deadline", "duplicate"}  # nothing about the question
+    assert set(body) == {"duplicate", "reminder_sent", "detail"}
+    assert body["duplicate"] is True and body["reminder_sent"] is True
+    assert first["reference"] not in str(body) and "lien de suivi" in body["detail"]
+    again = client.post(URL, json=valid_json).get_json()
+    assert again["reminder_sent"] is False  # at most one reminder every few hours
     assert count_requests() == 1
 
 

@@ -6,7 +6,7 @@ from html import unescape
 from sqlalchemy import func, select
 
 from chamber_callback.extensions import db
-from chamber_callback.models import AuditEvent, CallbackRequest
+from chamber_callback.models import ArtisanMessage, AuditEvent, CallbackRequest
 from tests.conftest import csrf_token_from, make_app
 
 
@@ -126,23 +126,39 @@ def test_corsica_and_overseas_requests_reach_their_units(client, valid_form):
     assert [(r.departement_code, r.phone) for r in rows] == [("2B", "+33611223344"), ("974", "+262692123456")]
 
 
-def test_second_submission_for_the_same_phone_returns_the_existing_reference(app, client, valid_form):
+def test_second_submission_for_the_same_phone_reveals_nothing_and_reminds_the_owner(app, client, valid_form,
+                                                                                      run_jobs):
     first = client.post("/", data=valid_form)
     assert first.status_code == 302
     # the same browser (double tap, retry) is taken back to its own confirmation and link
     again = client.post("/", data=valid_form)
     assert again.headers["Location"] == first.headers["Location"]
-    # another browser only learns that a request exists
+    # Another browser only learns that a request exists. Before: it was shown the reference, the
+    # status and the deadline of someone else's request.
     second = app.test_client().post("/", data=dict(valid_form, phone="+33612345678", description="Autre question"))
     html = text_of(second)
     request = db.session.scalar(select(CallbackRequest))
     assert second.status_code == 200
-    assert "Vous avez déjà une demande en cours" in html
-    assert request.reference in html
+    assert "Vous avez déjà une demande en cours" in html and "Nous venons d'envoyer son lien de suivi" in html
+    assert request.reference not in html and "/suivi/" not in html
     assert count_requests() == 1
-    assert "/suivi/" not in html
+    # The link went to the owner's own phone: a new link, and the first one still works.
+    run_jobs()
+    reminder = db.session.scalar(select(ArtisanMessage).where(ArtisanMessage.kind.like("reminder-%")))
+    assert reminder.status == "sent" and reminder.channel == "sms" and request.reference in reminder.body
+    with open(app.config["SMS_LOG"], encoding="utf-8") as log:
+        sms = log.read()
+    new_link = sms.split("Suivi : ")[-1].split()[0]
+    assert app.test_client().get(new_link.replace("https://rappel.example.fr", "")).status_code == 200
+    assert client.get(first.headers["Location"]).status_code == 200
+    # A third one within 6 hours sends nothing more.
+    third = text_of(app.test_client().post("/", data=valid_form))
+    assert "envoyé récemment" in third
+    assert db.session.scalar(select(func.count()).select_from(ArtisanMessage)
+                             .where(ArtisanMessage.kind.like("reminder-%"))) == 1
     actions = [e.action for e in request.events]
-    assert actions == ["request.submitted", "request.duplicate_submission", "request.duplicate_submission"]
+    assert actions == ["request.submitted", "request.duplicate_submission", "request.duplicate_submission",
+                       "request.link_reminded", "request.duplicate_submission"]
 
 
 def test_a_closed_request_does_not_block_a_new_one(client, valid_form):

@@ -17,7 +17,8 @@ def test_confirmation_is_one_gsm7_segment_with_reference_deadline_and_link():
 
 def test_unreachable_and_follow_up_texts_are_gsm7():
     for text in (messages.unreachable("K7MA-4XPT", "https://rappel.cma-exemple.fr", "09 70 00 00 00"),
-                 messages.follow_up("K7MA-4XPT", WHEN, PARIS)):
+                 messages.follow_up("K7MA-4XPT", WHEN, PARIS),
+                 messages.reminder("K7MA-4XPT", "https://rappel.cma-exemple.fr/suivi/" + "x" * 43)):
         assert messages.is_gsm7(text) and messages.sms_segments(text) == 1
 
 

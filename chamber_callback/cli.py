@@ -75,6 +75,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(sla_tick_command)
     app.cli.add_command(closed_day_command)
     app.cli.add_command(purge_command)
+    app.cli.add_command(demo_code_command)
 
 
 @click.command("purge-personal-data")
@@ -190,6 +191,26 @@ def demo_logins_command():
     for user in users:
         unit = f" [{user.unit.code}]" if user.unit else ""
         click.echo(f"  {user.role:<8} {user.email}{unit}")
+    click.echo("  Seniors, managers and admins also give a code from an authenticator app. The demo accounts\n"
+               "  are enrolled already: print the current code with `.venv/bin/flask --app chamber_callback\n"
+               "  demo-code EMAIL` (demo accounts of a development installation only).")
+
+
+@click.command("demo-code")
+@click.argument("email")
+def demo_code_command(email: str) -> None:
+    """The current sign-in code of a demo account, for a demo without an authenticator app."""
+    import pyotp
+
+    from .clock import utcnow
+    from .models import StaffUser
+
+    if current_app.config["APP_ENV"] == "production" or not email.endswith("@" + DEMO_DOMAIN):
+        raise click.ClickException("demo-code only serves the demo accounts of a development installation.")
+    user = db.session.scalar(select(StaffUser).where(StaffUser.email == email.strip().lower()))
+    if user is None or not user.totp_secret:
+        raise click.ClickException("This account has no second factor yet: sign in once to enrol it.")
+    click.echo(pyotp.TOTP(user.totp_secret).at(utcnow()))
 
 
 @click.command("seed-demo")
@@ -314,6 +335,15 @@ def _seed_demo_staff() -> None:
                         phone=f"{DEMO_AGENT_PHONE_PREFIX}{unit_index:02d}{slot:02d}", skills=skills)
     create_user(email=f"manager@{DEMO_DOMAIN}", role="manager", password=DEMO_PASSWORD, now=now, name="Manager")
     create_user(email=f"admin@{DEMO_DOMAIN}", role="admin", password=DEMO_PASSWORD, now=now, name="Admin")
+    # Demo accounts that need a second factor are enrolled already: `demo-code EMAIL` shows their code.
+    import pyotp
+
+    from .domain.roles import NEEDS_SECOND_FACTOR
+
+    for user in db.session.scalars(select(StaffUser).where(StaffUser.email.endswith("@" + DEMO_DOMAIN),
+                                                           StaffUser.role.in_(NEEDS_SECOND_FACTOR))):
+        user.totp_secret, user.totp_enabled_at = pyotp.random_base32(), now
+    db.session.commit()
 
 
 def _seed_demo_calls(now: datetime) -> int:

@@ -125,6 +125,7 @@ ACTION_LABELS = {
     "admin.unit_updated": _l("Unité modifiée"), "admin.departement_moved": _l("Département changé d'unité"),
     "admin.topic_created": _l("Sujet créé"), "admin.topic_updated": _l("Sujet modifié"),
     "admin.closed_day_added": _l("Jour fermé ajouté"), "admin.closed_day_removed": _l("Jour fermé retiré"),
+    "admin.two_factor_reset": _l("Double authentification réinitialisée"),
     "export.requests": _l("Export CSV des demandes"), "export.report_unites": _l("Export CSV du rapport par unité"),
     "export.report_conseillers": _l("Export CSV du rapport par conseiller"),
 }
@@ -144,6 +145,7 @@ FIELD_LABELS = {
     "PUBLIC_BANNER": _l("message public"), "INTAKE_PAUSED": _l("demandes suspendues"),
     "INTAKE_PAUSED_MESSAGE": _l("message de suspension"), "CHAMBER_PHONE": _l("téléphone de la chambre"),
     "CHAMBER_HOURS": _l("horaires d'ouverture affichés"),
+    "TWO_FACTOR_FOR_EVERYONE": _l("double authentification pour tous"), "two_factor": _l("double authentification"),
     **{str(day): label for day, label in enumerate(WEEKDAY_LABELS)},
 }
 

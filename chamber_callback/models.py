@@ -235,6 +235,11 @@ class StaffUser(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # Changes when the password changes: sessions opened before then are logged out.
     session_version: Mapped[int] = mapped_column(Integer, default=1)
+    # Two-factor sign-in (TOTP): the shared secret once enrolled, and the last 30-second step used
+    # (a code is accepted once).
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
 
     unit: Mapped[RegionalUnit | None] = relationship()
     skills: Mapped[list[Topic]] = relationship(secondary=agent_skills, order_by="Topic.position")
@@ -260,6 +265,18 @@ class StaffUser(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<StaffUser {self.id} {self.role}>"
+
+
+class RecoveryCode(db.Model):
+    """A single-use code that replaces the authenticator app once (stored as a digest)."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id", ondelete="CASCADE"), index=True)
+    code_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class ApiToken(db.Model):

@@ -158,6 +158,8 @@ class SlaSettingsForm(CleanForm):
 
 
 class CrisisForm(CleanForm):
+    TWO_FACTOR_FOR_EVERYONE = BooleanField(_l("Exiger la double authentification de tous les comptes, agents "
+                                              "compris (seniors, managers et administrateurs l'ont toujours)"))
     INTAKE_URGENT_ONLY = BooleanField(_l("Urgences seulement : le formulaire n'accepte que les demandes urgentes"))
     PUBLIC_BANNER = TextAreaField(_l("Message affiché en tête des pages publiques"),
                                   validators=[Optional(), Length(max=500, message=_l("500 caractères au plus."))],

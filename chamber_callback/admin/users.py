@@ -11,7 +11,7 @@ from ..extensions import db
 from ..labels import ROLE_LABELS
 from ..models import StaffUser
 from ..services import admin as admin_service
-from ..services import directory
+from ..services import directory, two_factor
 from ..services.admin import AdminError
 from ..staff.forms import ActionForm, check_action_form
 from ..web import int_arg
@@ -141,3 +141,18 @@ def user_password(user_id: int):
     edit_form.skills.data = [t.code for t in user.skills]
     return render_template("admin/user_form.html", form=edit_form, user=user, password_form=form,
                            action_form=ActionForm()), 422
+
+
+@bp.post("/utilisateurs/<int:user_id>/double-authentification")
+@roles_required(ADMINISTERS)
+def user_two_factor_reset(user_id: int):
+    user = _user_or_404(user_id)
+    check_action_form()
+    try:
+        admin_service.check_may_manage(actor(), user.role)
+    except AdminError as error:
+        flash(error.message, "error")
+        return redirect(url_for("admin.user_edit", user_id=user.id))
+    two_factor.reset(user.id, actor=actor(), now=utcnow())
+    flash(_("Double authentification réinitialisée : le compte la réactivera à sa prochaine connexion."), "success")
+    return redirect(url_for("admin.user_edit", user_id=user.id))

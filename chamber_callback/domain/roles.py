@@ -26,6 +26,9 @@ MANAGES_ADMIN_ACCOUNTS = frozenset({Role.ADMIN})  # creates, changes or deactiva
 EXPORTS_PERSONAL_DATA = frozenset({Role.SENIOR, Role.MANAGER})  # names and phones in CSV exports
 READS_STATS_API = frozenset({Role.MANAGER, Role.ADMIN})  # GET /api/v1/stats
 NEEDS_UNIT = TAKES_CALLS  # an agent or a senior belongs to a unit
+# Sign in with a second factor (TOTP): the roles that can export personal data or run the
+# administration. An admin can require it of every role (setting TWO_FACTOR_FOR_EVERYONE).
+NEEDS_SECOND_FACTOR = frozenset({Role.SENIOR, Role.MANAGER, Role.ADMIN})
 
 # The policies by name, for templates: {% if may("supervises") %}.
 POLICIES: dict[str, frozenset[Role]] = {
@@ -36,6 +39,10 @@ POLICIES: dict[str, frozenset[Role]] = {
 
 def may(role: str | None, policy: str) -> bool:
     return role in POLICIES[policy]
+
+
+def needs_second_factor(role: str, everyone: bool = False) -> bool:
+    return everyone or role in NEEDS_SECOND_FACTOR
 
 
 def takes_calls(role: str) -> bool:

@@ -67,7 +67,7 @@ def _check_user_fields(role: str, unit: RegionalUnit | None, phone: str | None, 
     return None
 
 
-def _check_may_manage(actor: Actor, *roles: str) -> None:
+def check_may_manage(actor: Actor, *roles: str) -> None:
     """Managers run the crisis cell; only an admin creates, changes, resets or deactivates an admin
     account, or gives that role (so a manager cannot make itself admin)."""
     if not set(roles) & MANAGES_ADMIN_ACCOUNTS or actor.staff_user_id is None:
@@ -90,7 +90,7 @@ def admin_create_user(*, email: str, name: str, role: str, unit_id: int | None, 
                       capacity: int, skill_codes: list[str], password: str | None, actor: Actor,
                       now: datetime) -> tuple[StaffUser, str]:
     """A new account; returns it with its first password (typed by the admin, or generated)."""
-    _check_may_manage(actor, role)
+    check_may_manage(actor, role)
     unit = _unit(unit_id)
     phone = _check_user_fields(role, unit, phone, capacity)
     generated = not password
@@ -118,7 +118,7 @@ def update_user(user_id: int, *, name: str, role: str, unit_id: int | None, phon
     user = db.session.get(StaffUser, user_id)
     if user is None:
         raise AdminError(_("Compte introuvable."))
-    _check_may_manage(actor, user.role, role)
+    check_may_manage(actor, user.role, role)
     name = (name or "").strip()
     if not name:
         raise AdminError(_("Indiquez un nom."), "name")
@@ -154,7 +154,7 @@ def set_account_active(user_id: int, active: bool, *, actor: Actor, now: datetim
         raise AdminError(_("Compte introuvable."))
     if not active and user.id == actor.staff_user_id:
         raise AdminError(_("Vous ne pouvez pas désactiver votre propre compte."))
-    _check_may_manage(actor, user.role)
+    check_may_manage(actor, user.role)
     if user.is_active_account == active:
         return False
     if not active and user.role in TAKES_CALLS:
@@ -180,7 +180,7 @@ def reset_password(user_id: int, password: str | None, *, actor: Actor, now: dat
     user = db.session.get(StaffUser, user_id)
     if user is None:
         raise AdminError(_("Compte introuvable."))
-    _check_may_manage(actor, user.role)
+    check_may_manage(actor, user.role)
     password = password or generate_password()
     try:
         check_password_strength(password, user.email, user.name)

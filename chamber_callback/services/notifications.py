@@ -133,7 +133,7 @@ def send_pending_emails(notification_ids: list[int] | None = None, limit: int = 
             mailer.send(notification.user.email, notification.title, notification.body)
         except MailError as exc:
             ok = False
-            log.warning("e-mail for notification %s failed: %s", notification_id, exc)
+            log.warning("e-mail for notification %s failed: %s", notification_id, type(exc).__name__)
         begin_write()
         db.session.execute(update(Notification).where(Notification.id == notification_id).values(
             email_status="sent" if ok else "failed", emailed_at=utcnow() if ok else None)

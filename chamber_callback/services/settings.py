@@ -30,6 +30,7 @@ NON_REQUEST_TTL_SECONDS = 5.0
 
 # Defaults of the settings that only exist here (the crisis switches); the others come from config.py.
 DEFAULTS = {
+    "TWO_FACTOR_FOR_EVERYONE": False,
     "INTAKE_PAUSED": False,
     "INTAKE_PAUSED_MESSAGE": "",
     "INTAKE_URGENT_ONLY": False,
@@ -124,6 +125,7 @@ VALIDATORS = {
     "PUBLIC_BANNER": _text(500),
     "CHAMBER_PHONE": _phone,
     "CHAMBER_HOURS": _text(120),
+    "TWO_FACTOR_FOR_EVERYONE": _boolean,
 }
 
 

@@ -1,7 +1,7 @@
 """Staff forms (French labels)."""
 from flask import abort
 from flask_babel import lazy_gettext as _l
-from wtforms import DateTimeLocalField, EmailField, PasswordField, RadioField, TextAreaField
+from wtforms import DateTimeLocalField, EmailField, PasswordField, RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional
 
@@ -14,6 +14,12 @@ class LoginForm(CleanForm):
     email = EmailField(_l("Adresse e-mail"), validators=[DataRequired(_l("Indiquez votre adresse e-mail.")),
                                                           Email(message=_l("Adresse e-mail invalide."))])
     password = PasswordField(_l("Mot de passe"), validators=[DataRequired(_l("Indiquez votre mot de passe."))])
+
+
+class CodeForm(CleanForm):
+    code = StringField(_l("Code à 6 chiffres de votre application (ou un code de secours)"),
+                       validators=[DataRequired(_l("Indiquez le code affiché par votre application.")),
+                                   Length(max=20)])
 
 
 class PasswordForm(CleanForm):

@@ -5,7 +5,7 @@ import hashlib
 from datetime import UTC
 from zoneinfo import ZoneInfo
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
@@ -30,14 +30,14 @@ from ..presenters import (
     sla_level,
     timeline,
 )
-from ..services import assignment, team
+from ..services import assignment, team, two_factor
 from ..services import notifications as notifications_service
 from ..services.calls import CallNotPlaced, place_call
 from ..services.staff import AccountError, authenticate, change_password, end_sessions
 from ..telephony import get_telephony
 from ..web import int_arg
 from . import bp
-from .forms import ActionForm, AvailabilityForm, LoginForm, OutcomeForm, PasswordForm, check_action_form
+from .forms import ActionForm, AvailabilityForm, CodeForm, LoginForm, OutcomeForm, PasswordForm, check_action_form
 
 
 def _login_limit() -> str:
@@ -76,12 +76,91 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         user = authenticate(form.email.data, form.password.data)
+        if user is not None and two_factor.required_for(user):
+            # The password was right; the session opens once the second factor is given too.
+            session[PENDING] = {"user": user.id, "version": user.session_version, "at": utcnow().timestamp()}
+            return redirect(url_for("staff.sign_in_code" if two_factor.enrolled(user) else "staff.sign_in_enrol"))
         if user is not None:
             open_session(user)
             return redirect(home_for(user))
         flash(_("Adresse e-mail ou mot de passe incorrect."), "error")
         return render_template("staff/login.html", form=form), 401
     return render_template("staff/login.html", form=form)
+
+
+# --- the second factor -------------------------------------------------------------------------
+
+PENDING, PENDING_SECRET = "cc_pending_sign_in", "cc_pending_secret"
+PENDING_FOR_S = 300  # the code must follow the password within five minutes
+
+
+def _pending_user() -> StaffUser | None:
+    """The account whose password was just given on this browser, if still in time."""
+    pending = session.get(PENDING)
+    if not isinstance(pending, dict) or utcnow().timestamp() - pending.get("at", 0) > PENDING_FOR_S:
+        return None
+    user = db.session.get(StaffUser, pending.get("user") or 0)
+    if user is None or not user.is_active or user.session_version != pending.get("version"):
+        return None
+    return user
+
+
+def _pending_key() -> str:
+    pending = session.get(PENDING)
+    who = pending.get("user") if isinstance(pending, dict) else "-"
+    return f"second-factor:{who}:{get_remote_address()}"
+
+
+def _finish_sign_in(user: StaffUser):
+    session.pop(PENDING, None)
+    session.pop(PENDING_SECRET, None)
+    open_session(user)
+    return redirect(home_for(user))
+
+
+@bp.route("/connexion/code", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"], key_func=_pending_key, deduct_when=_failed)
+def sign_in_code():
+    user = _pending_user()
+    if user is None or not two_factor.enrolled(user):
+        flash(_("Recommencez la connexion : le délai pour saisir le code est dépassé."), "error")
+        return redirect(url_for("staff.login"))
+    form = CodeForm()
+    if form.validate_on_submit():
+        if two_factor.verify(user.id, form.code.data, utcnow()):
+            return _finish_sign_in(user)
+        form.code.errors.append(_("Code incorrect ou déjà utilisé : saisissez le code affiché maintenant."))
+    return render_template("staff/sign_in_code.html", form=form), 422 if form.errors else 200
+
+
+@bp.route("/connexion/activation", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"], key_func=_pending_key, deduct_when=_failed)
+def sign_in_enrol():
+    """First sign-in of a role that needs a second factor: scan the QR code, type the first code."""
+    user = _pending_user()
+    if user is None:
+        flash(_("Recommencez la connexion : le délai est dépassé."), "error")
+        return redirect(url_for("staff.login"))
+    if two_factor.enrolled(user):
+        return redirect(url_for("staff.sign_in_code"))
+    secret = session.get(PENDING_SECRET) or two_factor.new_secret()
+    session[PENDING_SECRET] = secret
+    form = CodeForm()
+    if form.validate_on_submit():
+        codes = two_factor.enrol(user.id, secret, form.code.data, utcnow())
+        if codes is not None:
+            _finish_sign_in(user)
+            response = current_app.make_response(render_template("staff/recovery_codes.html", codes=codes,
+                                                                 next_url=home_for(user)))
+            response.headers["Cache-Control"] = "no-store"
+            return response
+        form.code.errors.append(_("Ce code ne correspond pas : vérifiez l'heure du téléphone et réessayez."))
+    uri = two_factor.provisioning_uri(user, secret)
+    response = current_app.make_response((render_template(
+        "staff/sign_in_enrol.html", form=form, qr=two_factor.qr_code(uri), secret=secret),
+        422 if form.errors else 200))
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.post("/deconnexion")

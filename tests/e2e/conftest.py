@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
+from chamber_callback.extensions import db
 from tests.conftest import empty_tables, make_app
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -29,14 +30,22 @@ def live_server(_migrated):
     app.extensions["redis"].flushdb()
 
 
-def sign_in(page, base: str, email: str, landing: str) -> None:
-    """Log in through the staff login page and wait for the role's landing page."""
-    from tests.integration.helpers import PASSWORD
+def sign_in(page, base: str, email: str, landing: str, app=None) -> None:
+    """Log in through the staff login page (with the app's code when the role needs one) and wait
+    for the role's landing page."""
+    from chamber_callback.models import StaffUser
+    from tests.integration.helpers import PASSWORD, second_factor_code
 
     page.goto(base + "/connexion")
     page.get_by_label("Adresse e-mail").fill(email)
     page.get_by_label("Mot de passe").fill(PASSWORD)
     page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_load_state()
+    if page.url.endswith("/connexion/code"):
+        with app.app_context():
+            code = second_factor_code(db.session.scalar(db.select(StaffUser).where(StaffUser.email == email)))
+        page.get_by_label("Code à 6 chiffres", exact=False).fill(code)
+        page.get_by_role("button", name="Valider").click()
     page.wait_for_url(f"**{landing}")
 
 

@@ -4,7 +4,8 @@ from sqlalchemy import select
 
 from chamber_callback.extensions import db
 from chamber_callback.models import Setting
-from tests.integration.helpers import PASSWORD, make_staff
+from tests.e2e.conftest import sign_in
+from tests.integration.helpers import make_staff
 
 pytestmark = pytest.mark.e2e
 
@@ -14,10 +15,7 @@ def test_admin_turns_on_urgent_only_then_pauses_intake(live_server, laptop_page,
     with app.app_context():
         make_staff(role="admin", email="admin@example.fr", availability="offline")
     page = laptop_page
-    page.goto(f"{base}/connexion")
-    page.fill("#email", "admin@example.fr")
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
+    sign_in(page, base, "admin@example.fr", "/pilotage", app)
     page.click("text=Administration")
     assert "Interrupteurs de crise" in page.content()
     shots(page, "admin-home")

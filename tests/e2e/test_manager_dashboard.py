@@ -52,7 +52,7 @@ def test_dashboard_moves_as_agents_work(live_server, laptop_page, shots):
     app.config["DASHBOARD_POLL_SECONDS"] = 1
     late, risky, caller_id = build_a_busy_morning(app)
     page = laptop_page
-    sign_in(page, base, "manager@example.fr", "/pilotage")
+    sign_in(page, base, "manager@example.fr", "/pilotage", app)
     assert page.locator("[data-tile=breached]").inner_text() == "1"
     assert page.locator("[data-tile=at-risk]").inner_text() == "1"
     assert page.locator("[data-tile=calls-today]").inner_text() in ("1", "2", "3")  # early mornings: fewer today

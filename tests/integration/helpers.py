@@ -2,11 +2,14 @@
 import threading
 from datetime import UTC, datetime, timedelta
 
+import pyotp
 from sqlalchemy import select
 
 from chamber_callback.auth import issue_token
+from chamber_callback.clock import utcnow
 from chamber_callback.domain.actors import Actor
 from chamber_callback.domain.intake import Intake, resolve_postal_code
+from chamber_callback.domain.roles import needs_second_factor
 from chamber_callback.extensions import db
 from chamber_callback.models import CallbackRequest, StaffUser
 from chamber_callback.services.intake import submit_request
@@ -26,6 +29,9 @@ def make_staff(role="agent", unit="idf-nord-om", skills=None, capacity=1, availa
                        now=T0 - timedelta(hours=1), unit_code=unit if role in ("agent", "senior") else None,
                        phone="+33612345678", skills=skills, capacity=capacity)
     user.availability = availability  # set directly: no offers triggered while building fixtures
+    if needs_second_factor(role):
+        # Enrolled already, as after a first sign-in (tests/integration/test_two_factor.py enrols for real).
+        user.totp_secret, user.totp_enabled_at = pyotp.random_base32(), T0 - timedelta(hours=1)
     user.availability_since = T0 - timedelta(hours=2) + timedelta(minutes=_counter["n"])  # first made: idle longest
     db.session.commit()
     return user
@@ -80,3 +86,22 @@ def run_at_once(app, target, count: int, timeout: float = 120) -> None:
         thread.join(timeout=timeout)
     assert not errors, errors
     db.session.rollback()  # the caller reads what the threads committed
+
+
+def second_factor_code(user: StaffUser) -> str:
+    """A code the account's app would show now and that was not used yet (one step of drift)."""
+    db.session.expire_all()
+    user = db.session.get(StaffUser, user.id)
+    totp, current = pyotp.TOTP(user.totp_secret), pyotp.TOTP(user.totp_secret).timecode(utcnow())
+    last = user.totp_last_step if user.totp_last_step is not None else -1
+    step = next(s for s in (current - 1, current, current + 1) if s > last)
+    return totp.generate_otp(step)
+
+
+def sign_in(client, user: StaffUser, password: str = PASSWORD):
+    """Sign in through the login page, with the second factor when the role needs one; returns the
+    last response (a redirect to the role's landing page when it worked)."""
+    response = client.post("/connexion", data={"email": user.email, "password": password})
+    if response.status_code == 302 and response.headers["Location"].endswith("/connexion/code"):
+        response = client.post("/connexion/code", data={"code": second_factor_code(user)})
+    return response

@@ -20,7 +20,7 @@ from chamber_callback.models import (
 )
 from chamber_callback.services import settings
 from chamber_callback.services.assignment import claim_next
-from tests.integration.helpers import PASSWORD, T0, make_request, make_staff, request_by_id
+from tests.integration.helpers import PASSWORD, T0, make_request, make_staff, request_by_id, sign_in
 
 ADMINS = {"manager", "admin"}
 ROLES = ("agent", "senior", "manager", "admin")
@@ -37,6 +37,7 @@ ADMIN_MATRIX = {
     ("POST", "/admin/utilisateurs/999999/desactiver"): ADMINS,
     ("POST", "/admin/utilisateurs/999999/reactiver"): ADMINS,
     ("POST", "/admin/utilisateurs/999999/mot-de-passe"): ADMINS,
+    ("POST", "/admin/utilisateurs/999999/double-authentification"): ADMINS,
     ("GET", "/admin/unites"): ADMINS,
     ("GET", "/admin/unites/999999"): ADMINS,
     ("POST", "/admin/unites/999999"): ADMINS,
@@ -82,7 +83,7 @@ def _restore_reference_data(app):
 
 
 def login(client, user, password=PASSWORD):
-    return client.post("/connexion", data={"email": user.email, "password": password})
+    return sign_in(client, user, password)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from chamber_callback.services import assignment as engine
 from chamber_callback.services.notifications import send_pending_emails
 from chamber_callback.services.sla import sla_tick
 from tests.conftest import make_app
-from tests.integration.helpers import T0, make_request, make_staff, request_by_id, run_at_once
+from tests.integration.helpers import T0, make_request, make_staff, request_by_id, run_at_once, sign_in
 
 
 def levels(request_id):
@@ -194,7 +194,7 @@ def test_senior_sees_the_units_at_risk_list_and_notifications(app, people):
     late = make_request(now=T0 - timedelta(hours=19))  # the page reads the real clock
     sla_tick(T0)
     client = app.test_client()
-    client.post("/connexion", data={"email": senior.email, "password": "correct-horse-battery"})
+    sign_in(client, senior)
     page = client.get("/equipe").get_data(as_text=True)
     at_risk = page.split("À risque")[1].split("Conseillers")[0]
     assert late.reference in at_risk and fresh.reference not in at_risk

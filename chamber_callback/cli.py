@@ -76,13 +76,15 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(closed_day_command)
     app.cli.add_command(purge_command)
     app.cli.add_command(demo_code_command)
+    app.cli.add_command(export_personal_data_command)
+    app.cli.add_command(erase_personal_data_command)
 
 
 @click.command("purge-personal-data")
 @click.option("--dry-run", is_flag=True, help="Only count what would be erased.")
 def purge_command(dry_run):
     """Erase the personal data of requests closed more than RETENTION_DAYS ago."""
-    from .services.retention import purge_personal_data
+    from .services.retention import purge_details, purge_personal_data
 
     now, days, total = utcnow(), current_app.config["RETENTION_DAYS"], 0
     while True:
@@ -92,6 +94,12 @@ def purge_command(dry_run):
             break
     verb = "would be erased" if dry_run else "erased"
     click.echo(f"{total} request(s) closed more than {days} days ago: personal data {verb}.")
+    if not dry_run:
+        config = current_app.config
+        counts = purge_details(now, config["RETENTION_NOTES_DAYS"], config["RETENTION_MESSAGES_DAYS"],
+                               config["RETENTION_AUDIT_DAYS"])
+        click.echo(f"{counts['notes']} call note(s), {counts['messages']} message(s), {counts['reads']} read "
+                   f"record(s) and {counts['details']} audit detail(s) past their retention period erased.")
 
 
 @click.command("sla-tick")
@@ -381,3 +389,43 @@ def reconcile_command() -> None:
         click.echo(f"Redis is unreachable ({type(exc).__name__}): nothing enqueued.", err=True)
         sys.exit(1)
     click.echo(f"{count} request(s) enqueued.")
+
+
+def _subject(phone: str | None, email: str | None):
+    from .services.data_rights import DataRightsError, Subject
+
+    try:
+        return Subject.parse(phone, email)
+    except DataRightsError as error:
+        raise click.UsageError(error.message) from None
+
+
+@click.command("export-personal-data")
+@click.option("--phone", help="The artisan's phone number, as they give it.")
+@click.option("--email", help="Or their e-mail address.")
+def export_personal_data_command(phone: str | None, email: str | None) -> None:
+    """Everything held about one artisan, as JSON on stdout (RGPD access request); audited."""
+    import json
+
+    from .domain.actors import Actor
+    from .services import data_rights
+
+    subject = _subject(phone, email)
+    found = data_rights.dossier(subject)
+    data_rights.record_access(subject, "exported", len(found.requests), Actor("system", "cli"), utcnow())
+    click.echo(json.dumps(data_rights.as_json(found, utcnow()), ensure_ascii=False, indent=2))
+
+
+@click.command("erase-personal-data")
+@click.option("--phone", help="The artisan's phone number, as they give it.")
+@click.option("--email", help="Or their e-mail address.")
+@click.option("--dry-run", is_flag=True, help="Only count the requests that would be erased.")
+def erase_personal_data_command(phone: str | None, email: str | None, dry_run: bool) -> None:
+    """Erase one artisan's personal data (RGPD erasure request); figures stay, the erasure is audited."""
+    from .domain.actors import Actor
+    from .services import data_rights
+
+    subject = _subject(phone, email)
+    count = data_rights.erase(subject, Actor("system", "cli"), utcnow(), why="erasure request (command line)",
+                              dry_run=dry_run)
+    click.echo(f"{count} request(s) {'would be' if dry_run else ''} erased.".replace("  ", " "))

@@ -88,7 +88,8 @@ def load_config() -> dict:
     if not database_url:
         database_url = f"sqlite:///{instance / 'chamber_callback.sqlite3'}"
     redis_url = _env("REDIS_URL", embedded_redis_url())
-    for name, allowed in (("SLA_CLOCK", ("calendar", "business")), ("SLA_MET_ON", ("first_attempt", "first_reach"))):
+    for name, allowed in (("SLA_CLOCK", ("calendar", "business")), ("SLA_MET_ON", ("first_attempt", "first_reach")),
+                          ("LEGAL_BASIS", ("consent", "public_interest"))):
         if _env(name) and _env(name) not in allowed:
             raise ConfigError(f"{name} must be one of: {', '.join(allowed)} (got {_env(name)!r}).")
 
@@ -106,7 +107,16 @@ def load_config() -> dict:
         "TRUSTED_PROXIES": int(_env("TRUSTED_PROXIES", "0")),
         # SLA and queue tuning
         "SLA_HOURS": float(_env("SLA_HOURS", "24")),
-        "RETENTION_DAYS": int(_env("RETENTION_DAYS", "365")),
+        # Personal data kept, by kind (days; see docs/CONFIGURATION.md for why these defaults).
+        "RETENTION_DAYS": int(_env("RETENTION_DAYS", "365")),  # requests, counted from their closing
+        "RETENTION_NOTES_DAYS": int(_env("RETENTION_NOTES_DAYS", "180")),  # agents' call notes
+        "RETENTION_MESSAGES_DAYS": int(_env("RETENTION_MESSAGES_DAYS", "90")),  # texts and e-mails sent
+        "RETENTION_AUDIT_DAYS": int(_env("RETENTION_AUDIT_DAYS", "365")),  # audit details, reads of personal data
+        # Why the chamber processes the artisans' data (RGPD art. 6): consent, or a public-interest
+        # mission (6-1-e), for which the form informs instead of asking.
+        "LEGAL_BASIS": _env("LEGAL_BASIS", "consent"),
+        "DPO_CONTACT": _env("DPO_CONTACT", ""),
+        "PRIVACY_NOTICE_URL": _env("PRIVACY_NOTICE_URL", ""),
         "SLA_CLOCK": _env("SLA_CLOCK", "calendar"),  # calendar | business
         "SLA_MET_ON": _env("SLA_MET_ON", "first_attempt"),  # first_attempt | first_reach
         "ESCALATION_REPEAT_HOURS": float(_env("ESCALATION_REPEAT_HOURS", "4")),

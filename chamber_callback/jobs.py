@@ -83,14 +83,12 @@ def sla_tick() -> dict:
         return counts
 
 
-def purge_personal_data() -> int:
-    """Hourly: erase personal data of requests closed more than RETENTION_DAYS ago."""
-    from flask import current_app
-
-    from .services.retention import purge_personal_data as purge
+def purge_personal_data() -> dict:
+    """Hourly: erase what is past its retention period, by kind (requests, notes, messages, audit)."""
+    from .services.retention import purge_all
 
     with app_context():
-        return purge(utcnow(), current_app.config["RETENTION_DAYS"])
+        return purge_all(utcnow())
 
 
 def bridge_call(attempt_id: int) -> str:

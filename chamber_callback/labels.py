@@ -100,6 +100,7 @@ ROLE_LABELS = {
     "senior": _l("Senior (responsable d'unité)"),
     "manager": _l("Manager"),
     "admin": _l("Administrateur"),
+    "dpo": _l("Délégué à la protection des données"),
 }
 WEEKDAY_LABELS = (_l("Lundi"), _l("Mardi"), _l("Mercredi"), _l("Jeudi"), _l("Vendredi"), _l("Samedi"),
                   _l("Dimanche"))
@@ -126,6 +127,10 @@ ACTION_LABELS = {
     "admin.topic_created": _l("Sujet créé"), "admin.topic_updated": _l("Sujet modifié"),
     "admin.closed_day_added": _l("Jour fermé ajouté"), "admin.closed_day_removed": _l("Jour fermé retiré"),
     "admin.two_factor_reset": _l("Double authentification réinitialisée"),
+    "personal_data.read": _l("Fiche de demande ouverte"),
+    "admin.personal_data_viewed": _l("Données d'un artisan consultées (RGPD)"),
+    "admin.personal_data_exported": _l("Données d'un artisan exportées (RGPD)"),
+    "admin.personal_data_erased": _l("Données d'un artisan effacées (RGPD)"),
     "export.requests": _l("Export CSV des demandes"), "export.report_unites": _l("Export CSV du rapport par unité"),
     "export.report_conseillers": _l("Export CSV du rapport par conseiller"),
 }

@@ -12,6 +12,7 @@ from .domain.lifecycle import Status
 from .domain.roles import sees_all_units
 from .extensions import db
 from .models import AuditEvent, CallAttempt, CallbackRequest, Offer, StaffUser
+from .services.retention import READ_ACTION
 from .services.stats import local_midnight
 
 
@@ -61,7 +62,8 @@ class TimelineEntry:
 
 
 def timeline(request: CallbackRequest) -> list[TimelineEntry]:
-    events = db.session.scalars(select(AuditEvent).where(AuditEvent.request_id == request.id)
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.request_id == request.id,
+                                                         AuditEvent.action != READ_ACTION)  # in the journal
                                 .order_by(AuditEvent.id)).all()
     ids = {event.actor.staff_user_id for event in events} - {None}
     names = dict(db.session.execute(select(StaffUser.id, StaffUser.name).where(StaffUser.id.in_(ids))).all()) \

@@ -24,7 +24,8 @@ CSP = (
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 # Pages reached through the artisan's private link: never cached by a browser or a proxy.
-PRIVATE_PAGES = {"public.confirmation", "public.status", "public.status_cancel", "api.callback_request"}
+PRIVATE_PAGES = {"public.confirmation", "public.status", "public.status_cancel", "public.status_erase",
+                 "api.callback_request"}
 
 
 HTTP_TITLES = {400: N_("Demande invalide"), 403: N_("Accès refusé"), 405: N_("Méthode non permise"),
@@ -157,6 +158,9 @@ def init_web(app: Flask) -> None:
         chamber_name=lambda: app.config["CHAMBER_NAME"],
         chamber_phone=lambda: settings.display_get("CHAMBER_PHONE"),
         chamber_hours=lambda: settings.display_get("CHAMBER_HOURS"),
+        legal_basis=lambda: app.config["LEGAL_BASIS"],
+        dpo_contact=lambda: settings.display_get("DPO_CONTACT"),
+        privacy_notice_url=lambda: settings.display_get("PRIVACY_NOTICE_URL"),
         sla_hours=lambda: format_decimal(settings.display_get("SLA_HOURS")),
         intake_state=lambda: settings.intake_state(settings.display_get),
         public_banner=settings.public_banner,

@@ -6,4 +6,4 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-from . import calendar, overview, settings_pages, units, users  # noqa: F401
+from . import calendar, data, overview, settings_pages, units, users  # noqa: F401

@@ -185,3 +185,25 @@ class CrisisForm(CleanForm):
                 _l("Expliquez aux artisans pourquoi les demandes sont suspendues.")]
             return False
         return valid
+
+
+class DataSubjectForm(CleanForm):
+    """Whose data: a phone number or an e-mail address (sent in the body, never in a URL)."""
+
+    phone = StringField(_l("Numéro de téléphone"), validators=[Optional(), Length(max=30)])
+    email = StringField(_l("ou adresse e-mail"), validators=[Optional(), Length(max=254)])
+
+
+class EraseForm(DataSubjectForm):
+    confirm = BooleanField(_l("Je confirme l'effacement : les données personnelles de ces demandes seront "
+                              "remplacées, sans retour possible (les chiffres des rapports restent)."),
+                           validators=[DataRequired(_l("Cochez la case pour confirmer l'effacement."))])
+
+
+class PrivacySettingsForm(CleanForm):
+    DPO_CONTACT = StringField(_l("Contact du délégué à la protection des données"),
+                              validators=[Optional(), Length(max=200, message=_l("200 caractères au plus."))],
+                              description=_l("Une adresse e-mail ou postale, montrée aux artisans sur le formulaire."))
+    PRIVACY_NOTICE_URL = StringField(_l("Adresse de la politique de confidentialité"),
+                                     validators=[Optional(), Length(max=300)],
+                                     description=_l("https://… ; un lien « En savoir plus » suit l'information."))

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import render_template, request
 
 from ..auth import roles_required
-from ..domain.roles import ADMINISTERS
+from ..domain.roles import ADMINISTERS, HANDLES_DATA_REQUESTS
 from ..labels import ACTION_LABELS, CLOCK_LABELS, FIELD_LABELS
 from ..services import directory, settings
 from ..services.journal import journal_page
@@ -24,8 +24,10 @@ def home():
 # --- the journal ---------------------------------------------------------------------------------------
 
 @bp.get("/journal")
-@roles_required(ADMINISTERS)
+@roles_required(ADMINISTERS | HANDLES_DATA_REQUESTS)
 def journal():
     page = int_arg(request.args, "page") or 1  # journal_page clamps it to the pages there are
-    return render_template("admin/journal.html", journal=journal_page(page), field_labels=FIELD_LABELS,
+    kind = request.args.get("quoi") if request.args.get("quoi") in ("lectures",) else None
+    return render_template("admin/journal.html", journal=journal_page(page, "reads" if kind else "changes"),
+                           field_labels=FIELD_LABELS,
                            action_labels=ACTION_LABELS)

@@ -9,7 +9,7 @@ SHARE = {"type": "object", "description": "`count` out of `of`; `rate` is null w
          "properties": {"count": {"type": "integer"}, "of": {"type": "integer"}, "rate": {"type": ["number", "null"]}}}
 
 
-def openapi_document(base_url: str) -> dict:
+def openapi_document(base_url: str, consent_asked: bool = True) -> dict:
     problem = {"$ref": "#/components/schemas/Problem"}
     status_json = {"$ref": "#/components/schemas/CallbackRequestStatus"}
     token_param = {"name": "token", "in": "path", "required": True, "schema": _string,
@@ -133,7 +133,7 @@ def openapi_document(base_url: str) -> dict:
             "CallbackRequestInput": {
                 "type": "object",
                 "required": ["name", "business_name", "sector", "phone", "postal_code", "topic", "description",
-                             "consent"],
+                             *(["consent"] if consent_asked else [])],
                 "properties": {
                     "name": {"type": "string", "maxLength": 120},
                     "business_name": {"type": "string", "maxLength": 200},
@@ -164,8 +164,10 @@ def openapi_document(base_url: str) -> dict:
                     },
                     "no_sms": {"type": "boolean", "default": False,
                                "description": "The artisan prefers e-mail: no text message is sent."},
-                    "consent": {"type": "boolean", "const": True,
-                                "description": "The artisan agreed to be called and to the processing of the data."},
+                    "consent": {"type": "boolean", **({"const": True} if consent_asked else {}),
+                                "description": "The artisan agreed to be called and to the processing of the data "
+                                               "(required when the chamber's legal basis is consent; with a "
+                                               "public-interest basis the artisan is informed instead)."},
                     "leave_blank": {"type": ["string", "null"], "description": "Honeypot: leave empty or absent."},
                 },
             },

@@ -164,4 +164,5 @@ def topics():
 
 @bp.get("/openapi.json")
 def openapi():
-    return jsonify(openapi_document(current_app.config["PUBLIC_BASE_URL"] or request.host_url.rstrip("/")))
+    return jsonify(openapi_document(current_app.config["PUBLIC_BASE_URL"] or request.host_url.rstrip("/"),
+                           consent_asked=current_app.config["LEGAL_BASIS"] == "consent"))

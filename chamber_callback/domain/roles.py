@@ -13,6 +13,7 @@ class Role(StrEnum):
     SENIOR = "senior"  # leads a regional unit: takes calls, watches its unit
     MANAGER = "manager"  # runs the crisis cell: every unit, administration
     ADMIN = "admin"  # the installation: administration, admin accounts
+    DPO = "dpo"  # the data protection officer: artisans' access and erasure requests
 
 
 ALL_ROLES: tuple[Role, ...] = tuple(Role)
@@ -25,15 +26,17 @@ ADMINISTERS = frozenset({Role.MANAGER, Role.ADMIN})  # users, units, topics, set
 MANAGES_ADMIN_ACCOUNTS = frozenset({Role.ADMIN})  # creates, changes or deactivates admin accounts
 EXPORTS_PERSONAL_DATA = frozenset({Role.SENIOR, Role.MANAGER})  # names and phones in CSV exports
 READS_STATS_API = frozenset({Role.MANAGER, Role.ADMIN})  # GET /api/v1/stats
+HANDLES_DATA_REQUESTS = frozenset({Role.ADMIN, Role.DPO})  # find, export and erase one artisan's data
 NEEDS_UNIT = TAKES_CALLS  # an agent or a senior belongs to a unit
 # Sign in with a second factor (TOTP): the roles that can export personal data or run the
 # administration. An admin can require it of every role (setting TWO_FACTOR_FOR_EVERYONE).
-NEEDS_SECOND_FACTOR = frozenset({Role.SENIOR, Role.MANAGER, Role.ADMIN})
+NEEDS_SECOND_FACTOR = frozenset({Role.SENIOR, Role.MANAGER, Role.ADMIN, Role.DPO})
 
 # The policies by name, for templates: {% if may("supervises") %}.
 POLICIES: dict[str, frozenset[Role]] = {
     "takes_calls": TAKES_CALLS, "supervises": SUPERVISES, "sees_all_units": SEES_ALL_UNITS,
     "administers": ADMINISTERS, "exports_personal_data": EXPORTS_PERSONAL_DATA,
+    "handles_data_requests": HANDLES_DATA_REQUESTS,
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -91,8 +92,8 @@ class IntakeForm(CleanForm):
                                 choices=options([("", _l("Dès que possible"))]
                                                 + [(code, _l(label))
                                                    for code, (_s, _e, label) in PREFERRED_SLOTS.items()]))
-    consent = BooleanField(_l("Accord pour être rappelé"), validators=[
-        DataRequired(_l("Votre accord est nécessaire pour que nous vous rappelions."))])
+    # Asked only when the chamber's legal basis is consent (LEGAL_BASIS); otherwise the form informs.
+    consent = BooleanField(_l("Accord pour être rappelé"))
     # Honeypot: hidden from people (CSS and aria-hidden), filled by naive bots.
     leave_blank = StringField(_l("Laissez ce champ vide"))
 
@@ -118,6 +119,10 @@ class IntakeForm(CleanForm):
     def validate_topic(self, field):
         if field.data not in {choice.value for choice in self.topic.choices}:
             raise ValidationError(_("Choisissez un sujet dans la liste."))
+
+    def validate_consent(self, field):
+        if not field.data and current_app.config["LEGAL_BASIS"] == "consent":
+            raise ValidationError(_("Votre accord est nécessaire pour que nous vous rappelions."))
 
     def validate_urgent(self, field):
         from ..services import settings

@@ -13,6 +13,7 @@ from ..domain.intake import mask_phone
 from ..domain.lifecycle import can_cancel
 from ..extensions import limiter
 from ..services import settings
+from ..services.data_rights import erase_closed_request
 from ..services.intake import cancel_request, find_by_token, holds_link, queue_position, submit_request
 from . import bp
 from .forms import CancelForm, IntakeForm
@@ -65,7 +66,7 @@ def request_form():
         return render_template("public/duplicate.html", reminded=submission.reminded)
     status = 422 if form.is_submitted() else 200
     return render_template("public/form.html", form=form,
-                           retention_months=round(current_app.config["RETENTION_DAYS"] / 30.4)), status
+                           retention_months=retention_months()), status
 
 
 @bp.get("/demande/<token>/confirmation")
@@ -80,7 +81,8 @@ def status(token: str):
     callback = find_by_token(token) or abort(404)
     return render_template("public/status.html", request=callback, token=token, form=CancelForm(),
                            can_cancel=can_cancel(callback.status), position=queue_position(callback),
-                           phone_masked=mask_phone(callback.phone))
+                           phone_masked=mask_phone(callback.phone) if callback.purged_at is None else None,
+                           retention_months=retention_months())
 
 
 @bp.post("/suivi/<token>/annuler")
@@ -94,6 +96,23 @@ def status_cancel(token: str):
     else:
         flash(_("Cette demande ne peut plus être annulée."), "error")
     return redirect(url_for("public.status", token=token))
+
+
+@bp.post("/suivi/<token>/effacer")
+def status_erase(token: str):
+    """The artisan erases a closed request's personal data (RGPD art. 17)."""
+    callback = find_by_token(token) or abort(404)
+    if not CancelForm().validate_on_submit():
+        abort(400)
+    if erase_closed_request(callback, ARTISAN, utcnow()):
+        flash(_("Vos données sont effacées."), "success")
+    else:
+        flash(_("Une demande en cours ne peut pas être effacée : annulez-la d'abord."), "error")
+    return redirect(url_for("public.status", token=token))
+
+
+def retention_months() -> int:
+    return round(current_app.config["RETENTION_DAYS"] / 30.4)
 
 
 def status_url(token: str) -> str:

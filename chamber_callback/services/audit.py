@@ -44,3 +44,13 @@ def record_export(*, user_id: int, what: str, filters: dict, personal_data: bool
     with unit_of_work():
         record_event(request_id=None, action=f"export.{what}", actor=Actor.staff(user_id), now=now,
                      staff_user_id=user_id, data={"filters": filters, "personal_data": personal_data})
+
+
+def record_read(*, user_id: int, request_id: int, now: datetime) -> None:
+    """A staff member opened a request's personal data (its card): kept ``RETENTION_AUDIT_DAYS``."""
+    from .retention import READ_ACTION
+    from .unit_of_work import unit_of_work
+
+    with unit_of_work():
+        record_event(request_id=request_id, action=READ_ACTION, actor=Actor.staff(user_id), now=now,
+                     staff_user_id=user_id)

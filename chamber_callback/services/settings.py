@@ -103,6 +103,13 @@ def _levels_spec(value):
     return format_levels(levels)
 
 
+def _url(value):
+    value = one_line(value)
+    if value and (not re.fullmatch(r"https://[^\s<>\"']{4,290}", value)):
+        raise ValueError(_l("Une adresse commençant par https:// est attendue."))
+    return value
+
+
 def _phone(value):
     value = one_line(value)
     if not re.fullmatch(r"\+?[0-9 .()-]{4,25}", value):
@@ -126,6 +133,8 @@ VALIDATORS = {
     "CHAMBER_PHONE": _phone,
     "CHAMBER_HOURS": _text(120),
     "TWO_FACTOR_FOR_EVERYONE": _boolean,
+    "DPO_CONTACT": _text(200),
+    "PRIVACY_NOTICE_URL": _url,
 }
 
 

@@ -32,6 +32,7 @@ from ..presenters import (
 )
 from ..services import assignment, team, two_factor
 from ..services import notifications as notifications_service
+from ..services.audit import record_read
 from ..services.calls import CallNotPlaced, place_call
 from ..services.staff import AccountError, authenticate, change_password, end_sessions
 from ..telephony import get_telephony
@@ -64,7 +65,11 @@ def _failed(response) -> bool:
 
 
 def home_for(user) -> str:
-    return url_for("staff.console") if user.role in TAKES_CALLS else url_for("manager.dashboard")
+    if user.role in TAKES_CALLS:
+        return url_for("staff.console")
+    if user.role in SUPERVISES:
+        return url_for("manager.dashboard")
+    return url_for("admin.data_home")  # the data protection officer
 
 
 @bp.route("/connexion", methods=["GET", "POST"])
@@ -363,6 +368,7 @@ def request_card(reference: str):
     found = db.session.scalar(select(CallbackRequest).where(CallbackRequest.reference == reference))
     if found is None or not may_view(current_user, found):
         abort(404)
+    record_read(user_id=current_user.id, request_id=found.id, now=utcnow())  # who saw whose data, and when
     return render_template("staff/request.html", request=found, events=timeline(found),
                            history=artisan_history(found, current_user), sla_level=sla_level, now=utcnow(),
                            outcome_labels=outcome_labels())

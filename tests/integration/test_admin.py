@@ -23,7 +23,8 @@ from chamber_callback.services.assignment import claim_next
 from tests.integration.helpers import PASSWORD, T0, make_request, make_staff, request_by_id, sign_in
 
 ADMINS = {"manager", "admin"}
-ROLES = ("agent", "senior", "manager", "admin")
+ROLES = ("agent", "senior", "manager", "admin", "dpo")
+DATA = {"admin", "dpo"}
 PARIS = ZoneInfo("Europe/Paris")
 
 # Every administration route. A new one must be added here (see test_every_admin_route_is_in_the_matrix).
@@ -56,7 +57,12 @@ ADMIN_MATRIX = {
     ("POST", "/admin/delais"): ADMINS,
     ("GET", "/admin/crise"): ADMINS,
     ("POST", "/admin/crise"): ADMINS,
-    ("GET", "/admin/journal"): ADMINS,
+    ("GET", "/admin/journal"): ADMINS | DATA,
+    ("GET", "/admin/donnees"): DATA,
+    ("POST", "/admin/donnees/dossier"): DATA,
+    ("POST", "/admin/donnees/export.json"): DATA,
+    ("POST", "/admin/donnees/effacer"): DATA,
+    ("POST", "/admin/donnees/informations"): DATA,
 }
 
 

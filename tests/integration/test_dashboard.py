@@ -372,9 +372,9 @@ MANAGER_MATRIX = {
 }
 
 
-@pytest.mark.parametrize("role", ["agent", "senior", "manager", "admin", "anonymous"])
+@pytest.mark.parametrize("role", ["agent", "senior", "manager", "admin", "dpo", "anonymous"])
 def test_manager_route_role_matrix(app, role):
-    """Seniors, managers and admins; never agents; anonymous users are sent to the login page."""
+    """Seniors, managers and admins; never agents nor the DPO; anonymous users are sent to the login page."""
     for method, path in MANAGER_MATRIX:
         client = app.test_client()
         if role != "anonymous":
@@ -383,7 +383,7 @@ def test_manager_route_role_matrix(app, role):
         response.get_data()  # a streamed export ends (and pops its context) here
         if role == "anonymous":
             assert response.status_code == 302 and "/connexion" in response.headers["Location"], path
-        elif role == "agent":
+        elif role in ("agent", "dpo"):
             assert response.status_code == 403, (path, response.status_code)
         else:
             assert response.status_code in (200, 302, 404), (role, path, response.status_code)

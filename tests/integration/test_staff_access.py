@@ -9,7 +9,7 @@ from tests.integration.helpers import PASSWORD, T0, make_request, make_staff, si
 
 CALL = {"agent", "senior"}
 SUPERVISORS = {"senior", "manager", "admin"}
-EVERYONE = {"agent", "senior", "manager", "admin"}
+EVERYONE = {"agent", "senior", "manager", "admin", "dpo"}
 
 # Every staff route and who may use it. A new route must be added here (see the last test).
 CONSOLE_MATRIX = {

@@ -39,6 +39,11 @@ def openapi_document(base_url: str, consent_asked: bool = True) -> dict:
                     "responses": {
                         "201": {"description": "Created. Keep `token`: it is the artisan's private link.",
                                 "headers": {"Location": {"schema": _string}},
+                                "links": {
+                                    "Follow": {"operationId": "getCallbackRequest",
+                                               "parameters": {"token": "$response.body#/token"}},
+                                    "Cancel": {"operationId": "cancelCallbackRequest",
+                                               "parameters": {"token": "$response.body#/token"}}},
                                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Created"}}}},
                         "200": {"description": "This phone number already has an active request: nothing is "
                                                "created and nothing about it is returned (`duplicate: true`); "
@@ -168,7 +173,8 @@ def openapi_document(base_url: str, consent_asked: bool = True) -> dict:
                                 "description": "The artisan agreed to be called and to the processing of the data "
                                                "(required when the chamber's legal basis is consent; with a "
                                                "public-interest basis the artisan is informed instead)."},
-                    "leave_blank": {"type": ["string", "null"], "description": "Honeypot: leave empty or absent."},
+                    "leave_blank": {"type": ["string", "null"], "maxLength": 0,
+                                    "description": "Honeypot: leave empty or absent."},
                 },
             },
             "CallbackRequestStatus": {

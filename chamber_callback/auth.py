@@ -27,6 +27,8 @@ login_manager.session_protection = "strong"
 # The session's own clock: when the password was checked, when the person was last seen.
 SIGNED_IN_AT, SEEN_AT = "cc_signed_in_at", "cc_seen_at"
 SEEN_RESOLUTION_S = 60  # "last seen" is rewritten at most once a minute
+# Pages a browser tab fetches by itself: they do not count as the person being there.
+POLLED = frozenset({"staff.console_panel", "manager.dashboard_panel"})
 
 
 @login_manager.user_loader
@@ -65,7 +67,7 @@ def session_expired() -> bool:
         return True
     if now - signed_in > config["STAFF_SESSION_MAX_HOURS"] * 3600:
         return True
-    if now - seen > SEEN_RESOLUTION_S:
+    if now - seen > SEEN_RESOLUTION_S and request.endpoint not in POLLED:
         session[SEEN_AT] = now
     return False
 

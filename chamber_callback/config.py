@@ -144,6 +144,9 @@ def load_config() -> dict:
         "RETRY_GAP_MINUTES": float(_env("RETRY_GAP_MINUTES", "30")),
         "MAX_ATTEMPTS": int(_env("MAX_ATTEMPTS", "3")),
         "LOGIN_LIMIT": _env("LOGIN_LIMIT", "5/minute;20/hour"),
+        # Failed sign-ins and codes for one account from anywhere: a ceiling against many addresses.
+        "LOGIN_ACCOUNT_LIMIT": _env("LOGIN_ACCOUNT_LIMIT", "100/day"),
+        "SECOND_FACTOR_ACCOUNT_LIMIT": _env("SECOND_FACTOR_ACCOUNT_LIMIT", "10/hour;30/day"),
         # A staff session ends after this long without a request, and this long after signing in.
         "STAFF_SESSION_IDLE_HOURS": float(_env("STAFF_SESSION_IDLE_HOURS", "8")),
         "STAFF_SESSION_MAX_HOURS": float(_env("STAFF_SESSION_MAX_HOURS", "16")),

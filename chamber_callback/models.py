@@ -103,7 +103,7 @@ class CallbackRequest(db.Model):
     preferred_end: Mapped[datetime | None] = mapped_column(UTCDateTime())
     channel: Mapped[str] = mapped_column(String(16), default="web")  # web | api
 
-    consent_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # None: informed, not asked
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sla_deadline: Mapped[datetime] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -21,7 +21,7 @@ limiter.exempt(bp)
 def _operator() -> bool:
     token = current_app.config.get("OPS_TOKEN") or ""
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    return bool(token) and scheme.lower() == "bearer" and hmac.compare_digest(given.strip(), token)
+    return bool(token) and scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
 
 
 def checks() -> dict[str, dict]:

@@ -1,7 +1,9 @@
 """Cross-cutting web concerns: security headers, error pages, template helpers."""
 from __future__ import annotations
 
+import ipaddress
 import logging
+import re
 
 from flask import Flask, Request, Response, jsonify, render_template, request
 from flask_babel import format_datetime, format_decimal, get_locale
@@ -51,6 +53,7 @@ def problem(status: int, title: str, detail: str | None = None, **extra):
 
 
 MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL: a larger number names nothing
+INTEGER = re.compile(r"-?[0-9]{1,12}")  # ASCII digits only: "²" or "١" are digits to str.isdigit()
 
 
 class BoundedIntConverter(IntegerConverter):
@@ -61,10 +64,21 @@ class BoundedIntConverter(IntegerConverter):
         super().__init__(url_map, *args, **kwargs)
 
 
+def client_address() -> str:
+    """The client, for rate limits: its IP address, or for IPv6 its /64 (one subscriber's network)."""
+    address = request.remote_addr or "-"
+    if ":" in address:
+        try:
+            return str(ipaddress.ip_network(f"{address}/64", strict=False))
+        except ValueError:
+            return address
+    return address
+
+
 def int_arg(source, name: str, low: int = 1, high: int = MAX_ID) -> int | None:
     """An integer query or form parameter within [low, high]; None when absent or unreadable."""
     raw = (source.get(name) or "").strip()
-    if not raw.lstrip("-").isdigit() or len(raw) > 12:
+    if not INTEGER.fullmatch(raw):
         return None
     value = int(raw)
     return value if low <= value <= high else None

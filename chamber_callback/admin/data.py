@@ -81,19 +81,21 @@ def data_export():
 @roles_required(HANDLES_DATA_REQUESTS)
 def data_erase():
     form = EraseForm()
-    if not form.validate_on_submit():
-        subject = _subject(form)
-        if subject is None:
-            return _page(search=form, status=422)
-        for message in form.confirm.errors:
-            flash(message, "error")
-        found = data_rights.dossier(subject)
-        return _private(current_app.make_response((render_template(
-            "admin/data_dossier.html", found=found, erase_form=form, now=utcnow()), 422)))
+    confirmed = form.validate_on_submit()
     subject = _subject(form)
     if subject is None:
         return _page(search=form, status=422)
-    count = data_rights.erase(subject, actor(), utcnow(), why="erasure request (RGPD art. 17)")
+    try:
+        if not confirmed:
+            raise data_rights.DataRightsError(form.confirm.errors[0] if form.confirm.errors else "")
+        count = data_rights.erase(subject, actor(), utcnow(), why="erasure request (RGPD art. 17)")
+    except data_rights.DataRightsError as error:
+        if error.message:
+            flash(_(error.message), "error")
+        found = data_rights.dossier(subject)  # shown again: a read, recorded like any other
+        data_rights.record_access(subject, "viewed", len(found.requests), actor(), utcnow())
+        return _private(current_app.make_response((render_template(
+            "admin/data_dossier.html", found=found, erase_form=form, now=utcnow()), 422)))
     flash(_("%(n)d demande(s) effacée(s) : les données personnelles sont remplacées, les chiffres restent.", n=count),
           "success")
     return redirect(url_for("admin.data_home"))

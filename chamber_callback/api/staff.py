@@ -17,6 +17,7 @@ from ..extensions import db
 from ..models import CallAttempt, CallbackRequest
 from ..presenters import iso, may_view, offer_json, pending_offer, request_detail
 from ..services import assignment
+from ..services.audit import record_read
 from ..services.calls import CallNotPlaced, place_call
 from ..web import problem
 from . import bp
@@ -152,6 +153,7 @@ def staff_request(reference: str):
     found = db.session.scalar(select(CallbackRequest).where(CallbackRequest.reference == reference))
     if found is None or not may_view(g.api_user, found):
         return problem(404, "Demande introuvable")
+    record_read(user_id=g.api_user.id, request_id=found.id, now=utcnow())
     return jsonify(request_detail(found, g.api_user))
 
 

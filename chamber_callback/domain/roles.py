@@ -23,7 +23,10 @@ TAKES_CALLS = frozenset({Role.AGENT, Role.SENIOR})  # availability, offers, the 
 SUPERVISES = frozenset({Role.SENIOR, Role.MANAGER, Role.ADMIN})  # team queue, dashboard, reports
 SEES_ALL_UNITS = frozenset({Role.MANAGER, Role.ADMIN})  # others see their own unit
 ADMINISTERS = frozenset({Role.MANAGER, Role.ADMIN})  # users, units, topics, settings, journal
-MANAGES_ADMIN_ACCOUNTS = frozenset({Role.ADMIN})  # creates, changes or deactivates admin accounts
+# Accounts only an admin creates, changes, resets or deactivates, and roles only an admin gives:
+# a manager cannot make itself admin, nor give itself the DPO's access to every artisan's data.
+PRIVILEGED_ROLES = frozenset({Role.ADMIN, Role.DPO})
+MANAGES_PRIVILEGED_ACCOUNTS = frozenset({Role.ADMIN})
 EXPORTS_PERSONAL_DATA = frozenset({Role.SENIOR, Role.MANAGER})  # names and phones in CSV exports
 READS_STATS_API = frozenset({Role.MANAGER, Role.ADMIN})  # GET /api/v1/stats
 HANDLES_DATA_REQUESTS = frozenset({Role.ADMIN, Role.DPO})  # find, export and erase one artisan's data

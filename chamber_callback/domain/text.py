@@ -15,8 +15,12 @@ ALLOWED_CONTROLS = frozenset("\t\n\r")  # in multi-line text (a description, a n
 # Zero-width characters, bidi embeddings, overrides and isolates, the word joiner, the BOM.
 INVISIBLE = frozenset(
     [chr(c) for c in range(0x200B, 0x2010)] + [chr(c) for c in range(0x202A, 0x202F)]
-    + [chr(c) for c in range(0x2060, 0x2065)] + [chr(c) for c in range(0x2066, 0x206A)] + ["\ufeff", "\u00ad"]
+    + [chr(c) for c in range(0x2060, 0x2065)] + [chr(c) for c in range(0x2066, 0x206A)]
+    + [chr(c) for c in range(0xE0000, 0xE0080)]  # tag characters
+    + ["\ufeff", "\u00ad", "\u061c", "\u180e"]  # BOM, soft hyphen, Arabic letter mark, Mongolian vowel separator
 )
+# Cc: control characters; Cs: lone surrogates (from JSON "\ud800"), which no database can store.
+REFUSED_CATEGORIES = frozenset({"Cc", "Cs"})
 CONTROL_MESSAGE = N_("Ce texte contient un caractère de contrôle invisible (copié-collé ?) : retapez-le.")
 
 
@@ -28,7 +32,7 @@ class TextError(ValueError):
 
 def has_control(text: str, *, multiline: bool = False) -> bool:
     allowed = ALLOWED_CONTROLS if multiline else frozenset()
-    return any(unicodedata.category(ch) == "Cc" and ch not in allowed for ch in text)
+    return any(unicodedata.category(ch) in REFUSED_CATEGORIES and ch not in allowed for ch in text)
 
 
 def strip_invisible(text: str | None) -> str | None:

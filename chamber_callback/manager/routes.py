@@ -31,6 +31,7 @@ from .exports import csv_response, report_rows, request_rows
 MAX_RANGE_DAYS = 366
 # Dates a report can be about (a wider date overflows the time-zone arithmetic).
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
+ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 # Where an action on the dashboard may send the user back: a dashboard page, nothing else.
 BACK = re.compile(r"/pilotage(?:/[A-Za-z0-9_/-]*)?(?:\?[A-Za-z0-9_=&%+.-]*)?")
 HOURLY_CHART_HOURS = 72
@@ -84,7 +85,9 @@ class Filters:
         if not raw:
             return default
         try:
-            day = date.fromisoformat(raw[:10])
+            if not ISO_DAY.fullmatch(raw):
+                raise ValueError(raw)
+            day = date.fromisoformat(raw)
         except ValueError:
             self.errors.append(_("Date illisible « %(value)s » : utilisez le calendrier (AAAA-MM-JJ).", value=raw[:20]))
             return default

@@ -188,7 +188,7 @@ class IntakeForm(CleanForm):
             description=self.description.data.strip(),
             urgent=bool(self.urgent.data),
             urgency_reason=self.urgency_reason.data if self.urgent.data else None,
-            consent=True,
+            consent=bool(self.consent.data),
             siret=self.siret.data or None,
             email=(self.email.data or "").strip().lower() or None,
             preferred_start=window[0] if window else None,

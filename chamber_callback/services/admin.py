@@ -12,7 +12,15 @@ from sqlalchemy import func, select
 
 from ..domain.actors import Actor
 from ..domain.intake import IntakeError, normalise_phone, one_line
-from ..domain.roles import ADMINISTERS, ALL_ROLES, MANAGES_ADMIN_ACCOUNTS, NEEDS_UNIT, TAKES_CALLS, Role
+from ..domain.roles import (
+    ADMINISTERS,
+    ALL_ROLES,
+    MANAGES_PRIVILEGED_ACCOUNTS,
+    NEEDS_UNIT,
+    PRIVILEGED_ROLES,
+    TAKES_CALLS,
+    Role,
+)
 from ..domain.routing import Availability
 from ..extensions import begin_write, db
 from ..models import Departement, RegionalUnit, StaffUser, Topic
@@ -68,13 +76,14 @@ def _check_user_fields(role: str, unit: RegionalUnit | None, phone: str | None, 
 
 
 def check_may_manage(actor: Actor, *roles: str) -> None:
-    """Managers run the crisis cell; only an admin creates, changes, resets or deactivates an admin
-    account, or gives that role (so a manager cannot make itself admin)."""
-    if not set(roles) & MANAGES_ADMIN_ACCOUNTS or actor.staff_user_id is None:
+    """Managers run the crisis cell; only an admin handles an admin's or the DPO's account, or gives
+    those roles (``domain.roles.PRIVILEGED_ROLES``)."""
+    if not set(roles) & PRIVILEGED_ROLES or actor.staff_user_id is None:
         return
     acting = db.session.get(StaffUser, actor.staff_user_id)
-    if acting is None or acting.role not in MANAGES_ADMIN_ACCOUNTS:
-        raise AdminError(_("Seul un administrateur peut gérer un compte administrateur."), "role")
+    if acting is None or acting.role not in MANAGES_PRIVILEGED_ACCOUNTS:
+        raise AdminError(_("Seul un administrateur peut gérer un compte d'administrateur ou de délégué à la "
+                           "protection des données."), "role")
 
 
 def _unit(unit_id: int | None) -> RegionalUnit | None:

@@ -7,19 +7,20 @@ audited, without the phone or address searched for (a digest names the search).
 """
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask import current_app
 from sqlalchemy import select
 
 from ..domain.actors import Actor
 from ..domain.intake import N_, IntakeError, normalise_phone
 from ..domain.lifecycle import ACTIVE_STATUSES, Status
+from ..domain.reference import keyed_digest
 from ..extensions import db
 from ..models import ArtisanMessage, AuditEvent, CallAttempt, CallbackRequest
 from .audit import record_event
-from .lifecycle import transition
+from .intake import cancel_request
 from .retention import anonymise
 from .unit_of_work import unit_of_work
 
@@ -54,8 +55,9 @@ class Subject:
 
     @property
     def digest(self) -> str:
-        """Names the search in the audit trail without writing the phone or address there."""
-        return hashlib.sha256((self.phone or self.email).encode()).hexdigest()[:16]
+        """Names the search in the audit trail without writing the phone or address there (keyed
+        with the installation's secret: a plain hash of a phone number is reversed by brute force)."""
+        return keyed_digest(self.phone or self.email, current_app.config["SECRET_KEY"])
 
 
 @dataclass(frozen=True)
@@ -130,15 +132,20 @@ def erase(subject: Subject, actor: Actor, now: datetime, *, why: str, dry_run: b
     Returns how many requests were (or, with ``dry_run``, would be) erased."""
     found = dossier(subject)
     db.session.commit()
+    if any(request.status == Status.IN_CALL for request in found.requests):
+        raise DataRightsError(N_("Un conseiller est en ligne avec cet artisan : effacez ses données une fois "
+                                 "l'appel terminé."))
     if dry_run or not found.requests:
         return len(found.requests)
+    for request in found.requests:  # withdrawn from the queue first, offers and their jobs included
+        if Status(request.status) in ACTIVE_STATUSES and not cancel_request(
+                request, actor=actor, now=now, reason="erasure of the artisan's data"):
+            raise DataRightsError(N_("Une demande de cet artisan vient de changer : recommencez."))
     with unit_of_work():
-        for request in found.requests:
-            db.session.refresh(request)
-            if Status(request.status) in ACTIVE_STATUSES:
-                transition(request, Status.CANCELLED, actor=actor, now=now, action="request.cancelled",
-                           reason="erasure of the artisan's data")
-        anonymise(found.request_ids, now, why)
+        closed = list(db.session.scalars(select(CallbackRequest.id).where(
+            CallbackRequest.id.in_(found.request_ids), CallbackRequest.status.not_in(
+                [s.value for s in ACTIVE_STATUSES]))))
+        anonymise(closed, now, why)
         record_event(request_id=None, action="admin.personal_data_erased", actor=actor, now=now,
                      staff_user_id=actor.staff_user_id,
                      data={"subject": subject.digest, "by": "phone" if subject.phone else "email",

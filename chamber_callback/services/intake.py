@@ -177,7 +177,7 @@ def _new_request(intake: Intake, *, token: str, topic_id: int, unit_id: int, now
         preferred_start=intake.preferred_start,
         preferred_end=intake.preferred_end,
         channel=intake.channel,
-        consent_at=now,
+        consent_at=now if intake.consent else None,
         submitted_at=now,
         queued_at=now,
         sla_deadline=sla_deadline(now, sla_hours, intake.preferred_end, calendar),

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import phonenumbers
 from flask import current_app, has_request_context, url_for
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from .. import PRIVATE_PATH
 from ..domain import messages as texts
@@ -46,8 +46,11 @@ def add_message(request: CallbackRequest, kind: str, now: datetime, *, token: st
     if kind == "confirmation":
         body = texts.confirmation(request.reference, request.sla_deadline, _status_url(token), _tz())
     elif kind == "reminder":
-        body = texts.reminder(request.reference, _status_url(token))
-        kind = f"reminder-{int(now.timestamp() // REMINDER_EVERY.total_seconds())}"
+        last = db.session.scalar(select(func.max(ArtisanMessage.created_at)).where(
+            ArtisanMessage.request_id == request.id, ArtisanMessage.kind.like("reminder-%")))
+        if last is not None and now - last < REMINDER_EVERY:
+            return None  # one every REMINDER_EVERY (the caller holds the request's row lock)
+        body, kind = texts.reminder(request.reference, _status_url(token)), f"reminder-{int(now.timestamp())}"
     elif kind == "unreachable":
         body = texts.unreachable(request.reference, _site(), settings.get("CHAMBER_PHONE"))
     else:

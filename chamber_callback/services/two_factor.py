@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hmac
+import re
 import secrets
 from datetime import datetime
 
@@ -26,6 +27,7 @@ from .audit import record_event
 from .unit_of_work import unit_of_work
 
 RECOVERY_CODES = 10
+SIX_DIGITS = re.compile(r"[0-9]{6}")
 DRIFT_STEPS = 1  # a phone's clock a little off still works
 
 
@@ -58,11 +60,11 @@ def _recovery_digest(code: str | None) -> str:
 
 def _matching_step(secret: str, code: str, now: datetime, after: int | None) -> int | None:
     totp, code = pyotp.TOTP(secret), "".join((code or "").split())
-    if len(code) != 6 or not code.isdigit():
+    if not SIX_DIGITS.fullmatch(code):
         return None
     current = totp.timecode(now)
     for step in range(current - DRIFT_STEPS, current + DRIFT_STEPS + 1):
-        if (after is None or step > after) and hmac.compare_digest(totp.generate_otp(step), code):
+        if (after is None or step > after) and hmac.compare_digest(totp.generate_otp(step).encode(), code.encode()):
             return step
     return None
 
@@ -75,8 +77,12 @@ def enrol(user_id: int, secret: str, code: str, now: datetime) -> list[str] | No
         return None
     codes = [f"{secrets.token_hex(2)}-{secrets.token_hex(2)}-{secrets.token_hex(2)}" for _ in range(RECOVERY_CODES)]
     with unit_of_work():
-        user = db.session.get(StaffUser, user_id)
-        user.totp_secret, user.totp_enabled_at, user.totp_last_step = secret, now, step
+        enrolled_now = db.session.execute(
+            update(StaffUser).where(StaffUser.id == user_id, StaffUser.totp_enabled_at.is_(None))
+            .values(totp_secret=secret, totp_enabled_at=now, totp_last_step=step)
+            .execution_options(synchronize_session=False)).rowcount
+        if not enrolled_now:
+            return None  # enrolled meanwhile (another tab): its codes stand
         db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user_id))
         db.session.add_all(RecoveryCode(user_id=user_id, code_digest=_recovery_digest(c), created_at=now)
                            for c in codes)
@@ -106,6 +112,13 @@ def verify(user_id: int, code: str, now: datetime) -> bool:
         record_event(request_id=None, action="staff.recovery_code_used", actor=Actor.staff(user_id), now=now,
                      staff_user_id=user_id, data={"left": left})
     return True
+
+
+def record_failure(user_id: int, now: datetime) -> None:
+    """A wrong code after the right password: in the journal (an attack shows there)."""
+    with unit_of_work():
+        record_event(request_id=None, action="staff.second_factor_failed", actor=Actor.staff(user_id), now=now,
+                     staff_user_id=user_id)
 
 
 def reset(user_id: int, *, actor: Actor, now: datetime) -> None:

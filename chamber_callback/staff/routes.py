@@ -7,7 +7,6 @@ from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -15,6 +14,7 @@ from ..auth import end_browser_session, open_session, roles_required
 from ..clock import utcnow
 from ..domain.attempts import AUTOMATIC_NOTE_PREFIX, ReportError
 from ..domain.intake import N_
+from ..domain.reference import keyed_digest
 from ..domain.roles import ALL_ROLES, SUPERVISES, TAKES_CALLS, locked_to_own_unit
 from ..domain.routing import Availability
 from ..extensions import db, limiter
@@ -36,7 +36,7 @@ from ..services.audit import record_read
 from ..services.calls import CallNotPlaced, place_call
 from ..services.staff import AccountError, authenticate, change_password, end_sessions
 from ..telephony import get_telephony
-from ..web import int_arg
+from ..web import client_address, int_arg
 from . import bp
 from .forms import ActionForm, AvailabilityForm, CodeForm, LoginForm, OutcomeForm, PasswordForm, check_action_form
 
@@ -47,17 +47,26 @@ def _login_limit() -> str:
 
 def _account_key(email: str | None) -> str:
     """An account, named by a digest of its e-mail: limiter keys reach logs, e-mails must not."""
-    return hashlib.sha256((email or "").strip().lower().encode()).hexdigest()[:24]
+    return keyed_digest((email or "").strip().lower(), current_app.config["SECRET_KEY"])
 
 
 def _login_key() -> str:
     """Per account *and* client: guessing from one place is throttled, but a stranger's wrong
     passwords do not lock the owner out of their own place (the per-IP limit still applies)."""
-    return f"login:{_account_key(request.form.get('email'))}:{get_remote_address()}"
+    return f"login:{_account_key(request.form.get('email'))}:{client_address()}"
+
+
+def _login_account_key() -> str:
+    """Per account from anywhere: a generous ceiling against guessing from many addresses."""
+    return f"login:{_account_key(request.form.get('email'))}"
+
+
+def _login_account_limit() -> str:
+    return current_app.config["LOGIN_ACCOUNT_LIMIT"]
 
 
 def _password_key() -> str:
-    return f"password:{current_user.id}:{get_remote_address()}" if current_user.is_authenticated else "password:-"
+    return f"password:{current_user.id}:{client_address()}" if current_user.is_authenticated else "password:-"
 
 
 def _failed(response) -> bool:
@@ -73,7 +82,8 @@ def home_for(user) -> str:
 
 
 @bp.route("/connexion", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"], deduct_when=_failed)  # per IP
+@limiter.limit(_login_limit, methods=["POST"], key_func=client_address, deduct_when=_failed)  # per client
+@limiter.limit(_login_account_limit, methods=["POST"], key_func=_login_account_key, deduct_when=_failed)
 @limiter.limit(_login_limit, methods=["POST"], key_func=_login_key, deduct_when=_failed)  # per account and client
 def login():
     if current_user.is_authenticated:
@@ -83,6 +93,7 @@ def login():
         user = authenticate(form.email.data, form.password.data)
         if user is not None and two_factor.required_for(user):
             # The password was right; the session opens once the second factor is given too.
+            session.pop(PENDING_SECRET, None)  # an enrolment left half-way by someone else on this browser
             session[PENDING] = {"user": user.id, "version": user.session_version, "at": utcnow().timestamp()}
             return redirect(url_for("staff.sign_in_code" if two_factor.enrolled(user) else "staff.sign_in_enrol"))
         if user is not None:
@@ -110,10 +121,22 @@ def _pending_user() -> StaffUser | None:
     return user
 
 
-def _pending_key() -> str:
+def _pending_account() -> str:
     pending = session.get(PENDING)
-    who = pending.get("user") if isinstance(pending, dict) else "-"
-    return f"second-factor:{who}:{get_remote_address()}"
+    return str(pending.get("user")) if isinstance(pending, dict) else "-"
+
+
+def _pending_key() -> str:
+    return f"second-factor:{_pending_account()}:{client_address()}"
+
+
+def _pending_account_key() -> str:
+    """Per account, from anywhere: whoever has the password cannot guess codes from many places."""
+    return f"second-factor:{_pending_account()}"
+
+
+def _second_factor_limit() -> str:
+    return current_app.config["SECOND_FACTOR_ACCOUNT_LIMIT"]
 
 
 def _finish_sign_in(user: StaffUser):
@@ -125,6 +148,7 @@ def _finish_sign_in(user: StaffUser):
 
 @bp.route("/connexion/code", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"], key_func=_pending_key, deduct_when=_failed)
+@limiter.limit(_second_factor_limit, methods=["POST"], key_func=_pending_account_key, deduct_when=_failed)
 def sign_in_code():
     user = _pending_user()
     if user is None or not two_factor.enrolled(user):
@@ -134,12 +158,14 @@ def sign_in_code():
     if form.validate_on_submit():
         if two_factor.verify(user.id, form.code.data, utcnow()):
             return _finish_sign_in(user)
+        two_factor.record_failure(user.id, utcnow())
         form.code.errors.append(_("Code incorrect ou déjà utilisé : saisissez le code affiché maintenant."))
     return render_template("staff/sign_in_code.html", form=form), 422 if form.errors else 200
 
 
 @bp.route("/connexion/activation", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"], key_func=_pending_key, deduct_when=_failed)
+@limiter.limit(_second_factor_limit, methods=["POST"], key_func=_pending_account_key, deduct_when=_failed)
 def sign_in_enrol():
     """First sign-in of a role that needs a second factor: scan the QR code, type the first code."""
     user = _pending_user()
@@ -148,8 +174,9 @@ def sign_in_enrol():
         return redirect(url_for("staff.login"))
     if two_factor.enrolled(user):
         return redirect(url_for("staff.sign_in_code"))
-    secret = session.get(PENDING_SECRET) or two_factor.new_secret()
-    session[PENDING_SECRET] = secret
+    kept = session.get(PENDING_SECRET)
+    secret = kept["secret"] if isinstance(kept, dict) and kept.get("user") == user.id else two_factor.new_secret()
+    session[PENDING_SECRET] = {"user": user.id, "secret": secret}
     form = CodeForm()
     if form.validate_on_submit():
         codes = two_factor.enrol(user.id, secret, form.code.data, utcnow())

@@ -65,3 +65,22 @@ def test_webhook_refusals_are_short_plain_text(client):
     assert response.status_code == 403 and response.mimetype == "text/plain"
     assert response.get_data(as_text=True).startswith("403")
     assert db.session is not None
+
+
+def test_odd_digits_in_parameters_and_headers_are_not_500s(_migrated):
+    """Review: « --1 », « ² » and non-ASCII bearer tokens reached int() or compare_digest."""
+    from tests.conftest import make_app
+
+    app = make_app(OPS_TOKEN="ops-token-for-the-test")
+    with app.app_context():
+        client = app.test_client()
+        login(client, make_staff(role="admin", availability="offline"))
+        for path in ("/admin/utilisateurs?unite=--1", "/admin/journal?page=%C2%B2", "/equipe?unite=%D9%A1"):
+            assert client.get(path).status_code == 200, path
+        health = app.test_client().get("/healthz", headers={"Authorization": "Bearer é"})
+        assert health.status_code == 200 and "checks" not in health.get_json()
+
+
+def test_a_lone_surrogate_in_json_is_refused_next_to_its_field(client, valid_json):
+    response = client.post(URL, data='{"name": "\\ud800", "consent": true}', content_type="application/json")
+    assert response.status_code == 422 and "name" in response.get_json()["errors"]

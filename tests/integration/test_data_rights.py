@@ -62,7 +62,9 @@ def test_the_dpo_finds_exports_and_erases_one_artisans_data(app):
     assert request_by_id(waiting.id).name != ERASED
     actions = [e.action for e in db.session.scalars(select(AuditEvent).where(AuditEvent.action.like("admin.%"))
                                                     .order_by(AuditEvent.id))]
-    assert actions == ["admin.personal_data_viewed", "admin.personal_data_exported", "admin.personal_data_erased"]
+    assert actions == ["admin.personal_data_viewed", "admin.personal_data_exported",
+                       "admin.personal_data_viewed",  # the refused erasure showed the dossier again
+                       "admin.personal_data_erased"]
     logged = json.dumps([e.data for e in db.session.scalars(select(AuditEvent).where(
         AuditEvent.action.like("admin.personal_data_%")))])
     assert "45 67 89" not in logged and "45678901" not in logged  # the journal never holds the phone
@@ -165,3 +167,72 @@ def test_with_a_public_interest_basis_the_form_informs_instead_of_asking(_migrat
 def test_with_the_consent_basis_the_box_is_still_required(client, valid_form):
     form = {k: v for k, v in valid_form.items() if k != "consent"}
     assert client.post("/", data=form).status_code == 422
+
+
+def test_an_artisan_on_the_phone_is_not_erased_mid_call(app):
+    """Review: the erasure used to anonymise a request in a call (cancelling it is not allowed)."""
+    agent = make_staff()
+    request = make_request(phone=PHONE)
+    taken = assignment.claim_next(agent, utcnow())
+    assert taken.id == request.id
+    client = _dpo_client(app)
+    response = client.post("/admin/donnees/effacer", data={"phone": PHONE, "confirm": "y"})
+    assert response.status_code == 422 and "en ligne avec cet artisan" in response.get_data(as_text=True)
+    assert request_by_id(request.id).purged_at is None and request_by_id(request.id).name != ERASED
+
+
+def test_an_offered_request_is_withdrawn_before_it_is_erased(app, run_jobs):
+    from chamber_callback.models import Offer
+
+    make_staff()
+    request = make_request(phone=PHONE)
+    run_jobs()
+    assert request_by_id(request.id).status == "offered"
+    _dpo_client(app).post("/admin/donnees/effacer", data={"phone": PHONE, "confirm": "y"})
+    assert request_by_id(request.id).status == "cancelled" and request_by_id(request.id).purged_at is not None
+    assert db.session.scalar(select(Offer.status).where(Offer.request_id == request.id)) == "withdrawn"
+
+
+def test_a_dossier_shown_again_after_a_refused_erasure_is_recorded(app):
+    _called(utcnow())
+    client = _dpo_client(app)
+    client.post("/admin/donnees/effacer", data={"phone": PHONE})  # the box not ticked: the dossier again
+    assert [e.action for e in db.session.scalars(select(AuditEvent).where(
+        AuditEvent.action.like("admin.personal_data_%")))] == ["admin.personal_data_viewed"]
+
+
+def test_the_staff_api_records_its_reads_too(app, client):
+    from tests.integration.helpers import token_for
+
+    agent = make_staff(availability="offline")
+    request = make_request()
+    assert client.get(f"/api/v1/requests/{request.reference}", headers=token_for(agent)).status_code == 200
+    read = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "personal_data.read"))
+    assert (read.staff_user_id, read.request_id) == (agent.id, request.id)
+
+
+def test_a_manager_cannot_create_or_take_over_a_dpo_account(app):
+    from chamber_callback.services import admin as admin_service
+    from chamber_callback.services.admin import AdminError
+
+    manager, dpo = make_staff(role="manager", availability="offline"), make_staff(role="dpo", availability="offline")
+    for attempt in (
+            lambda: admin_service.admin_create_user(email="dpo2@example.fr", name="X", role="dpo", unit_id=None,
+                                                    phone=None, capacity=1, skill_codes=[], password=None,
+                                                    actor=Actor.staff(manager.id), now=utcnow()),
+            lambda: admin_service.reset_password(dpo.id, None, actor=Actor.staff(manager.id), now=utcnow())):
+        try:
+            attempt()
+        except AdminError as error:
+            assert "délégué à la protection des données" in error.message
+        else:
+            raise AssertionError("a manager handled a DPO account")
+
+
+def test_with_a_public_interest_basis_no_consent_is_recorded(_migrated, valid_json):
+    app = make_app(LEGAL_BASIS="public_interest")
+    with app.app_context():
+        body = {k: v for k, v in valid_json.items() if k != "consent"}
+        assert app.test_client().post("/api/v1/callback-requests", json=body).status_code == 201
+        assert db.session.scalar(select(CallbackRequest.consent_at)) is None
+        empty_tables()

@@ -141,3 +141,17 @@ def test_every_place_a_password_is_set_refuses_guessable_ones(app, password):
         admin_service.reset_password(agent.id, password, actor=Actor.staff(admin.id), now=utcnow())
     generated = admin_service.reset_password(agent.id, None, actor=Actor.staff(admin.id), now=utcnow())
     assert len(generated) >= 20  # a generated password passes the same rule
+
+
+def test_a_console_left_open_still_times_out(app, freeze_clock):
+    """Review: the console's own polling kept the session « seen », so it never went idle."""
+    agent = make_staff(availability="offline")
+    start = utcnow()
+    freeze_clock(start)
+    client = app.test_client()
+    login(client, agent)
+    for minutes in range(0, 8 * 60 + 5, 60):  # the tab polls all day; nobody touches it
+        freeze_clock(start + timedelta(minutes=minutes))
+        client.get("/console/panneau")
+    freeze_clock(start + timedelta(hours=8, minutes=5))
+    assert client.get("/console").status_code == 302

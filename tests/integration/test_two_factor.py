@@ -111,3 +111,41 @@ def test_malformed_codes_are_refused(app, code):
     client = app.test_client()
     client.post("/connexion", data={"email": senior.email, "password": PASSWORD})
     assert client.post("/connexion/code", data={"code": code}).status_code == 422
+
+
+def test_an_enrolment_left_half_way_is_not_offered_to_the_next_person(app):
+    """Review: the secret shown to one account stayed in the browser and was offered to the next."""
+    first, second = _fresh_manager(), _fresh_manager()
+    browser = app.test_client()
+    browser.post("/connexion", data={"email": first.email, "password": PASSWORD})
+    shown_first = re.search(r'<code class="secret">([A-Z2-7]+)</code>',
+                            browser.get("/connexion/activation").get_data(as_text=True)).group(1)
+    browser.post("/connexion", data={"email": second.email, "password": PASSWORD})
+    shown_second = re.search(r'<code class="secret">([A-Z2-7]+)</code>',
+                             browser.get("/connexion/activation").get_data(as_text=True)).group(1)
+    assert shown_first != shown_second
+
+
+def test_codes_guessed_from_many_places_are_stopped_per_account_and_audited(_migrated):
+    from tests.conftest import empty_tables, make_app
+
+    app = make_app(SECOND_FACTOR_ACCOUNT_LIMIT="3/hour")
+    with app.app_context():
+        senior = make_staff(role="senior", availability="offline")
+        codes = []
+        for n in range(4):
+            client = app.test_client()
+            where = {"REMOTE_ADDR": f"203.0.113.{n + 1}"}
+            client.post("/connexion", data={"email": senior.email, "password": PASSWORD}, environ_base=where)
+            codes.append(client.post("/connexion/code", data={"code": "000000"}, environ_base=where).status_code)
+        assert codes == [422, 422, 422, 429]
+        assert len(_events("staff.second_factor_failed")) == 3
+        empty_tables()
+
+
+@pytest.mark.parametrize("code", ["²²²²²²", "١٢٣٤٥٦", "12 34 56 78"])
+def test_unicode_digits_are_refused_not_a_crash(app, code):
+    senior = make_staff(role="senior", availability="offline")
+    client = app.test_client()
+    client.post("/connexion", data={"email": senior.email, "password": PASSWORD})
+    assert client.post("/connexion/code", data={"code": code}).status_code == 422

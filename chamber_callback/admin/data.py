@@ -41,6 +41,18 @@ def _page(search=None, settings_form=None, status=200):
         legal_basis=current_app.config["LEGAL_BASIS"]), status)))
 
 
+def _posted_dossier(what: str):
+    """(form, subject, dossier) from the posted phone or e-mail, the read recorded; subject None
+    when the form does not hold one (its errors are on the form)."""
+    form = DataSubjectForm()
+    subject = _subject(form) if form.validate_on_submit() else None
+    if subject is None:
+        return form, None, None
+    found = data_rights.dossier(subject)
+    data_rights.record_access(subject, what, len(found.requests), actor(), utcnow())
+    return form, subject, found
+
+
 @bp.get("/donnees")
 @roles_required(HANDLES_DATA_REQUESTS)
 def data_home():
@@ -51,12 +63,9 @@ def data_home():
 @roles_required(HANDLES_DATA_REQUESTS)
 def data_dossier():
     """Everything held about one artisan, as a page that prints as the answer to an access request."""
-    form = DataSubjectForm()
-    subject = _subject(form) if form.validate_on_submit() else None
+    form, subject, found = _posted_dossier("viewed")
     if subject is None:
         return _page(search=form, status=422)
-    found = data_rights.dossier(subject)
-    data_rights.record_access(subject, "viewed", len(found.requests), actor(), utcnow())
     return _private(current_app.make_response(render_template(
         "admin/data_dossier.html", found=found, erase_form=EraseForm(formdata=None, phone=form.phone.data,
                                                                      email=form.email.data), now=utcnow())))
@@ -65,12 +74,9 @@ def data_dossier():
 @bp.post("/donnees/export.json")
 @roles_required(HANDLES_DATA_REQUESTS)
 def data_export():
-    form = DataSubjectForm()
-    subject = _subject(form) if form.validate_on_submit() else None
+    form, subject, found = _posted_dossier("exported")
     if subject is None:
         return _page(search=form, status=422)
-    found = data_rights.dossier(subject)
-    data_rights.record_access(subject, "exported", len(found.requests), actor(), utcnow())
     response = current_app.response_class(json.dumps(data_rights.as_json(found, utcnow()), ensure_ascii=False,
                                                      indent=2), mimetype="application/json")
     response.headers["Content-Disposition"] = "attachment; filename=donnees-artisan.json"

@@ -143,6 +143,8 @@ def load_config() -> dict:
         "OVERFLOW_AFTER_MINUTES": float(_env("OVERFLOW_AFTER_MINUTES", "30")),
         "RETRY_GAP_MINUTES": float(_env("RETRY_GAP_MINUTES", "30")),
         "MAX_ATTEMPTS": int(_env("MAX_ATTEMPTS", "3")),
+        # The artisan is told once when the expected callback slips this long past the window first told.
+        "ETA_DELAY_NOTICE_MINUTES": float(_env("ETA_DELAY_NOTICE_MINUTES", "120")),
         "LOGIN_LIMIT": _env("LOGIN_LIMIT", "5/minute;20/hour"),
         # Failed sign-ins and codes for one account from anywhere: a ceiling against many addresses.
         "LOGIN_ACCOUNT_LIMIT": _env("LOGIN_ACCOUNT_LIMIT", "100/day"),

@@ -83,6 +83,14 @@ def sla_tick() -> dict:
         return counts
 
 
+def eta_tick() -> dict:
+    """Every minute: recompute the expected callback windows, unit by unit."""
+    from .services.eta import recompute
+
+    with app_context():
+        return recompute(utcnow())
+
+
 def purge_personal_data() -> dict:
     """Hourly: erase what is past its retention period, by kind (requests, notes, messages, audit)."""
     from .services.retention import purge_all

@@ -167,3 +167,30 @@ def duplicate_message(reminded: bool) -> str:
                  "venons d'envoyer son lien de suivi au numéro (par SMS) ou à l'adresse e-mail enregistrés.")
     return _("Une demande de rappel est déjà en cours pour ce numéro : inutile d'en faire une autre. Son lien "
              "de suivi a été envoyé récemment au numéro ou à l'adresse e-mail enregistrés.")
+
+
+def expected_callback(request) -> str | None:
+    """« aujourd'hui entre 14h et 16h » for a waiting request with a window (``services.eta``);
+    None while in a call, once closed, or before the first estimate."""
+    from flask import current_app
+
+    from .clock import utcnow
+    from .domain.messages import window_words
+    from .extensions import zone_named
+
+    if request.status not in ("queued", "offered", "retry_wait", "scheduled") or request.eta_from is None:
+        return None
+    if request.eta_reason is not None:
+        return None
+    return window_words(request.eta_from, request.eta_to, utcnow(), zone_named(current_app.config["TIMEZONE"]))
+
+
+def no_window_reason(request) -> str | None:
+    """Why no window is given, in words, when the model could not say one."""
+    if not request.is_active or request.eta_reason is None:
+        return None
+    if request.eta_reason == "no_agent":
+        return _("Aucun conseiller n'est présent ou prévu dans votre région d'ici là : nous ne pouvons pas encore "
+                 "vous donner une heure plus précise, mais le délai sera tenu.")
+    return _("Beaucoup de demandes sont arrivées en même temps : votre demande passe en priorité à l'approche du "
+             "délai, et un conseiller d'une autre région pourra vous rappeler.")

@@ -128,6 +128,17 @@ class CallbackRequest(db.Model):
     time_to_first_attempt_s: Mapped[int | None] = mapped_column(Integer)
     priority: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # raised by escalation
     next_escalation_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # None: nothing left to do
+    # The expected callback window (domain.eta), recomputed by the periodic job; the first one told
+    # to the artisan (delay notices compare with it); the one in force when the first call started
+    # (the calibration: was the call inside the window announced?).
+    eta_from: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    eta_to: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    eta_reason: Mapped[str | None] = mapped_column(String(16))
+    eta_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    eta_told_from: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    announced_from: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    announced_to: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    announced_width_s: Mapped[int | None] = mapped_column(Integer)
     # Personal data erased after the retention period (figures for reports are kept).
     purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

@@ -19,6 +19,8 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("dispatch", "chamber_callback.jobs.dispatch_tick", every_seconds=15),
     # Escalation levels due (50 % / 75 % / breach / reminders) and e-mails that failed before.
     PeriodicJob("sla", "chamber_callback.jobs.sla_tick", every_seconds=30),
+    # The expected callback windows of every waiting request (domain.eta).
+    PeriodicJob("eta", "chamber_callback.jobs.eta_tick", every_seconds=60),
     # Personal data past the retention period (RGPD).
     PeriodicJob("retention", "chamber_callback.jobs.purge_personal_data", every_seconds=3600),
 )

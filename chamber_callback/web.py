@@ -168,6 +168,8 @@ def init_web(app: Flask) -> None:
         sector_label=labels.sector_label,
         urgency_label=labels.urgency_label,
         duplicate_message=labels.duplicate_message,
+        expected_callback=labels.expected_callback,
+        no_window_reason=labels.no_window_reason,
         current_locale=lambda: str(get_locale() or "fr"),
         chamber_name=lambda: app.config["CHAMBER_NAME"],
         chamber_phone=lambda: settings.display_get("CHAMBER_PHONE"),

@@ -187,6 +187,14 @@ def openapi_document(base_url: str, consent_asked: bool = True) -> dict:
                     "unit": {"type": "string", "description": "Code of the regional unit handling the request."},
                     "topic": {"type": "string"},
                     "urgent": {"type": "boolean"},
+                    "expected_callback": {
+                        "type": ["object", "null"],
+                        "description": "When the first call should start: a window that never ends after "
+                                       "`sla_deadline`, local times with their offset. Null while it cannot be "
+                                       "said (in a call, closed, or nobody present or planned before the deadline).",
+                        "properties": {"from": {"type": "string", "format": "date-time"},
+                                       "to": {"type": "string", "format": "date-time"}},
+                        "required": ["from", "to"]},
                     "duplicate": {"type": "boolean"},
                 },
             },

@@ -9,10 +9,12 @@ from flask import current_app, jsonify, request, url_for
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
+from .. import labels
 from ..clock import utcnow
 from ..domain.actors import API_CLIENT
 from ..domain.geography import communes_for
 from ..domain.intake import N_, IntakeError, check_window
+from ..extensions import zone_named
 from ..labels import duplicate_message
 from ..models import CallbackRequest
 from ..public.forms import IntakeForm, topic_choices
@@ -45,9 +47,19 @@ def request_json(callback: CallbackRequest, **extra) -> dict:
         "unit": callback.unit.code,
         "topic": callback.topic.code,
         "urgent": callback.urgent,
+        "expected_callback": _expected(callback),
     }
     body.update(extra)
     return body
+
+
+def _expected(callback: CallbackRequest) -> dict | None:
+    """The window in which the first call should start (local times with their offset), or None
+    when it cannot be said (in a call, closed, or nobody present or planned before the deadline)."""
+    if callback.eta_from is None or callback.eta_reason is not None or not labels.expected_callback(callback):
+        return None
+    zone = zone_named(current_app.config["TIMEZONE"])
+    return {"from": callback.eta_from.astimezone(zone).isoformat(), "to": callback.eta_to.astimezone(zone).isoformat()}
 
 
 def _form_data(payload: dict) -> tuple[MultiDict, dict[str, list[str]]]:

@@ -85,3 +85,44 @@ def resolved_title(reference: str, what: str) -> str:
 
 def resolved_body(reference: str, what: str, when: str) -> str:
     return f"La demande {reference} a été {what} le {when} : l'alerte est levée."
+
+
+# --- the expected callback window, as people read it ----------------------------------------------
+
+WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+
+
+def _clock(moment: datetime) -> str:
+    return f"{moment:%H}h" if moment.minute == 0 else f"{moment:%H}h{moment:%M}"
+
+
+def _day(local: datetime, today: datetime) -> str:
+    days = (local.date() - today.date()).days
+    if days == 0:
+        return "aujourd'hui"
+    if days == 1:
+        part = "matin" if local.hour < 12 else "après-midi" if local.hour < 18 else "soir"
+        return f"demain {part}"
+    if days < 7:
+        return WEEKDAYS[local.weekday()]
+    return f"le {local:%d/%m}"
+
+
+def window_words(start: datetime, end: datetime, now: datetime, tz: ZoneInfo) -> str:
+    """« aujourd'hui entre 14h et 16h », « demain matin entre 8h30 et 10h », « d'ici 10h45 »…
+    (GSM-7, for the SMS as for the pages)."""
+    local_start, local_end, today = start.astimezone(tz), end.astimezone(tz), now.astimezone(tz)
+    if local_start <= today and (end - now).total_seconds() <= 45 * 60:
+        return f"d'ici {_clock(local_end)}"
+    if local_start.date() != local_end.date():
+        return f"d'ici {_day(local_end, today)} {_clock(local_end)}"
+    return f"{_day(local_start, today)} entre {_clock(local_start)} et {_clock(local_end)}"
+
+
+def confirmation_with_window(reference: str, window: str, status_url: str) -> str:
+    return f"CMA : demande {reference} enregistrée, rappel prévu {window}. Suivi : {status_url}"
+
+
+def delay(reference: str, window: str) -> str:
+    return (f"CMA : votre rappel (demande {reference}) est retardé, il est désormais prévu {window}. "
+            "Gardez votre téléphone.")

@@ -16,6 +16,7 @@ from ..domain.sla import sla_deadline
 from ..extensions import begin_write, db
 from ..models import CallbackRequest, Departement, Offer, Topic
 from ..queues import cancel_offer_expiry, enqueue_assignment, enqueue_message
+from . import eta
 from .audit import record_event
 from .lifecycle import transition
 from .messages import add_message
@@ -86,6 +87,7 @@ def submit_request(intake: Intake, *, actor: Actor, now: datetime, sla_hours: fl
                 record_event(request_id=request.id, action="request.submitted", actor=actor, now=now,
                              to_status=Status.QUEUED.value,
                              data={"channel": intake.channel, "urgent": intake.urgent, "topic": intake.topic})
+                eta.store_first(request, eta.window_for_new(request, now), now)  # the confirmation says it
                 work.after_commit(enqueue_message, add_message(request, "confirmation", now, token=token))
                 assigned = work.after_commit(_enqueue_new, request.id, now)
         reminded = False

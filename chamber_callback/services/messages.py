@@ -43,8 +43,13 @@ def add_message(request: CallbackRequest, kind: str, now: datetime, *, token: st
                 when: datetime | None = None) -> int | None:
     """Store the message in the caller's transaction (once per request and kind); returns its id,
     or None when that message was already stored (a reminder: once per ``REMINDER_EVERY``)."""
-    if kind == "confirmation":
+    if kind == "confirmation" and request.eta_from and request.eta_reason is None:
+        body = texts.confirmation_with_window(request.reference, texts.window_words(
+            request.eta_from, request.eta_to, now, _tz()), _status_url(token))
+    elif kind == "confirmation":
         body = texts.confirmation(request.reference, request.sla_deadline, _status_url(token), _tz())
+    elif kind == "delay":
+        body = texts.delay(request.reference, texts.window_words(request.eta_from, request.eta_to, now, _tz()))
     elif kind == "reminder":
         last = db.session.scalar(select(func.max(ArtisanMessage.created_at)).where(
             ArtisanMessage.request_id == request.id, ArtisanMessage.kind.like("reminder-%")))

@@ -93,6 +93,10 @@ def record_contact(request: CallbackRequest, now: datetime, *, reached: bool) ->
     """
     if not reached and request.first_attempt_at is None:
         request.first_attempt_at = now
+        if request.eta_from is not None and request.eta_to is not None and request.eta_reason is None:
+            # The calibration: the window in force when the first call started, kept with it.
+            request.announced_from, request.announced_to = request.eta_from, request.eta_to
+            request.announced_width_s = int((request.eta_to - request.eta_from).total_seconds())
         request.time_to_first_attempt_s = int((now - request.submitted_at).total_seconds())
     if reached and request.first_reached_at is None:
         request.first_reached_at = now

@@ -9,29 +9,32 @@ Every figure is a grouped SQL query over an indexed time window or over the acti
 nothing here loads request rows into Python to count them.
 """
 from .dashboard import (
-                        AgentRow,
-                        Headline,
-                        Series,
-                        abandonment,
-                        active_breakdown,
-                        agents_board,
-                        attention_lists,
-                        calls_between,
-                        headline,
-                        hourly_activity,
-                        time_to_first_attempt,
-                        ttfa_histogram,
-                        within_sla_by_agent,
-                        within_sla_by_day,
-                        within_sla_by_unit,
+    AgentRow,
+    Calibration,
+    Headline,
+    Series,
+    abandonment,
+    active_breakdown,
+    agents_board,
+    attention_lists,
+    calibration,
+    calibration_by_unit,
+    calls_between,
+    headline,
+    hourly_activity,
+    time_to_first_attempt,
+    ttfa_histogram,
+    within_sla_by_agent,
+    within_sla_by_day,
+    within_sla_by_unit,
 )
 from .definitions import Percentiles, Scope, Share
 from .reports import OUTCOMES, ReportRow, report
 from .sql import day_bounds, local_bucket, local_midnight
 
 __all__ = [
-    "OUTCOMES", "AgentRow", "Headline", "Percentiles", "ReportRow", "Scope", "Series", "Share", "abandonment",
-    "active_breakdown", "agents_board", "attention_lists", "calls_between", "day_bounds", "headline",
-    "hourly_activity", "local_bucket", "local_midnight", "report", "time_to_first_attempt", "ttfa_histogram",
-    "within_sla_by_agent", "within_sla_by_day", "within_sla_by_unit",
+    "OUTCOMES", "AgentRow", "Calibration", "Headline", "Percentiles", "ReportRow", "Scope", "Series", "Share",
+    "abandonment", "active_breakdown", "agents_board", "attention_lists", "calibration", "calibration_by_unit",
+    "calls_between", "day_bounds", "headline", "hourly_activity", "local_bucket", "local_midnight", "report",
+    "time_to_first_attempt", "ttfa_histogram", "within_sla_by_agent", "within_sla_by_day", "within_sla_by_unit",
 ]

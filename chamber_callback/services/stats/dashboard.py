@@ -40,6 +40,50 @@ def time_to_first_attempt(scope: Scope, start: datetime, end: datetime) -> Perce
     return Percentiles(*row) if row and row[0] else Percentiles()
 
 
+@dataclass
+class Calibration:
+    """How often the first call started inside the window announced (``services.eta``)."""
+
+    last_day: Share = field(default_factory=Share)
+    last_week: Share = field(default_factory=Share)
+    median_width_s: int | None = None  # over the week
+
+    def as_dict(self) -> dict:
+        return {"last_24_hours": self.last_day.as_dict(), "last_7_days": self.last_week.as_dict(),
+                "median_window_s": self.median_width_s}
+
+
+def calibration_by_unit(scope: Scope, now: datetime) -> dict[int, Calibration]:
+    """Per unit: the first calls of the last 24 hours and 7 days that had a window announced, and
+    how many started inside it; the window's median width over the week."""
+    week, day = now - timedelta(days=7), now - timedelta(days=1)
+    inside = and_(R.first_attempt_at >= R.announced_from, R.first_attempt_at <= R.announced_to)
+    where = [R.first_attempt_at >= week, R.first_attempt_at < now, R.announced_from.is_not(None), *scope.conditions()]
+    result: dict[int, Calibration] = defaultdict(Calibration)
+    for unit_id, counted, kept, counted_day, kept_day in db.session.execute(select(
+            R.unit_id, func.count(), func.count().filter(inside), func.count().filter(R.first_attempt_at >= day),
+            func.count().filter(inside, R.first_attempt_at >= day)).where(*where).group_by(R.unit_id)):
+        result[unit_id].last_week = Share(kept, counted)
+        result[unit_id].last_day = Share(kept_day, counted_day)
+    for unit_id, _count, median, _p90 in db.session.execute(
+            percentile_query(ranked(R.announced_width_s, where, [R.unit_id]), 1)):
+        result[unit_id].median_width_s = median
+    return dict(result)
+
+
+def calibration(scope: Scope, now: datetime) -> Calibration:
+    """The same for the whole scope (the median width over every window of the week)."""
+    week = now - timedelta(days=7)
+    total = Calibration()
+    for row in calibration_by_unit(scope, now).values():
+        total.last_week = Share(total.last_week.part + row.last_week.part, total.last_week.whole + row.last_week.whole)
+        total.last_day = Share(total.last_day.part + row.last_day.part, total.last_day.whole + row.last_day.whole)
+    where = [R.first_attempt_at >= week, R.first_attempt_at < now, R.announced_from.is_not(None), *scope.conditions()]
+    row = db.session.execute(percentile_query(ranked(R.announced_width_s, where, []), 0)).one_or_none()
+    total.median_width_s = row[1] if row and row[0] else None
+    return total
+
+
 def abandonment(scope: Scope, start: datetime, end: datetime) -> tuple[Share, dict[str, int]]:
     counts = dict(db.session.execute(
         # closed_at is set on closed requests only: no status condition, which would lead SQLite
@@ -71,6 +115,7 @@ class Headline:
     within_7_days: Share
     ttfa_7_days: Percentiles
     abandonment_7_days: Share
+    calibration: Calibration
     closed_7_days: dict[str, int]
     by_unit: list[DepthRow]
     by_topic: list[DepthRow]
@@ -104,6 +149,7 @@ class Headline:
             "calls_today": self.calls_today,
             "within_sla": {"today": self.within_today.as_dict(), "last_7_days": self.within_7_days.as_dict()},
             "time_to_first_attempt_last_7_days": self.ttfa_7_days.as_dict(),
+            "first_calls_in_announced_window": self.calibration.as_dict(),
             "abandonment_last_7_days": {**self.abandonment_7_days.as_dict(),
                                         "closed": {s: self.closed_7_days.get(s, 0) for s in CLOSED_COUNTED}},
         }
@@ -186,6 +232,7 @@ def headline(scope: Scope, now: datetime, tz: str,
         calls_today=calls_between(scope, today, now),
         within_today=total(within_today.values()), within_7_days=total(within_week.values()),
         ttfa_7_days=time_to_first_attempt(scope, week, now), abandonment_7_days=gave_up, closed_7_days=closed,
+        calibration=calibration(scope, now),
         by_unit=active.by_unit, by_topic=active.by_topic, within_today_by_unit=within_today,
         within_7_days_by_unit=within_week,
     )

@@ -290,6 +290,35 @@ class RecoveryCode(db.Model):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+class RosterTemplate(db.Model):
+    """An agent's usual hours on one weekday (Monday = 0), as its senior planned them."""
+
+    __tablename__ = "roster_templates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id", ondelete="CASCADE"))
+    weekday: Mapped[int] = mapped_column(Integer)
+    start: Mapped[str] = mapped_column(String(5))  # "08:30", local time
+    end: Mapped[str] = mapped_column(String(5))
+
+    __table_args__ = (Index("uq_roster_templates_user_weekday", "user_id", "weekday", unique=True),)
+
+
+class RosterDay(db.Model):
+    """A day that differs from the template: other hours, or none (a day off)."""
+
+    __tablename__ = "roster_days"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(Date)
+    start: Mapped[str | None] = mapped_column(String(5))  # both None: a day off
+    end: Mapped[str | None] = mapped_column(String(5))
+
+    __table_args__ = (Index("uq_roster_days_user_day", "user_id", "day", unique=True),
+                      Index("ix_roster_days_day", "day"))
+
+
 class ApiToken(db.Model):
     """A personal API token (shown once, stored as a digest, revocable)."""
 

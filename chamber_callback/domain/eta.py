@@ -124,6 +124,7 @@ def estimate(queue: Sequence[Waiting], shifts: Iterable[Shift], now: datetime, s
                 free = max(start, busy_until[agent_id])
             slots.append((free, number * 100 + slot, end))
     heapq.heapify(slots)
+    first_open = periods[0][0] if periods else now  # nobody calls before the first agent works
     windows: dict[int, Window] = {}
     served = 0
     for waiting in queue:
@@ -150,9 +151,10 @@ def estimate(queue: Sequence[Waiting], shifts: Iterable[Shift], now: datetime, s
         served += 1
         calls_before = served / concurrent
         half = max(MIN_HALF_WIDTH, min(service * (Z_80 * stats.variation * math.sqrt(calls_before)), MAX_WIDTH / 2))
-        begin, finish = _floor(max(now, start - half)), min(_ceil(start + half), waiting.deadline)
+        soonest = max(earliest, first_open)  # the window never opens before a call is possible
+        begin, finish = _floor(max(soonest, start - half)), min(_ceil(start + half), waiting.deadline)
         if finish - begin < ROUND_TO:
-            begin = _floor(max(now, finish - ROUND_TO))
+            begin = _floor(max(soonest, finish - ROUND_TO))
         windows[waiting.id] = Window(begin, finish, start)
     return windows
 

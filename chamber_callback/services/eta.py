@@ -23,6 +23,7 @@ from ..domain.sla import BusinessCalendar
 from ..extensions import db
 from ..models import CallAttempt, CallbackRequest, RegionalUnit, StaffUser
 from ..queues import enqueue_message
+from . import roster
 from .queue import ahead_of, queue_order
 from .sla import closed_days, opening_hours
 from .unit_of_work import unit_of_work
@@ -36,6 +37,7 @@ WRAP_UP_MINUTES = 2.0
 RECENT = timedelta(days=7)
 MIN_SAMPLES = 20
 PRESENCE_CARRIED = timedelta(days=7)  # without a roster, the agents present now are expected back
+UNPLANNED_PRESENCE = timedelta(hours=1)  # present now but not planned: counted for an hour
 
 
 def calendar(unit: RegionalUnit) -> BusinessCalendar:
@@ -65,12 +67,25 @@ def call_stats(unit_id: int, now: datetime) -> CallStats:
 
 
 def presence(unit_id: int, now: datetime, stats: CallStats) -> tuple[list[Shift], dict[int, datetime]]:
-    """Who will call: the agents present now (expected back at the next openings, for want of a
-    roster), and when those in a call should be free."""
+    """Who will call: the roster's planned hours (``services.roster``), and the agents present now
+    until the end of their planned period (an hour when none is planned); without any roster in the
+    unit, the agents present now, expected back at the next openings. And when those in a call
+    should be free."""
     agents = db.session.execute(select(StaffUser.id, StaffUser.capacity, StaffUser.availability).where(
-        StaffUser.unit_id == unit_id, StaffUser.role.in_(TAKES_CALLS), StaffUser.is_active_account.is_(True),
-        StaffUser.availability.in_(PRESENT))).all()
-    shifts = [Shift(agent_id, now, now + PRESENCE_CARRIED, capacity) for agent_id, capacity, _state in agents]
+        StaffUser.unit_id == unit_id, StaffUser.role.in_(TAKES_CALLS), StaffUser.is_active_account.is_(True))).all()
+    planned = roster.presence(unit_id, now)
+    shifts = []
+    for agent_id, capacity, state in agents:
+        present = state in PRESENT
+        if planned is None:
+            if present:
+                shifts.append(Shift(agent_id, now, now + PRESENCE_CARRIED, capacity))
+            continue
+        mine = planned.get(agent_id, [])
+        current = next((end for start, end in mine if start <= now < end), None)
+        if present:
+            shifts.append(Shift(agent_id, now, current or now + UNPLANNED_PRESENCE, capacity))
+        shifts.extend(Shift(agent_id, start, end, capacity) for start, end in mine if start > now)
     busy: dict[int, datetime] = {}
     call = timedelta(minutes=stats.call_minutes)
     for agent_id, started in db.session.execute(

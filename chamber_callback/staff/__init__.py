@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("staff", __name__)
 
-from . import routes  # noqa: F401
+from . import planning, routes  # noqa: F401

@@ -156,6 +156,7 @@ def load_config() -> dict:
         "DASHBOARD_POLL_SECONDS": int(_env("DASHBOARD_POLL_SECONDS", "10")),
         # The dashboard's counts and charts are shared this long by managers watching the same scope.
         "DASHBOARD_CACHE_SECONDS": float(_env("DASHBOARD_CACHE_SECONDS", "5")),
+        "FORECAST_CACHE_SECONDS": float(_env("FORECAST_CACHE_SECONDS", "60")),
         "CHAMBER_PHONE": _env("CHAMBER_PHONE", "09 00 00 00 00"),
         # When the chamber calls back and answers, as the public pages say it (editable in /admin/crise).
         "CHAMBER_HOURS": _env("CHAMBER_HOURS", "du lundi au samedi, 8 h – 21 h"),

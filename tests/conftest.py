@@ -77,6 +77,7 @@ TEST_CONFIG = {
     "PUBLIC_BASE_URL": "https://rappel.example.fr",
     "WTF_CSRF_ENABLED": False,
     "DASHBOARD_CACHE_SECONDS": 0,  # each test sees its own figures
+    "FORECAST_CACHE_SECONDS": 0,
     "MAIL_LOG": os.path.join(os.environ["INSTANCE_PATH"], "mail.log"),
 }
 

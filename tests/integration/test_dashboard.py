@@ -361,6 +361,7 @@ def test_stats_api(app, client, day, freeze_clock):
 MANAGER_MATRIX = {
     ("GET", "/pilotage"),
     ("GET", "/pilotage/panneau"),
+    ("GET", "/pilotage/previsions"),
     ("POST", "/pilotage/demandes/XXXX-XXXX/confier"),
     ("POST", "/pilotage/demandes/XXXX-XXXX/unite"),
     ("POST", "/pilotage/demandes/XXXX-XXXX/priorite"),
@@ -391,7 +392,7 @@ def test_manager_route_role_matrix(app, role):
 
 def test_every_manager_route_is_in_the_matrix(app):
     endpoints = {rule.endpoint for rule in app.url_map.iter_rules() if rule.endpoint.startswith("manager.")}
-    assert len(endpoints) == 9  # export_report serves two of the matrix's paths
+    assert len(endpoints) == 10  # export_report serves two of the matrix's paths
     assert len(MANAGER_MATRIX) == len(endpoints) + 1
 
 

@@ -17,6 +17,7 @@ from .domain.roles import ALL_ROLES, TAKES_CALLS
 from .extensions import db
 from .models import CallbackRequest
 from .queues import REDIS_ERRORS
+from .simulate_cli import simulate_command
 
 # Numbers from the ranges ARCEP reserves for fiction (01 99 00 …, 02 61 91 …): never a real person.
 DEMO_PHONE_PREFIX = "+3319900"
@@ -78,6 +79,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(demo_code_command)
     app.cli.add_command(export_personal_data_command)
     app.cli.add_command(erase_personal_data_command)
+    app.cli.add_command(simulate_command)
 
 
 @click.command("purge-personal-data")

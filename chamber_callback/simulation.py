@@ -40,6 +40,7 @@ from .domain.sla import instant_at_share, sla_deadline
 
 _DONE = frozenset({Status.COMPLETED, Status.UNREACHABLE})
 _WAITING = frozenset({Status.QUEUED, Status.RETRY_WAIT})
+FIRST_WINDOW_QUEUE_LIMIT = 400
 DRAIN_AFTER_LAST_DEADLINE = timedelta(hours=6)  # simulated past the last deadline, so all are judged
 
 
@@ -58,6 +59,7 @@ class SimulationResult:
     breaches: dict[str, list[int]] = field(default_factory=dict)  # per unit, per hour of the deadline
     already_late: int = 0  # waiting at the start past their deadline (not counted as breaches)
     waits: list[float] = field(default_factory=list)  # minutes from arrival to the first call
+    unit_waits: dict[str, list[float]] = field(default_factory=dict)  # the same, per unit
     calls: int = 0
     reached: int = 0
     unreachable: int = 0
@@ -153,9 +155,12 @@ class _Simulation:
         self.requests: list[_Request] = []
         self.by_unit: list[list[_Request]] = [[] for _ in self.units]
         self.eta_every = eta_every
+        self.shifts: list[list[Shift]] = []
+        self.agents: list[list[_Agent]] = []
         self.result = SimulationResult(self.start, tuple(self.units))
         self.result.breaches = {unit: [] for unit in self.units}
         self.result.busy_minutes = dict.fromkeys(self.units, 0.0)
+        self.result.unit_waits = {unit: [] for unit in self.units}
         self.result.present_minutes = dict.fromkeys(self.units, 0.0)
 
     # --- time ------------------------------------------------------------------------------------
@@ -269,6 +274,8 @@ class _Simulation:
                 request = self.add(owner, self.rng.random() < load.urgent_share, submitted,
                                    sla_deadline(submitted, self.rules.sla_hours, calendar=clock))
                 self.enqueue(request)
+                if self.eta_every:
+                    self.first_window(request)
 
     # --- agents ----------------------------------------------------------------------------------
     def presence(self, load: UnitLoad, until: datetime) -> list[tuple[float, float, int]]:
@@ -320,9 +327,9 @@ class _Simulation:
         if request.first_call is None:
             now = self.instant(self.env.now)
             request.first_call = now
-            self.result.waits.append(self.minutes(now) - self.minutes(request.submitted_at)
-                                     if request.submitted_at >= self.start else
-                                     (now - request.submitted_at).total_seconds() / 60)
+            wait = (now - request.submitted_at).total_seconds() / 60
+            self.result.waits.append(wait)
+            self.result.unit_waits[self.units[request.owner]].append(wait)
             window = request.window
             if window is None:
                 self.result.no_window += 1
@@ -364,18 +371,36 @@ class _Simulation:
         hours[hour] += 1
 
     # --- windows (calibration) ---------------------------------------------------------------------
-    def windows(self, shifts: list[list[Shift]], agents: list[list[_Agent]]):
+    def estimate(self, unit: int, waiting: list[_Request]) -> dict:
+        """``domain.eta``'s windows for a unit's queue (in queue order), now."""
+        now = self.instant(self.env.now)
+        busy = {agent.id: agent.busy_until for agent in self.agents[unit] if agent.busy_until is not None}
+        present = [shift for shift in self.shifts[unit] if shift.end > now]
+        load = self.scenario.units[unit]
+        return estimate([Waiting(r.id, r.deadline, r.not_before) for r in waiting], present, now, load.stats,
+                        load.calendar, busy)
+
+    def waiting(self, unit: int) -> list[_Request]:
+        self.by_unit[unit] = [r for r in self.by_unit[unit] if r.state not in _DONE]
+        return sorted((r for r in self.by_unit[unit] if r.state in _WAITING), key=queue_key)
+
+    def first_window(self, request: _Request) -> None:
+        """The window told at submission: the unit's queue ahead of the request, then it (skipped
+        for a long queue, where the periodic pass gives it long before its first call)."""
+        if len(self.by_unit[request.owner]) > FIRST_WINDOW_QUEUE_LIMIT:
+            return
+        mine = queue_key(request)
+        ahead = [r for r in self.waiting(request.owner) if queue_key(r) < mine]
+        request.window = self.estimate(request.owner, [*ahead, request])[request.id]
+
+    def windows(self):
+        """The periodic pass: every unit's queue, a window kept until it moves by more than its width."""
         while True:
-            now = self.instant(self.env.now)
-            for unit, load in enumerate(self.scenario.units):
-                self.by_unit[unit] = [r for r in self.by_unit[unit] if r.state not in _DONE]
-                waiting = sorted((r for r in self.by_unit[unit] if r.state in _WAITING), key=queue_key)
+            for unit in range(len(self.units)):
+                waiting = self.waiting(unit)
                 if not waiting:
                     continue
-                busy = {agent.id: agent.busy_until for agent in agents[unit] if agent.busy_until is not None}
-                queue = [Waiting(r.id, r.deadline, r.not_before) for r in waiting]
-                present = [shift for shift in shifts[unit] if shift.end > now]
-                found = estimate(queue, present, now, load.stats, load.calendar, busy)
+                found = self.estimate(unit, waiting)
                 for request in waiting:
                     window = found[request.id]
                     if request.first_call is None and moved(request.window, window):
@@ -413,8 +438,9 @@ class _Simulation:
                 self.env.process(self.agent(agent, own))
             agents.append(mine)
             shifts.append(theirs)
+        self.shifts, self.agents = shifts, agents
         if self.eta_every:
-            self.env.process(self.windows(shifts, agents))
+            self.env.process(self.windows())
         self.env.run(until=self.minutes(until))
         result = self.result
         result.requests = len(self.requests)

@@ -279,11 +279,12 @@ class _Simulation:
 
     # --- agents ----------------------------------------------------------------------------------
     def presence(self, load: UnitLoad, until: datetime) -> list[tuple[float, float, int]]:
-        """(from, to, agents) in minutes: the planned agents of each hour within opening hours."""
+        """(from, to, agents) in minutes: the planned agents of each hour within opening hours; a
+        fraction of an agent is one more agent for that share of the hour's open time."""
         periods = []
         hours = math.ceil(self.minutes(until) / 60)
         for hour in range(hours):
-            agents = round(load.agents[min(hour, len(load.agents) - 1)]) if load.agents else 0
+            agents = load.agents[min(hour, len(load.agents) - 1)] if load.agents else 0.0
             if agents <= 0:
                 continue
             begin, end = self.instant(hour * 60), self.instant((hour + 1) * 60)
@@ -293,7 +294,15 @@ class _Simulation:
                     if opening >= end:
                         break
                     intervals.append((opening, min(closing, end)))
-            periods.extend((self.minutes(a), self.minutes(b), agents) for a, b in intervals if b > a)
+            whole, part = int(agents), agents - int(agents)
+            spans = [(self.minutes(a), self.minutes(b)) for a, b in intervals if b > a]
+            periods.extend((a, b, whole) for a, b in spans if whole)
+            left = part * sum(b - a for a, b in spans)  # the last agent's share of the open time
+            for a, b in spans:
+                if left <= 1e-9:
+                    break
+                periods.append((a, min(b, a + left), whole + 1))
+                left -= min(b, a + left) - a
         return periods
 
     def agent(self, agent: _Agent, periods: list[tuple[float, float]]):

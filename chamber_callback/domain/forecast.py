@@ -18,7 +18,8 @@ any unit's agents take it in the same order. A cohort still waiting when its dea
 a breach, counted in the hour of its deadline.
 
 Staffing: the same pass, where a cohort about to breach at its unit's last open step before the
-deadline is served by extra agents in that step instead: adding capacity as late as possible is
+deadline is served by extra agents in that step instead (then counted as whole agents over each
+hour, enough for every step of it): adding capacity as late as possible is
 the least that meets every deadline (for one server in deadline order; here close to it). The
 95 % plan lets the first 5 % of the requests breach instead of paying for them.
 
@@ -236,8 +237,8 @@ def project(scenario: Scenario, *, staffing_target: float | None = None) -> Proj
         moment = max(0.0, min(float(steps), (deadline - start + call[u]) / STEP))
         deadline_step = min(steps, math.floor(moment))
         fraction = moment - deadline_step
-        last_chance = last_open[u][min(deadline_step, steps - 1) if fraction > 0 else deadline_step - 1] \
-            if deadline_step >= 1 or fraction > 0 else -1
+        # Extra agents help only in a step wholly before that instant.
+        last_chance = last_open[u][deadline_step - 1] if deadline_step >= 1 else -1
         if last_chance < arrival_step:
             last_chance = -1
         cohort = _Cohort(seq, u, urgent, count, deadline, deadline_step, max(arrival_step, _step_of(overflow, start)),
@@ -269,7 +270,7 @@ def project(scenario: Scenario, *, staffing_target: float | None = None) -> Proj
         return heap[0] if heap else None
 
     breaches = {code: [0.0] * hours_out for code in units}
-    extra = {code: [0.0] * hours_out for code in units}
+    extra_minutes = [[0.0] * steps for _ in units]  # staffing: agent-minutes needed in each step
     budget = (1 - staffing_target) * requests if staffing_target is not None else 0.0
     for k in range(steps):
         for cohort in arrivals_at[k]:
@@ -331,23 +332,33 @@ def project(scenario: Scenario, *, staffing_target: float | None = None) -> Proj
             for cohort in chances[k]:
                 if cohort.counted or cohort.deadline <= start:
                     continue
-                at_deadline = cohort.deadline_step == k
-                missing = late(cohort) if at_deadline else cohort.remaining
-                if missing <= 1e-9:
+                if cohort.remaining <= 1e-9:
                     continue
-                allowed = min(budget, missing)
+                allowed = min(budget, cohort.remaining)  # the 95 % plan lets the first 5 % breach
                 budget -= allowed
-                paid = missing - allowed
+                paid = cohort.remaining - allowed
                 if paid > 1e-9:
-                    u = cohort.unit
-                    extra[units[u]][hour] += paid * service[u] / 60  # agent-hours in that hour
-                    cohort.remaining = max(0.0, cohort.remaining - paid)
-                if at_deadline:
-                    breach(cohort, allowed)
+                    extra_minutes[cohort.unit][k] += paid * service[cohort.unit]
+                    cohort.remaining = allowed
         for cohort in deadlines[k]:
             if not cohort.counted:
                 breach(cohort, late(cohort))
     projection = Projection(start, tuple(units), requests, breaches, already_late, unavoidable)
     if staffing_target is not None:
-        projection.extra_agents = extra
+        projection.extra_agents = {code: _agents_per_hour(extra_minutes[u], open_fraction[u], hours_out)
+                                   for u, code in enumerate(units)}
     return projection
+
+
+def _agents_per_hour(minutes: list[float], open_fraction: list[float], hours: int) -> list[float]:
+    """The agents to add for a whole hour so that, at each step of it, the agent-minutes needed so
+    far in the hour fit in the open time so far."""
+    agents = [0.0] * hours
+    for hour in range(hours):
+        needed = available = 0.0
+        for k in range(hour * STEPS_PER_HOUR, min(len(minutes), (hour + 1) * STEPS_PER_HOUR)):
+            needed += minutes[k]
+            available += open_fraction[k] * STEP.total_seconds() / 60
+            if needed > 1e-9 and available > 0:
+                agents[hour] = max(agents[hour], needed / available)
+    return agents

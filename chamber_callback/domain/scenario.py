@@ -74,7 +74,8 @@ class Scenario:
         units = []
         for load in self.units:
             extra = delta.get(load.unit, 0)
-            units.append(replace(load, agents=tuple(max(0.0, n + extra) for n in load.agents)) if extra else load)
+            agents = load.agents or (0.0,)
+            units.append(replace(load, agents=tuple(max(0.0, n + extra) for n in agents)) if extra else load)
         return replace(self, units=tuple(units))
 
     def with_sla(self, sla_hours: float) -> Scenario:

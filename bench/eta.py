@@ -185,6 +185,7 @@ def model_part(args) -> None:
           f"{'forecast':>10}{'simulate':>10}")
     for label, per_day, agents in (("calm: 2,000 a day, 40 agents", 2000, 40),
                                    ("tight: 3,200 a day, 40 agents", 3200, 40),
+                                   ("knee: 3,900 a day, 40 agents", 3900, 40),
                                    ("over: 4,500 a day, 40 agents", 4500, 40),
                                    ("crisis: 20,000 a day, 120 agents", 20000, 120)):
         scenario = crisis_scenario(start, per_day, agents)

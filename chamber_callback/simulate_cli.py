@@ -8,6 +8,7 @@ with ``--calibration``, how many first calls started inside their announced wind
 """
 from __future__ import annotations
 
+import re
 import statistics
 from dataclasses import replace
 
@@ -20,6 +21,24 @@ from .domain.scenario import Scenario, UnitLoad
 from .simulation import SimulationResult, percentile, simulate_many
 
 CALIBRATION_EVERY_MINUTES = 5.0
+RATE = re.compile(r"\s*([0-9]{1,7})\s*(?:/\s*(day|d|jour|j|hour|h|heure))?\s*", re.IGNORECASE)
+PER_HOUR = {"hour", "h", "heure"}
+
+
+class Rate(click.ParamType):
+    """Requests a day: ``20000``, ``20000/day`` (``/jour``), or an hourly rate, ``800/h``."""
+
+    name = "N[/day|/h]"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int):
+            return value
+        match = RATE.fullmatch(value)
+        if not match:
+            self.fail(f"{value!r}: expected a number of requests a day (20000 or 20000/day) or an hour (800/h)",
+                      param, ctx)
+        number = int(match.group(1))
+        return number * 24 if (match.group(2) or "").lower() in PER_HOUR else number
 
 
 def parse_agents(spec: str | None, codes: list[str]) -> dict[str, int]:
@@ -118,8 +137,8 @@ def report(scenario: Scenario, results: list[SimulationResult], names: dict[str,
 
 
 @click.command("simulate")
-@click.option("--arrivals", "per_day", type=click.IntRange(0, 1_000_000),
-              help="Requests a day across the chamber (default: the forecast's).")
+@click.option("--arrivals", "per_day", type=Rate(),
+              help="Requests across the chamber: 20000/day, or 800/h (default: the forecast's).")
 @click.option("--agents", "agents_spec", help="Agents calling in every open hour, per unit: est=8,ouest=6 "
                                               "(default: the roster and the agents present).")
 @click.option("--sla", "sla_hours", type=click.FloatRange(1, 168), help="The promised delay in hours.")

@@ -28,11 +28,12 @@ def test_enough_agents_call_everyone_in_time(app, freeze_clock):
     freeze_clock(NOW)
     for _ in range(4):
         make_request(now=NOW - timedelta(hours=2))
-    result = app.test_cli_runner().invoke(args=["simulate", "--arrivals", "50", "--agents", f"{UNIT}=3,ouest=2",
+    result = app.test_cli_runner().invoke(args=["simulate", "--arrivals", "50/day", "--agents", f"{UNIT}=3,ouest=2",
                                                 "--runs", "3", "--calibration"])
     assert result.exit_code == 0, result.output
     row = _row(result.output, UNIT)
     assert row[3] == "3" and row[4:6] == ["0", "(0–0)"]
+    assert 40 <= int(_row(result.output, "all units")[2]) <= 65  # 4 waiting and about 50 arriving
     assert "Callback windows:" in result.output and "of first calls started inside" in result.output
 
 
@@ -43,3 +44,13 @@ def test_a_bad_staffing_is_refused_with_the_units_to_choose_from(app, freeze_clo
     assert "unknown unit 'nord'" in result.output and UNIT in result.output
     result = app.test_cli_runner().invoke(args=["simulate", "--agents", f"{UNIT}=trois"])
     assert result.exit_code == 2 and "expected unit=agents" in result.output
+    result = app.test_cli_runner().invoke(args=["simulate", "--arrivals", "beaucoup/day"])
+    assert result.exit_code == 2 and "expected a number of requests a day" in result.output
+
+
+def test_an_hourly_rate_is_a_day_of_24_hours(app, freeze_clock):
+    freeze_clock(NOW)
+    result = app.test_cli_runner().invoke(args=["simulate", "--arrivals", "10/h", "--runs", "1", "--hours", "2",
+                                                "--agents", f"{UNIT}=2"])
+    assert result.exit_code == 0, result.output
+    assert 5 <= int(_row(result.output, "all units")[2]) <= 40  # 20 expected in 2 hours

@@ -343,6 +343,7 @@ def _seed_demo_staff() -> None:
             create_user(email=email, role=role, password=DEMO_PASSWORD, now=now, unit_code=unit.code,
                         name=f"{'Senior' if slot == 0 else 'Agent ' + str(slot)} {unit.code}",
                         phone=f"{DEMO_AGENT_PHONE_PREFIX}{unit_index:02d}{slot:02d}", skills=skills)
+    _seed_demo_roster(now)
     create_user(email=f"manager@{DEMO_DOMAIN}", role="manager", password=DEMO_PASSWORD, now=now, name="Manager")
     create_user(email=f"admin@{DEMO_DOMAIN}", role="admin", password=DEMO_PASSWORD, now=now, name="Admin")
     # Demo accounts that need a second factor are enrolled already: `demo-code EMAIL` shows their code.
@@ -354,6 +355,27 @@ def _seed_demo_staff() -> None:
                                                            StaffUser.role.in_(NEEDS_SECOND_FACTOR))):
         user.totp_secret, user.totp_enabled_at = pyotp.random_base32(), now
     db.session.commit()
+
+
+# The demo's usual week per agent slot (local times, Monday = 0): an early and a late shift, so the
+# callback windows follow planned presence even while nobody has logged in yet.
+DEMO_SHIFTS = [("09:00", "17:00", range(5)), ("08:00", "16:00", range(6)), ("13:00", "21:00", range(6)),
+               ("10:00", "18:00", range(5))]
+
+
+def _seed_demo_roster(now: datetime) -> None:
+    from .domain.actors import Actor
+    from .domain.roster import parse_hours
+    from .models import StaffUser
+    from .services.roster import set_template
+
+    demo = Actor("system", "seed-demo")
+    for user in db.session.scalars(select(StaffUser).where(StaffUser.email.endswith("@" + DEMO_DOMAIN),
+                                                           StaffUser.role.in_(TAKES_CALLS))).all():
+        slot = 0 if user.role == "senior" else int(user.email.split(".", 1)[0].removeprefix("agent"))
+        start, end, days = DEMO_SHIFTS[slot % len(DEMO_SHIFTS)]
+        set_template(user, {day: parse_hours(start, end) if day in days else None for day in range(7)},
+                     actor=demo, now=now)
 
 
 def _seed_demo_calls(now: datetime) -> int:

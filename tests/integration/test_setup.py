@@ -91,6 +91,13 @@ def test_seed_demo_creates_a_living_system_once(app):
     assert len([u for u in staff if u.role == "senior"]) == 5 and len(staff) == 22
     assert {u.availability for u in staff} == {"offline"}  # nobody gets offers before logging in
     assert all(u.skills for u in staff if u.role == "agent")
+    # Everyone who takes calls has a usual week, so the callback windows follow the roster.
+    from chamber_callback.models import RosterTemplate
+
+    planned = set(db.session.scalars(select(RosterTemplate.user_id)))
+    assert planned == {u.id for u in staff if u.role in ("agent", "senior")}
+    waiting = db.session.scalars(select(CallbackRequest).where(current, CallbackRequest.status == "queued")).all()
+    assert waiting and all(r.eta_from and r.eta_to for r in waiting)
 
     assert "already present" in runner.invoke(args=["seed-demo"]).output
     assert db.session.scalar(select(func.count()).select_from(CallbackRequest)) == 114

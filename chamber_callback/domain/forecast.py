@@ -152,6 +152,12 @@ def _open_fractions(load: UnitLoad, start: datetime, steps: int) -> list[float]:
     return fractions
 
 
+def open_share_per_hour(load: UnitLoad, start: datetime, hours: int) -> list[float]:
+    """The share of each hour from ``start`` that the unit is open (its agents call)."""
+    fractions = _open_fractions(load, start, hours * STEPS_PER_HOUR)
+    return [sum(fractions[h * STEPS_PER_HOUR:(h + 1) * STEPS_PER_HOUR]) / STEPS_PER_HOUR for h in range(hours)]
+
+
 def _agents_at(load: UnitLoad, hour: int) -> float:
     if not load.agents:
         return 0.0

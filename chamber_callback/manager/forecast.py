@@ -12,6 +12,7 @@ from flask_login import current_user
 
 from ..auth import roles_required
 from ..clock import utcnow
+from ..domain.forecast import open_share_per_hour
 from ..domain.roles import SUPERVISES, locked_to_own_unit
 from ..services import forecast as outlook_service
 from ..web import int_arg
@@ -84,22 +85,33 @@ def forecast():
     start = scenario.start
     hours = scenario.hours
 
+    today = format_datetime(now, "yyyy-MM-dd")
+    tomorrow = format_datetime(now + timedelta(days=1), "yyyy-MM-dd")
+
     def hour_label(offset: int, with_day: bool = False) -> str:
         moment = start + timedelta(hours=offset)
         if with_day:
             return format_datetime(moment, "EEE d HH'h'")
         return format_datetime(moment, "HH'h'")
 
+    def slot_label(slot: Slot) -> str:
+        moment = start + timedelta(hours=slot.first)
+        day = format_datetime(moment, "yyyy-MM-dd")
+        named = _("aujourd'hui") if day == today else _("demain") if day == tomorrow \
+            else format_datetime(moment, "EEEE d")
+        return _("%(day)s de %(a)s à %(b)s", day=named, a=hour_label(slot.first), b=hour_label(slot.last))
+
     def breaches(projection, code):
         values = projection.breaches.get(code, [])
         return sum(values[:hours]), sum(values[hours:])
 
+    open_share = {code: open_share_per_hour(scenario.unit(code), start, hours) for code in shown}
     rows = []
     for offset in range(hours):
         cells = []
         for code in shown:
             load = scenario.unit(code)
-            planned = load.agents[offset] if offset < len(load.agents) else 0.0
+            planned = (load.agents[offset] if offset < len(load.agents) else 0.0) * open_share[code][offset]
             cells.append({"arrivals": load.arrivals[offset], "agents": planned,
                           "breaches": result.projection.breaches[code][offset]})
         rows.append({"label": hour_label(offset, with_day=offset and (start + timedelta(hours=offset)).hour == 0),
@@ -114,10 +126,8 @@ def forecast():
             "arrivals": sum(load.arrivals[:hours]),
             "breaches": within, "later": later,
             "already_late": result.projection.already_late.get(code, 0),
-            "full": [(slot, hour_label(slot.first, True), hour_label(slot.last))
-                     for slot in grouped(result.full.staffing_slots().get(code, []))],
-            "most": [(slot, hour_label(slot.first, True), hour_label(slot.last))
-                     for slot in grouped(result.most.staffing_slots().get(code, []))],
+            "full": [(slot, slot_label(slot)) for slot in grouped(result.full.staffing_slots().get(code, []))],
+            "most": [(slot, slot_label(slot)) for slot in grouped(result.most.staffing_slots().get(code, []))],
             "what_if": breaches(result.what_if, code) if result.what_if else None,
             "change": change.agents.get(code, 0) if change else 0,
         })
@@ -125,8 +135,8 @@ def forecast():
         "breaches": sum(u["breaches"] for u in units), "later": sum(u["later"] for u in units),
         "waiting": sum(u["waiting"] for u in units), "arrivals": sum(u["arrivals"] for u in units),
         "already_late": sum(u["already_late"] for u in units),
-        "full": sum(slot.agents * (slot.last - slot.first) for u in units for slot, _a, _b in u["full"]),
-        "most": sum(slot.agents * (slot.last - slot.first) for u in units for slot, _a, _b in u["most"]),
+        "full": sum(slot.agents * (slot.last - slot.first) for u in units for slot, _label in u["full"]),
+        "most": sum(slot.agents * (slot.last - slot.first) for u in units for slot, _label in u["most"]),
     }
     if result.what_if:
         totals["what_if"] = sum(sum(u["what_if"]) for u in units)

@@ -65,6 +65,7 @@ bench: $(TEST_STAMP)
 	$(BIN)/python bench/sla_tick.py
 	$(BIN)/python bench/sla_tick.py --open 1000000
 	$(BIN)/python bench/dashboard.py
+	$(BIN)/python bench/eta.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

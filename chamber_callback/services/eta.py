@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 
 from ..domain.eta import CallStats, Shift, Waiting, Window, estimate, moved
 from ..domain.lifecycle import Status
@@ -129,6 +129,28 @@ def store_first(request: CallbackRequest, window: Window, now: datetime) -> None
     request.eta_told_from = window.start if window.reason is None else None
 
 
+# PostgreSQL: every moved window in one statement (one row per statement costs a round trip
+# each: 1.3 s for 10,000 windows).
+_UPDATE_FROM_ARRAYS = text("""
+    UPDATE callback_requests AS r
+       SET eta_from = v.eta_from, eta_to = v.eta_to, eta_reason = v.eta_reason, eta_updated_at = v.updated_at
+      FROM unnest(CAST(:ids AS integer[]), CAST(:froms AS timestamptz[]), CAST(:tos AS timestamptz[]),
+                  CAST(:reasons AS varchar[]), CAST(:updated AS timestamptz[]))
+           AS v(id, eta_from, eta_to, eta_reason, updated_at)
+     WHERE r.id = v.id""")
+
+
+def _write_windows(changes: list[dict]) -> None:
+    """The moved windows, by id: one statement on PostgreSQL, executemany elsewhere."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        db.session.execute(update(R), changes)
+        return
+    db.session.execute(_UPDATE_FROM_ARRAYS, {
+        "ids": [c["id"] for c in changes], "froms": [c["eta_from"] for c in changes],
+        "tos": [c["eta_to"] for c in changes], "reasons": [c["eta_reason"] for c in changes],
+        "updated": [c["eta_updated_at"] for c in changes]})
+
+
 def recompute(now: datetime) -> dict[str, int]:
     """Every unit's queue in one pass each; only the windows that moved are written."""
     from .messages import add_message  # messages reads settings and telephony; imported late
@@ -155,7 +177,7 @@ def recompute(now: datetime) -> dict[str, int]:
                 late.append(row.id)
         with unit_of_work() as work:
             if changes:
-                db.session.execute(update(R), changes)
+                _write_windows(changes)
             for request_id in late:
                 request = db.session.get(R, request_id, populate_existing=True)
                 message_id = add_message(request, "delay", now)

@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("INSTANCE_PATH", tempfile.mkdtemp(prefix="cc-bench-"))
 
+from _schema import fresh_schema
 from sqlalchemy import func, insert, select, text, update
 
 from chamber_callback import create_app
@@ -51,17 +52,7 @@ CHUNK = 20_000
 
 
 def build(now: datetime) -> None:
-    from flask_migrate import upgrade
-
-    if db.engine.dialect.name == "postgresql":
-        with db.engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-    else:
-        db.drop_all()
-        with db.engine.begin() as conn:
-            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
-    upgrade()
+    fresh_schema()
     units = db.session.scalars(select(RegionalUnit.id).order_by(RegionalUnit.id)).all()
     db.session.execute(insert(StaffUser), [
         {"email": f"agent{i}@bench.invalid", "name": f"Agent {i}", "role": "agent", "password_hash": "!",

@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("INSTANCE_PATH", tempfile.mkdtemp(prefix="cc-bench-"))
 
+from _schema import fresh_schema
 from sqlalchemy import delete, func, insert, select, text, update
 
 from chamber_callback import create_app
@@ -36,17 +37,7 @@ CHUNK = 20_000
 
 def build(open_count: int, now: datetime) -> None:
     """Fresh schema from the migrations, then open_count waiting requests, DUE of them due."""
-    from flask_migrate import upgrade
-
-    if db.engine.dialect.name == "postgresql":
-        with db.engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-    else:
-        db.drop_all()
-        with db.engine.begin() as conn:
-            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
-    upgrade()
+    fresh_schema()
     common = {"status": "queued", "name": "Synthetic", "business_name": "Synthetic", "sector": "services",
               "postal_code": "75011", "departement_code": "75", "unit_id": 1, "topic_id": 1,
               "description": "synthetic row", "urgent": False, "channel": "api", "consent_at": now,

@@ -35,7 +35,7 @@ from .domain.escalation import PRIORITY_NORMAL
 from .domain.eta import Shift, Waiting, estimate, moved
 from .domain.lifecycle import Status
 from .domain.queue import queue_key
-from .domain.scenario import Backlog, Scenario, UnitLoad, answer_rate_for
+from .domain.scenario import Backlog, BreachCounts, Scenario, UnitLoad, answer_rate_for
 from .domain.sla import instant_at_share, sla_deadline
 
 _DONE = frozenset({Status.COMPLETED, Status.UNREACHABLE})
@@ -52,7 +52,7 @@ def percentile(values: list[float], share: float) -> float | None:
 
 
 @dataclass
-class SimulationResult:
+class SimulationResult(BreachCounts):
     start: datetime
     units: tuple[str, ...]
     requests: int = 0  # waiting at the start or arriving in the scenario's hours
@@ -69,13 +69,6 @@ class SimulationResult:
     windows_inside: int = 0  # … and started inside it
     window_widths: list[float] = field(default_factory=list)  # minutes, of the windows judged
     no_window: int = 0  # first calls before any window was computed for them
-
-    @property
-    def total_breaches(self) -> int:
-        return sum(sum(hours) for hours in self.breaches.values())
-
-    def breaches_within(self, hours: int) -> dict[str, int]:
-        return {unit: sum(values[:hours]) for unit, values in self.breaches.items()}
 
     @property
     def p50_wait(self) -> float | None:

@@ -36,7 +36,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from .escalation import instant_at_share
-from .scenario import Rules, Scenario, UnitLoad, answer_rate_for
+from .scenario import BreachCounts, Rules, Scenario, UnitLoad, answer_rate_for
 from .sla import sla_deadline
 
 STEP = timedelta(minutes=15)
@@ -102,7 +102,7 @@ class _Cohort:
 
 
 @dataclass
-class Projection:
+class Projection(BreachCounts):
     start: datetime
     units: tuple[str, ...]
     requests: float  # waiting now and arriving in the scenario's hours
@@ -110,13 +110,6 @@ class Projection:
     already_late: dict[str, float]  # waiting now past their deadline
     unavoidable: float  # no open hour of their unit is left before the deadline
     extra_agents: dict[str, list[float]] = field(default_factory=dict)  # staffing: agents to add, per hour
-
-    @property
-    def total_breaches(self) -> float:
-        return sum(sum(hours) for hours in self.breaches.values())
-
-    def breaches_within(self, hours: int) -> dict[str, float]:
-        return {unit: sum(values[:hours]) for unit, values in self.breaches.items()}
 
     @property
     def extra_agent_hours(self) -> int:

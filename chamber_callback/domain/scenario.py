@@ -90,6 +90,20 @@ class Scenario:
         return next(load for load in self.units if load.unit == code)
 
 
+class BreachCounts:
+    """Breaches per unit and per hour from a scenario's start (the hour the deadline passes):
+    what the forecast predicts and the simulator counts."""
+
+    breaches: dict[str, list[float]]
+
+    @property
+    def total_breaches(self) -> float:
+        return sum(sum(hours) for hours in self.breaches.values())
+
+    def breaches_within(self, hours: int) -> dict[str, float]:
+        return {unit: sum(values[:hours]) for unit, values in self.breaches.items()}
+
+
 def expected_attempts(answer_rate: float, max_attempts: int) -> float:
     """Calls a request costs on average when each one is answered with ``answer_rate``."""
     return sum((1 - answer_rate) ** k for k in range(max_attempts))

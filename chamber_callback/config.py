@@ -134,6 +134,13 @@ def load_config() -> dict:
         "TWILIO_AUTH_TOKEN": _env("TWILIO_AUTH_TOKEN"),
         "TWILIO_CALLER_ID": _env("TWILIO_CALLER_ID"),
         "TWILIO_SMS_SENDER": _env("TWILIO_SMS_SENDER"),
+        # Artisans may answer texts (ANNULER, STOP) at /webhooks/twilio/sms/inbound; off: 404.
+        "SMS_REPLIES_ENABLED": parse_boolean(_env("SMS_REPLIES_ENABLED")),
+        # The phone line (« A call comes in » → /webhooks/twilio/voice/inbound).
+        "PHONE_VOICE": _env("PHONE_VOICE", "Polly.Lea"),
+        "PHONE_PROMPTS_DIR": _env("PHONE_PROMPTS_DIR"),  # <prompt key>.mp3|.wav replaces a spoken prompt
+        "PHONE_DEFAULT_POSTAL_CODE": _env("PHONE_DEFAULT_POSTAL_CODE", "75001"),  # routes callers who give none
+        "PHONE_SIMULATOR": parse_boolean(_env("PHONE_SIMULATOR", "false" if production else "true")),
         "DIAL_TIMEOUT_SECONDS": int(_env("DIAL_TIMEOUT_SECONDS", "25")),
         "CALL_STUCK_MINUTES": float(_env("CALL_STUCK_MINUTES", "15")),
         "TWILIO_CPS": int(_env("TWILIO_CPS", "1")),

@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 
 from .domain.actors import Actor
 from .domain.attempts import Outcome
-from .domain.intake import N_, SECTORS, URGENCY_REASONS
+from .domain.intake import N_, SECTOR_LABELS, URGENCY_REASONS
 
 STATUS_LABELS = {
     "queued": N_("En attente d'un conseiller"),
@@ -33,7 +33,7 @@ def status_label(status: str) -> str:
 
 
 def sector_label(code: str) -> str:
-    return _(SECTORS.get(code, code))
+    return _(SECTOR_LABELS.get(code, code))
 
 
 def urgency_label(code: str | None) -> str:

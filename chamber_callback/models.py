@@ -101,7 +101,8 @@ class CallbackRequest(db.Model):
     urgency_reason: Mapped[str | None] = mapped_column(String(32))
     preferred_start: Mapped[datetime | None] = mapped_column(UTCDateTime())
     preferred_end: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    channel: Mapped[str] = mapped_column(String(16), default="web")  # web | api
+    # web | api | phone | web:<partner> (the partner sites' button)
+    channel: Mapped[str] = mapped_column(String(40), default="web")
 
     consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # None: informed, not asked
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -317,6 +318,53 @@ class RosterDay(db.Model):
 
     __table_args__ = (Index("uq_roster_days_user_day", "user_id", "day", unique=True),
                       Index("ix_roster_days_day", "day"))
+
+
+class InboundCall(db.Model):
+    """A call to the chamber's line: how far it got in the menu, and the request it made.
+
+    Twilio retries a step it got no answer to: the request is made once per call (``request_id``).
+    """
+
+    __tablename__ = "inbound_calls"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_sid: Mapped[str] = mapped_column(String(64))
+    caller: Mapped[str | None] = mapped_column(String(20))  # E.164; None when withheld
+    step: Mapped[str] = mapped_column(String(24))  # the last step reached
+    choices: Mapped[dict | None] = mapped_column(JSON)  # number, topic, urgency, postal code so far
+    outcome: Mapped[str | None] = mapped_column(String(24))  # created | existing | refused | … (None: in the menu)
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("callback_requests.id", ondelete="SET NULL"))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    request: Mapped[CallbackRequest | None] = relationship()
+
+    __table_args__ = (Index("uq_inbound_calls_call_sid", "call_sid", unique=True),
+                      Index("ix_inbound_calls_started_at", "started_at"))
+
+
+class InboundMessage(db.Model):
+    """A text message received (its keyword and what was done), kept once per Twilio MessageSid so
+    that a redelivered webhook does nothing twice. The message's own text is not kept."""
+
+    __tablename__ = "inbound_messages"
+
+    message_sid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    keyword: Mapped[str] = mapped_column(String(16))  # cancel | stop | help
+    outcome: Mapped[str] = mapped_column(String(24))
+    reply: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SmsOptOut(db.Model):
+    """A number that answered STOP: no text message is sent to it again."""
+
+    __tablename__ = "sms_opt_outs"
+
+    phone: Mapped[str] = mapped_column(String(20), primary_key=True)  # E.164
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class ApiToken(db.Model):

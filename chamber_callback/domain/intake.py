@@ -45,6 +45,10 @@ SECTORS: dict[str, str] = {
     "services": N_("Services"),
 }
 
+# Requests made on the phone line: the caller is not asked for a sector.
+UNKNOWN_SECTOR = "non_precise"
+SECTOR_LABELS: dict[str, str] = {**SECTORS, UNKNOWN_SECTOR: N_("Non précisé")}
+
 # Topic codes are part of the API contract; their labels live in the database (editable).
 DEFAULT_TOPICS: list[tuple[str, str]] = [
     ("aides", "Aides et fonds de solidarité"),

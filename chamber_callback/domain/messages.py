@@ -108,6 +108,12 @@ def _day(local: datetime, today: datetime) -> str:
     return f"le {local:%d/%m}"
 
 
+def moment_words(moment: datetime, now: datetime, tz: ZoneInfo) -> str:
+    """« aujourd'hui à 14h », « demain matin à 8h », « jeudi à 9h30 »."""
+    local = moment.astimezone(tz)
+    return f"{_day(local, now.astimezone(tz))} à {_clock(local)}"
+
+
 def window_words(start: datetime, end: datetime, now: datetime, tz: ZoneInfo) -> str:
     """« aujourd'hui entre 14h et 16h », « demain matin entre 8h30 et 10h », « d'ici 10h45 »…
     (GSM-7, for the SMS as for the pages)."""
@@ -126,3 +132,28 @@ def confirmation_with_window(reference: str, window: str, status_url: str) -> st
 def delay(reference: str, window: str) -> str:
     return (f"CMA : votre rappel (demande {reference}) est retardé, il est désormais prévu {window}. "
             "Gardez votre téléphone.")
+
+
+# --- replies to the artisans' text messages (domain/sms_replies.py), GSM-7, one segment each -------
+
+def sms_reply_cancelled(reference: str) -> str:
+    """The sender's own request: its reference may be named, nothing else about it."""
+    return f"CMA : votre demande de rappel {reference} a été annulée."
+
+
+def sms_reply_not_cancellable() -> str:
+    return "CMA : un conseiller traite votre demande en ce moment, il n'est plus possible de l'annuler."
+
+
+def sms_reply_nothing_to_cancel() -> str:
+    return "CMA : aucune demande de rappel en cours pour ce numéro."
+
+
+def sms_reply_stopped() -> str:
+    return ("CMA : c'est noté, vous ne recevrez plus de SMS de notre part. "
+            "Une demande de rappel en cours reste valable (répondez ANNULER pour l'annuler).")
+
+
+def sms_reply_help(chamber_phone: str) -> str:
+    return (f"CMA : répondez ANNULER pour annuler votre demande de rappel, STOP pour ne plus recevoir "
+            f"de SMS. Pour nous joindre : {chamber_phone}")

@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from phonenumbers import NumberParseException
 from sqlalchemy import select
 
-from ..domain.intake import SECTORS, URGENCY_REASONS, format_phone_national
+from ..domain.intake import SECTOR_LABELS, URGENCY_REASONS, format_phone_national
 from ..extensions import db, zone_named
 from ..labels import staff_status_label
 from ..models import CallbackRequest as R
@@ -75,7 +75,7 @@ def request_rows(scope: Scope, start: datetime, end: datetime, personal: bool, t
     topics = dict(db.session.execute(select(Topic.id, Topic.label)).all())
     # Labels looked up once, not once per row.
     statuses = {}
-    sectors = {code: _(label) for code, label in SECTORS.items()}
+    sectors = {code: _(label) for code, label in SECTOR_LABELS.items()}
     reasons = {code: _(label) for code, label in URGENCY_REASONS.items()}
 
     def local(moment: datetime | None) -> str:

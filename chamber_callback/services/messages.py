@@ -13,7 +13,7 @@ from sqlalchemy import func, select, update
 from .. import PRIVATE_PATH
 from ..domain import messages as texts
 from ..extensions import begin_write, db, insert_or_ignore
-from ..models import ArtisanMessage, CallbackRequest
+from ..models import ArtisanMessage, CallbackRequest, SmsOptOut
 from ..notify import get_mailer
 from ..telephony import get_telephony
 from . import settings
@@ -66,12 +66,18 @@ def add_message(request: CallbackRequest, kind: str, now: datetime, *, token: st
         .returning(ArtisanMessage.id))
 
 
+def opted_out(phone: str) -> bool:
+    """The number answered STOP to one of our texts (``sms_opt_outs``): no SMS goes to it again."""
+    return db.session.get(SmsOptOut, phone) is not None
+
+
 def channel_for(request: CallbackRequest) -> str | None:
-    """SMS to a mobile unless the artisan said no; e-mail otherwise, when there is one."""
+    """SMS to a mobile unless the artisan said no (on the form, or STOP by text); e-mail otherwise,
+    when there is one."""
     number = phonenumbers.parse(request.phone, None)
     mobile = phonenumbers.number_type(number) in (phonenumbers.PhoneNumberType.MOBILE,
                                                   phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
-    if mobile and not request.no_sms and get_telephony().capabilities.sms:
+    if mobile and not request.no_sms and get_telephony().capabilities.sms and not opted_out(request.phone):
         return "sms"
     return "email" if request.email else None
 
@@ -87,6 +93,8 @@ def send_message(message_id: int, now: datetime) -> str:
         return "skipped"
     message = db.session.get(ArtisanMessage, message_id, populate_existing=True)
     request = db.session.get(CallbackRequest, message.request_id)
+    # The channel is decided now, at sending, not when the message was stored: a STOP received
+    # meanwhile turns a queued SMS into an e-mail (or into nothing without an address).
     channel, sid, status, error = channel_for(request), None, "sent", None
     try:
         if channel == "sms":
@@ -96,7 +104,7 @@ def send_message(message_id: int, now: datetime) -> str:
             get_mailer().send(request.email, subject, message.body)
         else:
             status = "failed"
-            error = "no-channel"
+            error = "opted-out" if opted_out(request.phone) else "no-channel"
     except Exception as exc:  # noqa: BLE001 - whatever went wrong, the row must not stay "sending"
         status, error = "failed", str(getattr(exc, "code", None) or type(exc).__name__)[:16]
         log.warning("message %s (%s) failed: %s", message_id, channel, error)

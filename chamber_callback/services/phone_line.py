@@ -1,0 +1,246 @@
+"""The phone line, from the database: each call's place in the menu (``InboundCall``), the request
+it makes through the web form's own intake (channel ``phone``), and the figures of the line.
+
+Twilio posts each step's keys to the action URL of the reply before, which carries the reply's
+number ``n``. A step is answered once: a retried post (the same ``n`` again, after the reply
+went out) gets the same reply, so nothing is created twice.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict
+from datetime import datetime, timedelta
+from urllib.parse import urlparse
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from ..domain import phone_line as menu
+from ..domain.actors import Actor
+from ..domain.intake import UNKNOWN_SECTOR, AmbiguousPostalCode, Intake, resolve_postal_code
+from ..domain.messages import moment_words, window_words
+from ..domain.phone_line import CallState, Chosen, Context, Reply, Say, Step
+from ..extensions import db, insert_or_ignore
+from ..models import CallbackRequest, InboundCall, RegionalUnit, Topic
+from . import eta, settings
+from .intake import active_request_for_phone, submit_request
+from .messages import channel_for
+
+log = logging.getLogger(__name__)
+CALLER_NAME = "Appel au standard"  # what agents read on the card: the caller gave no name
+BUSINESS_NAME = "Non renseignée"
+DESCRIPTION = "Demande faite au téléphone, par le menu vocal."
+ABANDONED_AFTER = timedelta(minutes=15)  # a call still in the menu by then was hung up
+
+
+def _tz() -> ZoneInfo:
+    return ZoneInfo(current_app.config["TIMEZONE"])
+
+
+def _default_postal_code() -> str:
+    return current_app.config["PHONE_DEFAULT_POSTAL_CODE"]
+
+
+def _website() -> str:
+    base = current_app.config.get("PUBLIC_BASE_URL") or ""
+    return urlparse(base).netloc or base or "le site de la chambre"
+
+
+def context(caller: str | None, now: datetime) -> Context:
+    """The chamber as the menu tells it: topics, banner, open or not (the default unit's hours)."""
+    topics = db.session.execute(select(Topic.code, Topic.label).where(Topic.active.is_(True))
+                                .order_by(Topic.position, Topic.id)).all()
+    unit = _unit_of(_default_postal_code())
+    calendar = eta.calendar(unit) if unit is not None else None
+    open_now, opens = True, None
+    if calendar is not None:
+        begin, _end = next(calendar.open_intervals(now))
+        open_now = begin <= now
+        opens = None if open_now else menu.spoken_times(moment_words(begin, now, _tz()))
+    return Context(topics=[tuple(t) for t in topics], website=_website(),
+                   banner=settings.display_get("PUBLIC_BANNER") or "", open_now=open_now, opens=opens,
+                   urgent_only=bool(settings.get("INTAKE_URGENT_ONLY")), caller=menu.caller_number(caller))
+
+
+def _unit_of(postal_code: str) -> RegionalUnit | None:
+    from ..models import Departement
+
+    try:
+        commune = resolve_postal_code(postal_code)
+    except AmbiguousPostalCode as ambiguous:
+        commune = ambiguous.communes[0]
+    except ValueError:
+        return None
+    departement = db.session.get(Departement, commune.departement)
+    return departement.unit if departement is not None else None
+
+
+# --- the call's row --------------------------------------------------------------------------------
+
+def _locked(call_sid: str) -> InboundCall | None:
+    return db.session.scalar(select(InboundCall).where(InboundCall.call_sid == call_sid).with_for_update()
+                             .execution_options(populate_existing=True))
+
+
+def _store(call: InboundCall, state: CallState, reply: Reply, n: int, now: datetime) -> None:
+    call.choices = {"state": state.to_json(), "n": n, "reply": _reply_json(reply)}
+    call.step = state.step.value if state.step else call.step
+    call.updated_at = now
+    if reply.outcome:
+        call.outcome, call.ended_at = reply.outcome, call.ended_at or now
+
+
+def _reply_json(reply: Reply) -> dict:
+    return asdict(reply)
+
+
+def _reply_of(data: dict) -> Reply:
+    gather = data.get("gather")
+    return Reply(tuple(Say(**say) for say in data["says"]),
+                 menu.Gather(**{**gather, "step": Step(gather["step"])}) if gather else None, data.get("outcome"))
+
+
+def start(call_sid: str, caller_raw: str | None, now: datetime) -> tuple[int, Reply]:
+    """The call comes in: the welcome and the first question (the same reply if Twilio asks twice)."""
+    db.session.execute(insert_or_ignore(InboundCall, "call_sid").values(
+        call_sid=call_sid, caller=menu.caller_number(caller_raw), step="welcome", started_at=now, updated_at=now))
+    call = _locked(call_sid)
+    if call.choices:
+        db.session.commit()
+        return call.choices["n"], _reply_of(call.choices["reply"])
+    ctx = context(caller_raw, now)
+    state = CallState()
+    if settings.get("INTAKE_PAUSED"):
+        reply = menu.paused(settings.display_get("INTAKE_PAUSED_MESSAGE") or "", ctx)
+    else:
+        reply = menu.first_step(state, ctx)
+    _store(call, state, reply, 1, now)
+    db.session.commit()
+    return 1, reply
+
+
+def answer(call_sid: str, n: int, digits: str | None, now: datetime) -> tuple[int, Reply]:
+    """The keys the caller pressed after reply ``n`` (None: nothing before the timeout)."""
+    call = _locked(call_sid)
+    if call is None or not call.choices:
+        db.session.rollback()
+        raise LookupError(call_sid)
+    stored_n = call.choices["n"]
+    if n != stored_n or call.outcome:  # a retried post, or a call already over: the same reply
+        db.session.commit()
+        return stored_n, _reply_of(call.choices["reply"])
+    state = CallState.from_json(call.choices["state"])
+    ctx = context(call.caller, now)
+    reply = _next(call, state, digits, ctx, now)
+    _store(call, state, reply, stored_n + 1, now)
+    db.session.commit()
+    return stored_n + 1, reply
+
+
+def _next(call: InboundCall, state: CallState, digits: str | None, ctx: Context, now: datetime) -> Reply:
+    result = menu.answer(state, digits, ctx)
+    if not isinstance(result, Chosen):
+        return result
+    value, step = result.value, state.step
+    if step == Step.NUMBER:
+        if not value:
+            return menu.ask(Step.KEY_NUMBER, state, ctx)
+        state.number, state.source = ctx.caller, "caller"
+        return _after_number(state, ctx, now)
+    if step == Step.KEY_NUMBER:
+        state.pending = value
+        return menu.ask(Step.CONFIRM, state, ctx)
+    if step == Step.CONFIRM:
+        if not value:
+            state.pending = None
+            return menu.ask(Step.KEY_NUMBER, state, ctx)
+        state.number, state.source, state.pending = state.pending, "keyed", None
+        return _after_number(state, ctx, now)
+    if step == Step.TOPIC:
+        state.topic = value
+        return menu.ask(Step.URGENCY, state, ctx)
+    if step == Step.URGENCY:
+        state.urgent = bool(value)
+        if ctx.urgent_only and not state.urgent:
+            return menu.refused_not_urgent(ctx)
+        return menu.ask(Step.POSTAL, state, ctx)
+    state.postal_code, state.skipped_postal_code = value, value is None
+    return _submit(call, state, ctx, now)
+
+
+def _deadline_words(request: CallbackRequest, now: datetime) -> str:
+    return menu.spoken_times(moment_words(request.sla_deadline, now, _tz()))
+
+
+def _window_words(request: CallbackRequest, now: datetime) -> str | None:
+    if request.eta_from and request.eta_to and request.eta_reason is None:
+        return menu.spoken_times(window_words(request.eta_from, request.eta_to, now, _tz()))
+    return None
+
+
+def _after_number(state: CallState, ctx: Context, now: datetime) -> Reply:
+    """A caller who already has an active request hears about it (only when the number is the one
+    the call comes from); the others go on to the topic."""
+    active = active_request_for_phone(state.number)
+    if active is None:
+        return menu.ask(Step.TOPIC, state, ctx)
+    proven = state.source == "caller"
+    return menu.existing(active.reference if proven else None, _window_words(active, now),
+                         _deadline_words(active, now), ctx)
+
+
+def _submit(call: InboundCall, state: CallState, ctx: Context, now: datetime) -> Reply:
+    code = state.postal_code or _default_postal_code()
+    confirmed = state.postal_code is not None
+    try:
+        commune = resolve_postal_code(code)
+    except AmbiguousPostalCode as ambiguous:
+        commune, confirmed = ambiguous.communes[0], False
+    intake = Intake(name=CALLER_NAME, business_name=BUSINESS_NAME, sector=UNKNOWN_SECTOR, phone=state.number,
+                    postal_code=code, commune=commune, topic=state.topic, description=DESCRIPTION,
+                    urgent=bool(state.urgent), consent=True,
+                    urgency_reason="activite_menacee" if state.urgent else None, channel="phone",
+                    commune_confirmed=confirmed)
+    submission = submit_request(intake, actor=Actor("artisan", "phone"), now=now,
+                                sla_hours=settings.get("SLA_HOURS"))
+    request = submission.request
+    call.request_id = request.id
+    if not submission.created:  # another channel made one for this number meanwhile
+        return menu.existing(request.reference if state.source == "caller" else None, _window_words(request, now),
+                             _deadline_words(request, now), ctx)
+    log.info("phone line: request %s made by call %s", request.reference, call.id)
+    return menu.created(request.reference, _window_words(request, now), _deadline_words(request, now),
+                        channel_for(request) == "sms", ctx)
+
+
+def ended(call_sid: str, now: datetime) -> None:
+    """Twilio says the call is over: one still in the menu was hung up at its step."""
+    call = _locked(call_sid)
+    if call is not None:
+        call.ended_at = call.ended_at or now
+        call.outcome = call.outcome or "hung_up"
+    db.session.commit()
+
+
+# --- the line's figures ----------------------------------------------------------------------------
+
+def figures(start: datetime, end: datetime, now: datetime) -> dict:
+    """Calls received, requests made, and the calls that ended in the menu, per step reached."""
+    window = (InboundCall.started_at >= start, InboundCall.started_at < end)
+    rows = db.session.execute(select(InboundCall.outcome, InboundCall.step, func.count()).where(*window)
+                              .group_by(InboundCall.outcome, InboundCall.step)).all()
+    # Without Twilio's status callback a hang-up leaves the call in the menu: quiet for a while, it was.
+    stale = db.session.execute(select(InboundCall.step, func.count()).where(
+        *window, InboundCall.outcome.is_(None), InboundCall.updated_at < now - ABANDONED_AFTER)
+        .group_by(InboundCall.step)).all()
+    by_outcome: dict[str, int] = {}
+    hung_up: dict[str, int] = dict(stale)
+    for outcome, step, count in rows:
+        by_outcome[outcome or "in_menu"] = by_outcome.get(outcome or "in_menu", 0) + count
+        if outcome == "hung_up":
+            hung_up[step] = hung_up.get(step, 0) + count
+    return {"received": sum(count for _o, _s, count in rows), "created": by_outcome.get("created", 0),
+            "existing": by_outcome.get("existing", 0), "refused": by_outcome.get("refused", 0),
+            "paused": by_outcome.get("paused", 0), "no_input": by_outcome.get("no_input", 0),
+            "hung_up": hung_up}

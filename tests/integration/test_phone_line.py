@@ -1,0 +1,223 @@
+"""Whole calls through the phone line: a client that follows each TwiML action URL, signs every
+request like Twilio and presses keys."""
+import xml.etree.ElementTree as ET
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
+
+from sqlalchemy import func, select
+
+from chamber_callback.domain.actors import Actor
+from chamber_callback.extensions import db
+from chamber_callback.models import CallbackRequest, InboundCall
+from chamber_callback.services import settings as runtime
+from tests.integration.helpers import make_request, make_staff
+from tests.integration.twilio_fakes import BASE, signed_post
+
+NOW = datetime(2026, 12, 2, 9, 30, tzinfo=UTC)  # a Wednesday, 10:30 in Paris: open
+NIGHT = datetime(2026, 12, 2, 22, 30, tzinfo=UTC)  # 23:30 in Paris: closed until 8:00
+CALLER = "+33612345678"
+ADMIN = Actor("system", "test")
+
+
+class Call:
+    """One call: each step's TwiML parsed as XML, keys pressed into the gather's action URL."""
+
+    def __init__(self, app, caller=CALLER, sid="CA" + "1" * 32):
+        self.client, self.sid, self.caller = app.test_client(), sid, caller
+        self.xml = None
+        self.last = None
+
+    def _post(self, url: str, extra: dict | None = None) -> ET.Element:
+        parts = urlsplit(url)
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        form = {"CallSid": self.sid, "From": self.caller or "", "To": "+33970000000", **(extra or {})}
+        response = signed_post(self.client, path, form)
+        assert response.status_code == 200, (path, response.status_code)
+        assert response.mimetype == "text/xml"
+        self.last = (path, form)
+        self.xml = ET.fromstring(response.get_data(as_text=True))
+        return self.xml
+
+    def dial(self) -> "Call":
+        self._post(f"{BASE}/webhooks/twilio/voice/inbound")
+        return self
+
+    @property
+    def spoken(self) -> str:
+        return " ".join(say.text or "" for say in self.xml.iter("Say"))
+
+    @property
+    def gather(self) -> ET.Element | None:
+        return self.xml.find("Gather")
+
+    @property
+    def ended(self) -> bool:
+        return self.xml.find("Hangup") is not None and self.gather is None
+
+    def press(self, digits: str) -> "Call":
+        gather = self.gather
+        assert gather is not None, self.spoken
+        finish = gather.get("finishOnKey")
+        if finish and digits.endswith(finish):
+            digits = digits[:-1]  # Twilio posts the digits without the key that ended them
+        self._post(gather.get("action"), {"Digits": digits})
+        return self
+
+    def wait(self) -> "Call":
+        """Say nothing: Twilio falls through the gather to the redirect (or, where an empty
+        answer is accepted, posts no digits to the action)."""
+        gather = self.gather
+        if gather.get("actionOnEmptyResult") == "true":
+            self._post(gather.get("action"), {"Digits": ""})
+        else:
+            self._post(self.xml.find("Redirect").text)
+        return self
+
+    def retry_last(self) -> ET.Element:
+        """Twilio posting the same step again (it got no answer in time)."""
+        path, form = self.last
+        response = signed_post(self.client, path, form)
+        return ET.fromstring(response.get_data(as_text=True))
+
+
+def _requests():
+    db.session.expire_all()
+    return db.session.scalars(select(CallbackRequest).order_by(CallbackRequest.id)).all()
+
+
+def test_the_happy_path_makes_a_phone_request_and_reads_back_its_reference(twilio_app, freeze_clock):
+    freeze_clock(NOW)
+    make_staff()
+    call = Call(twilio_app).dial()
+    assert "cellule de crise" in call.spoken and "Nos conseillers rappellent en ce moment" in call.spoken
+    assert "Pour être rappelé au zéro six, douze, trente-quatre, cinquante-six, soixante-dix-huit, tapez 1" \
+        in call.spoken
+    call.press("1")
+    assert "Quel est le sujet de votre demande ?" in call.spoken
+    assert "tapez 1." in call.spoken and "Pour une autre question, tapez 7." in call.spoken
+    call.press("3")  # the third active topic: pge
+    assert "Si votre activité est menacée" in call.spoken
+    call.press("1")
+    assert "code postal" in call.spoken
+    call.press("35000")
+    assert call.ended
+    [request] = _requests()
+    assert request.channel == "phone" and request.phone == CALLER and request.urgent
+    assert request.topic.code == "pge" and request.unit.code == "ouest" and request.postal_code == "35000"
+    letters = ", ".join("tiret" if c == "-" else c for c in request.reference)
+    assert "Votre demande est enregistrée" in call.spoken
+    assert all(part in call.spoken for part in letters.split(", ") if not part.isdigit())
+    assert "Un conseiller vous rappellera" in call.spoken and "Vous recevrez un SMS de confirmation" in call.spoken
+    row = db.session.scalar(select(InboundCall))
+    assert row.outcome == "created" and row.request_id == request.id and row.ended_at is not None
+
+
+def test_a_retried_step_creates_nothing_twice(twilio_app, freeze_clock):
+    freeze_clock(NOW)
+    call = Call(twilio_app).dial().press("1").press("1").press("2")
+    call.press("#")
+    first = call.spoken
+    again = call.retry_last()
+    assert " ".join(s.text for s in again.iter("Say")) == first
+    assert len(_requests()) == 1
+    # The welcome asked twice gives the same welcome, not a second call.
+    Call(twilio_app).dial()
+    assert db.session.scalar(select(func.count()).select_from(InboundCall)) == 1
+
+
+def test_silence_asks_once_more_then_says_goodbye_with_the_website(twilio_app, freeze_clock):
+    freeze_clock(NOW)
+    call = Call(twilio_app).dial().press("1")
+    menu = call.spoken
+    call.wait()
+    assert call.spoken == menu and not call.ended  # the menu once more
+    call.wait()
+    assert call.ended and "rappel.example.fr" in call.spoken and "Au revoir" in call.spoken
+    assert _requests() == []
+    assert db.session.scalar(select(InboundCall.outcome)) == "no_input"
+
+
+def test_wrong_keys_are_said_and_star_repeats(twilio_app, freeze_clock):
+    freeze_clock(NOW)
+    call = Call(twilio_app).dial()
+    welcome_menu = call.spoken
+    call.press("*")
+    assert "Pour donner un autre numéro, tapez 2" in call.spoken and call.spoken in welcome_menu
+    call.press("7")
+    assert call.spoken.startswith("Ce choix n'existe pas.")
+    call.press("9")
+    assert call.ended and "Nous n'avons pas compris votre choix" in call.spoken
+
+
+def test_a_withheld_number_keys_one_in_and_an_invalid_one_is_refused(twilio_app, freeze_clock):
+    freeze_clock(NOW)
+    for caller in ("anonymous", "+266696687", ""):
+        call = Call(twilio_app, caller=caller, sid=f"CA{caller or 'none'}").dial()
+        assert "Votre numéro ne s'affiche pas" in call.spoken and "dièse" in call.spoken
+    call.press("0612")
+    assert call.spoken.startswith("Ce numéro n'est pas valide.")
+    call.press("0698765432")
+    assert "Vous avez tapé le zéro six, quatre-vingt-dix-huit, soixante-seize, cinquante-quatre, trente-deux" \
+        in call.spoken
+    call.press("2")
+    assert "Tapez le numéro" in call.spoken
+    call.press("0698765432").press("1").press("7").press("2").press("#")
+    [request] = _requests()
+    assert request.phone == "+33698765432" and not request.urgent and request.topic.code == "autre"
+    # No postal code: the configured default routes it.
+    assert request.postal_code == "75001" and request.unit.code == "idf-nord-om"
+
+
+def test_a_caller_with_a_request_hears_its_reference_and_a_keyed_number_hears_nothing_of_it(twilio_app,
+                                                                                            freeze_clock):
+    freeze_clock(NOW)
+    existing = make_request(phone=CALLER, now=NOW - timedelta(hours=1))
+    call = Call(twilio_app).dial().press("1")
+    assert call.ended and "Vous avez déjà une demande de rappel en cours" in call.spoken
+    assert existing.reference[0] in call.spoken
+    other = Call(twilio_app, caller="+33199000001", sid="CA" + "2" * 32).dial().press("2")
+    other.press("0612345678").press("1")
+    assert other.ended and "déjà en cours pour ce numéro" in other.spoken
+    assert existing.reference[:4] not in other.spoken.replace(", ", "")
+    assert len(_requests()) == 1
+
+
+def test_paused_intake_and_urgent_only_are_spoken(twilio_app, freeze_clock):
+    freeze_clock(NOW)
+    runtime.update({"INTAKE_PAUSED": True, "INTAKE_PAUSED_MESSAGE": "Nous sommes saturés."}, ADMIN, NOW)
+    call = Call(twilio_app).dial()
+    assert call.ended and "Nous sommes saturés." in call.spoken
+    runtime.update({"INTAKE_PAUSED": False, "INTAKE_URGENT_ONLY": True}, ADMIN, NOW)
+    call = Call(twilio_app, sid="CA" + "3" * 32).dial()
+    assert "nous ne rappelons que les demandes urgentes" in call.spoken
+    call.press("1").press("1").press("2")
+    assert call.ended and "que les demandes urgentes" in call.spoken
+    assert _requests() == []
+
+
+def test_outside_opening_hours_the_line_takes_the_request_and_says_when(twilio_app, freeze_clock):
+    freeze_clock(NIGHT)
+    call = Call(twilio_app).dial()
+    assert "Nos conseillers recommencent à rappeler demain matin à 8 heures" in call.spoken
+    call.press("1").press("1").press("2").press("#")
+    [request] = _requests()
+    assert request.channel == "phone"
+    assert "Un conseiller vous rappellera" in call.spoken
+
+
+def test_every_phone_line_endpoint_checks_the_signature(twilio_app):
+    client = twilio_app.test_client()
+    for path in ("/webhooks/twilio/voice/inbound", "/webhooks/twilio/voice/inbound/step?n=1",
+                 "/webhooks/twilio/voice/inbound/status"):
+        assert client.post(path, data={"CallSid": "CA1"}).status_code == 403
+        assert client.post(path, data={"CallSid": "CA1"}, headers={"X-Twilio-Signature": "bad"}).status_code == 403
+
+
+def test_a_hang_up_in_the_menu_is_counted_at_its_step(twilio_app, freeze_clock):
+    freeze_clock(NOW)
+    call = Call(twilio_app).dial().press("1")
+    response = signed_post(call.client, "/webhooks/twilio/voice/inbound/status",
+                           {"CallSid": call.sid, "CallStatus": "completed"})
+    assert response.status_code == 204
+    row = db.session.scalar(select(InboundCall))
+    assert row.outcome == "hung_up" and row.step == "topic"

@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("staff", __name__)
 
-from . import planning, routes  # noqa: F401
+from . import phone_simulator, planning, routes  # noqa: F401

@@ -26,6 +26,8 @@ CONSOLE_MATRIX = {
     ("GET", "/console/demandes/XXXX-XXXX"): EVERYONE,
     ("GET", "/console/historique"): CALL,
     ("GET", "/console/planning"): CALL,
+    ("GET", "/console/simulateur-appel"): EVERYONE,
+    ("POST", "/console/simulateur-appel/etape"): EVERYONE,
     ("GET", "/equipe"): SUPERVISORS,
     ("GET", "/equipe/planning"): SUPERVISORS,
     ("POST", "/equipe/planning/modele"): SUPERVISORS,

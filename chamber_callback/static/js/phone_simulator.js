@@ -1,0 +1,100 @@
+// The incoming call simulator: a keypad that posts each step to the server, which runs the real
+// phone line menu and answers with the text that would be spoken.
+(function () {
+  "use strict";
+  var root = document.getElementById("phone-simulator");
+  if (!root) { return; }
+  var transcript = document.getElementById("sim-transcript");
+  var typed = document.getElementById("sim-typed");
+  var keypad = document.getElementById("sim-keypad");
+  var actions = document.getElementById("sim-actions");
+  var result = document.getElementById("sim-result");
+  var state = { call: null, n: null, gather: null, buffer: "" };
+
+  function line(text, css) {
+    var p = document.createElement("p");
+    p.className = css;
+    p.textContent = text;
+    transcript.appendChild(p);
+  }
+
+  function send(payload) {
+    return fetch(root.getAttribute("data-step-url"), {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": root.getAttribute("data-csrf") },
+      body: JSON.stringify(payload)
+    }).then(function (response) {
+      if (!response.ok) { throw new Error(String(response.status)); }
+      return response.json();
+    }).then(show).catch(function (error) {
+      result.textContent = "Erreur du simulateur (" + error.message + ").";
+    });
+  }
+
+  function show(data) {
+    state.call = data.call;
+    state.n = data.n;
+    state.gather = data.gather;
+    state.buffer = "";
+    typed.textContent = "";
+    (data.says || []).forEach(function (text) { line(text, "said"); });
+    var live = !data.ended;
+    keypad.hidden = !live;
+    actions.hidden = !live;
+    if (!live) {
+      var message = "Appel terminé.";
+      if (data.reference) {
+        message += " Demande créée : " + data.reference + ".";
+        var link = document.createElement("a");
+        link.href = root.getAttribute("data-card-url").replace("REF", data.reference);
+        link.textContent = "Voir la demande " + data.reference;
+        result.textContent = message + " ";
+        result.appendChild(link);
+      } else {
+        result.textContent = message;
+      }
+      state.call = null;
+    } else if (keypad.querySelector("button")) {
+      keypad.querySelector("button").focus();
+    }
+  }
+
+  function press(key) {
+    if (!state.call || !state.gather) { return; }
+    line(key, "pressed");
+    var gather = state.gather;
+    if (gather.finish && key === gather.finish) {
+      send({ call: state.call, n: state.n, digits: state.buffer });
+      return;
+    }
+    state.buffer += key;
+    typed.textContent = "Touches : " + state.buffer;
+    if (gather.digits && state.buffer.length >= gather.digits) {
+      send({ call: state.call, n: state.n, digits: state.buffer });
+    }
+  }
+
+  document.getElementById("sim-start").addEventListener("submit", function (event) {
+    event.preventDefault();
+    transcript.textContent = "";
+    result.textContent = "";
+    var withheld = document.getElementById("sim-withheld").checked;
+    send({ call: null, caller: withheld ? "anonymous" : document.getElementById("sim-caller").value });
+  });
+  keypad.addEventListener("click", function (event) {
+    var key = event.target.getAttribute("data-key");
+    if (key) { press(key); }
+  });
+  document.addEventListener("keydown", function (event) {
+    if (keypad.hidden || event.target.tagName === "INPUT") { return; }
+    if (/^[0-9*#]$/.test(event.key)) { event.preventDefault(); press(event.key); }
+  });
+  document.getElementById("sim-silence").addEventListener("click", function () {
+    line("(silence)", "pressed");
+    var emptyOk = state.gather && state.gather.empty_ok;
+    send({ call: state.call, n: state.n, digits: emptyOk ? "" : null });
+  });
+  document.getElementById("sim-hangup").addEventListener("click", function () {
+    send({ call: state.call, hangup: true });
+  });
+}());

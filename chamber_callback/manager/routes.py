@@ -20,7 +20,7 @@ from ..domain.roles import EXPORTS_PERSONAL_DATA, SUPERVISES, locked_to_own_unit
 from ..extensions import db, zone_named
 from ..labels import AVAILABILITY_LABELS, outcome_labels
 from ..models import RegionalUnit, Topic
-from ..services import stats, supervision
+from ..services import phone_line, stats, supervision
 from ..services.audit import record_export
 from ..staff.forms import check_action_form
 from ..web import int_arg
@@ -183,6 +183,8 @@ def _compute_figures(filters: Filters, now: datetime) -> dict:
         "charts": charts, "activity": activity, "histogram": histogram, "sla_days": days,
         "sla_by_day": {unit: dict(days_) for unit, days_ in by_day.items()}, "unit_names": unit_names,
         "agents_within": stats.within_sla_by_agent(stats.Scope(), stats.local_midnight(now, tz(), days_back=6), now),
+        "channels": stats.requests_by_channel(scope, filters.start, filters.end),
+        "phone_line": phone_line.figures(filters.start, filters.end, now),
     }
 
 

@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import func, select
 
 from chamber_callback.domain.actors import Actor
+from chamber_callback.domain.phone_line import spoken_reference
 from chamber_callback.extensions import db
 from chamber_callback.models import CallbackRequest, InboundCall
 from chamber_callback.services import settings as runtime
@@ -174,11 +175,11 @@ def test_a_caller_with_a_request_hears_its_reference_and_a_keyed_number_hears_no
     existing = make_request(phone=CALLER, now=NOW - timedelta(hours=1))
     call = Call(twilio_app).dial().press("1")
     assert call.ended and "Vous avez déjà une demande de rappel en cours" in call.spoken
-    assert existing.reference[0] in call.spoken
+    assert spoken_reference(existing.reference) in call.spoken
     other = Call(twilio_app, caller="+33199000001", sid="CA" + "2" * 32).dial().press("2")
     other.press("0612345678").press("1")
     assert other.ended and "déjà en cours pour ce numéro" in other.spoken
-    assert existing.reference[:4] not in other.spoken.replace(", ", "")
+    assert spoken_reference(existing.reference) not in other.spoken
     assert len(_requests()) == 1
 
 
@@ -221,3 +222,21 @@ def test_a_hang_up_in_the_menu_is_counted_at_its_step(twilio_app, freeze_clock):
     assert response.status_code == 204
     row = db.session.scalar(select(InboundCall))
     assert row.outcome == "hung_up" and row.step == "topic"
+
+
+def test_the_dashboard_counts_requests_by_channel_and_the_lines_calls(twilio_app, freeze_clock):
+    freeze_clock(NOW)
+    make_request(now=NOW - timedelta(minutes=30))  # from the web form
+    Call(twilio_app).dial().press("1").press("1").press("2").press("#")  # a request by phone
+    Call(twilio_app, caller="+33612340000", sid="CA" + "4" * 32).dial().press("1").press("2")  # hangs up
+    signed_post(twilio_app.test_client(), "/webhooks/twilio/voice/inbound/status",
+                {"CallSid": "CA" + "4" * 32, "CallStatus": "completed"})
+    from tests.integration.helpers import sign_in
+
+    client = twilio_app.test_client()
+    sign_in(client, make_staff(role="manager"))
+    panel = client.get("/pilotage/panneau").get_data(as_text=True)
+    assert 'data-channel="web">1<' in panel and 'data-channel="phone">1<' in panel
+    assert 'data-phone="received">2<' in panel and 'data-phone="created">1<' in panel
+    channels = panel[panel.index('id="channels-title"'):]
+    assert 'data-hung-up="urgency">1<' in channels, channels[:3000]

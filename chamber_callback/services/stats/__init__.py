@@ -22,6 +22,7 @@ from .dashboard import (
     calls_between,
     headline,
     hourly_activity,
+    requests_by_channel,
     time_to_first_attempt,
     ttfa_histogram,
     within_sla_by_agent,
@@ -36,5 +37,6 @@ __all__ = [
     "OUTCOMES", "AgentRow", "Calibration", "Headline", "Percentiles", "ReportRow", "Scope", "Series", "Share",
     "abandonment", "active_breakdown", "agents_board", "attention_lists", "calibration", "calibration_by_unit",
     "calls_between", "day_bounds", "headline", "hourly_activity", "local_bucket", "local_midnight", "report",
+    "requests_by_channel",
     "time_to_first_attempt", "ttfa_histogram", "within_sla_by_agent", "within_sla_by_day", "within_sla_by_unit",
 ]

@@ -101,6 +101,24 @@ def calls_between(scope: Scope, start: datetime, end: datetime) -> int:
     return db.session.scalar(query)
 
 
+PARTNER_PREFIX = "web:"  # requests made through a partner site's button: web:<partner>
+
+
+def requests_by_channel(scope: Scope, start: datetime, end: datetime) -> tuple[dict[str, int], dict[str, int]]:
+    """Requests received in [start, end) per channel (web, api, phone, partners), and per partner."""
+    rows = db.session.execute(select(R.channel, func.count()).where(
+        R.submitted_at >= start, R.submitted_at < end, *scope.conditions()).group_by(R.channel)).all()
+    channels = dict.fromkeys(("web", "api", "phone", "partners"), 0)
+    partners: dict[str, int] = {}
+    for channel, count in rows:
+        if channel.startswith(PARTNER_PREFIX):
+            channels["partners"] += count
+            partners[channel.removeprefix(PARTNER_PREFIX)] = count
+        else:
+            channels[channel] = channels.get(channel, 0) + count
+    return channels, dict(sorted(partners.items()))
+
+
 # --- the dashboard --------------------------------------------------------------------------------
 
 @dataclass

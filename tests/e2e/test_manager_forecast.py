@@ -19,7 +19,7 @@ def test_the_forecast_shows_breaches_to_come_and_a_what_if_removes_them(live_ser
             make_request(now=now - timedelta(hours=23, minutes=10))
     page = laptop_page
     sign_in(page, base, "manager@example.fr", "/pilotage", app)
-    page.get_by_role("link", name="Prévisions").click()
+    page.get_by_role("link", name="Prévisions", exact=True).click()
     page.wait_for_url("**/pilotage/previsions")
     breaches = int(page.locator("[data-tile=breaches]").inner_text())
     assert breaches >= 20

@@ -21,10 +21,16 @@ from .services import settings
 
 log = logging.getLogger(__name__)
 
-CSP = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-)
+CSP_BASE = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "object-src 'none'; base-uri 'none'; form-action 'self'")
+CSP = CSP_BASE + "; frame-ancestors 'none'"
+
+
+def csp_framed_by(origins) -> str:
+    """The policy of an embedded page (``public/embedding.py``): only these origins may frame it."""
+    return f"{CSP_BASE}; frame-ancestors {' '.join(origins)}"
+
+
 # Pages reached through the artisan's private link: never cached by a browser or a proxy.
 PRIVATE_PAGES = {"public.confirmation", "public.status", "public.status_cancel", "public.status_erase",
                  "api.callback_request"}
@@ -104,12 +110,19 @@ class ReferenceConverter(BaseConverter):
 
 
 def init_web(app: Flask) -> None:
+    from .public import embedding
+
     @app.after_request
     def security_headers(response):
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", CSP)
+        # A partner's dialog may frame the embedded pages, and nothing else may frame any page.
+        partner_origins = embedding.frame_ancestors()
+        if partner_origins:
+            headers.setdefault("Content-Security-Policy", csp_framed_by(partner_origins))
+        else:
+            headers.setdefault("Content-Security-Policy", CSP)
+            headers.setdefault("X-Frame-Options", "DENY")
         headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("X-Frame-Options", "DENY")
         # same-origin: the private status link never leaks to another site through Referer.
         headers.setdefault("Referrer-Policy", "same-origin")
         headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
@@ -180,6 +193,9 @@ def init_web(app: Flask) -> None:
         sla_hours=lambda: format_decimal(settings.display_get("SLA_HOURS")),
         intake_state=lambda: settings.intake_state(settings.display_get),
         public_banner=settings.public_banner,
+        embedded_partner=embedding.current_partner,
+        embedded_origins=embedding.frame_ancestors,
+        embed_token_field=embedding.embed_token_field,
         at_risk_share=labels.at_risk_share,
         at_risk_words=labels.at_risk_words,
         may=lambda policy: current_user.is_authenticated and roles.may(current_user.role, policy),

@@ -177,6 +177,14 @@ class CrisisForm(CleanForm):
         validators=[Optional(), Length(max=120, message=_l("120 caractères au plus."))],
         description=_l("Sur le formulaire et au bas des pages publiques, par exemple « du lundi au samedi, "
                        "8 h – 21 h ». Laissez vide pour ne pas en afficher."))
+    PARTNER_SITES = TextAreaField(
+        _l("Sites partenaires qui affichent le bouton « Être rappelé »"),
+        validators=[Optional(), Length(max=6000, message=_l("6 000 caractères au plus."))],
+        description=_l("Une ligne par site : le code du partenaire (lettres minuscules, chiffres et tirets, 32 au "
+                       "plus), une espace, puis l'adresse du site en https://, sans chemin, par exemple "
+                       "« federation-boulangerie https://www.boulangers.example.fr ». Un partenaire qui a deux "
+                       "adresses prend deux lignes. Seuls ces sites peuvent afficher le formulaire ; les demandes "
+                       "faites depuis l'un d'eux sont comptées « web:code ». Laissez vide : aucun site."))
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)

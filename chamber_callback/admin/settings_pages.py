@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from ..auth import roles_required
@@ -18,7 +18,7 @@ from .forms import CrisisForm, SlaSettingsForm
 SLA_KEYS = ("SLA_HOURS", "SLA_CLOCK", "SLA_MET_ON", "ESCALATION_LEVELS", "ESCALATION_REPEAT_HOURS",
             "OFFER_TIMEOUT_SECONDS", "RETRY_GAP_MINUTES", "MAX_ATTEMPTS")
 CRISIS_KEYS = ("INTAKE_URGENT_ONLY", "PUBLIC_BANNER", "INTAKE_PAUSED", "INTAKE_PAUSED_MESSAGE", "CHAMBER_PHONE",
-               "CHAMBER_HOURS", "TWO_FACTOR_FOR_EVERYONE")
+               "CHAMBER_HOURS", "TWO_FACTOR_FOR_EVERYONE", "PARTNER_SITES")
 
 
 # --- SLA and escalation settings, crisis switches ----------------------------------------------------
@@ -82,5 +82,6 @@ def crisis():
     if form is not None and _save_settings(form, CRISIS_KEYS):
         return redirect(url_for("admin.crisis"))
     form = _settings_form(CrisisForm, CRISIS_KEYS, form)
-    return render_template("admin/crisis.html", form=form, crisis=settings.intake_state()), \
+    return render_template("admin/crisis.html", form=form, crisis=settings.intake_state(),
+                           site_url=current_app.config["PUBLIC_BASE_URL"] or request.host_url.rstrip("/")), \
         422 if form.errors else 200

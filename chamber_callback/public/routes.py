@@ -1,10 +1,11 @@
-"""Public pages: the callback form, the confirmation, the private status page."""
+"""Public pages: the callback form, the confirmation, the private status page, and ``/widget.js``
+(the partner sites' « Être rappelé » button, which shows these pages embedded: ``embedding.py``)."""
 from __future__ import annotations
 
 import logging
 from zoneinfo import ZoneInfo
 
-from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, send_from_directory, session, url_for
 from flask_babel import gettext as _
 
 from ..clock import utcnow
@@ -16,10 +17,14 @@ from ..services import settings
 from ..services.data_rights import erase_closed_request
 from ..services.intake import cancel_request, find_by_token, holds_link, queue_position, submit_request
 from . import bp
+from .embedding import current_partner, embeddable, form_meta
 from .forms import CancelForm, IntakeForm
 
 log = logging.getLogger(__name__)
 
+# Partners paste one fixed address: a changed script reaches them within the hour (ETag: a
+# revalidation costs a 304).
+WIDGET_MAX_AGE = 3600
 
 
 def intake_limit() -> str:
@@ -40,20 +45,23 @@ def intake_rate_limit(view):
 
 @bp.route("/", methods=["GET", "POST"])
 @intake_rate_limit
+@embeddable
 def request_form():
     crisis = settings.intake_state()
     if crisis.paused:
         # Nothing is read or stored: the artisan is told to call the chamber instead.
         refused = request.method == "POST"
         return render_template("public/paused.html", crisis=crisis, refused=refused), 503 if refused else 200
-    form = IntakeForm()
+    form = IntakeForm(meta=form_meta())
     if form.is_submitted() and form.is_bot:
         # Looks like success to the bot; nothing is stored.
         log.info("honeypot filled: submission discarded")
         return render_template("public/received.html")
     if form.validate_on_submit():
         now = utcnow()
-        intake = form.build_intake(now=now, tz=ZoneInfo(current_app.config["TIMEZONE"]), channel="web")
+        partner = current_partner()
+        intake = form.build_intake(now=now, tz=ZoneInfo(current_app.config["TIMEZONE"]),
+                                   channel=f"web:{partner}" if partner else "web")
         own_token = session.get("last_request_token")
         submission = submit_request(intake, actor=ARTISAN, now=now, sla_hours=settings.get("SLA_HOURS"),
                                     requester_token=own_token)
@@ -70,25 +78,29 @@ def request_form():
 
 
 @bp.get("/demande/<token>/confirmation")
+@embeddable
 def confirmation(token: str):
     callback = find_by_token(token) or abort(404)
     return render_template("public/confirmation.html", request=callback,
-                           status_url=status_url(token), phone_masked=mask_phone(callback.phone))
+                           status_url=status_url(token), status_page=url_for("public.status", token=token),
+                           phone_masked=mask_phone(callback.phone))
 
 
 @bp.get("/suivi/<token>")
+@embeddable
 def status(token: str):
     callback = find_by_token(token) or abort(404)
-    return render_template("public/status.html", request=callback, token=token, form=CancelForm(),
+    return render_template("public/status.html", request=callback, token=token, form=CancelForm(meta=form_meta()),
                            can_cancel=can_cancel(callback.status), position=queue_position(callback),
                            phone_masked=mask_phone(callback.phone) if callback.purged_at is None else None,
                            retention_months=retention_months())
 
 
 @bp.post("/suivi/<token>/annuler")
+@embeddable
 def status_cancel(token: str):
     callback = find_by_token(token) or abort(404)
-    form = CancelForm()
+    form = CancelForm(meta=form_meta())
     if not form.validate_on_submit():
         abort(400)
     if cancel_request(callback, actor=ARTISAN, now=utcnow(), reason="cancelled by the artisan (status page)"):
@@ -99,10 +111,11 @@ def status_cancel(token: str):
 
 
 @bp.post("/suivi/<token>/effacer")
+@embeddable
 def status_erase(token: str):
     """The artisan erases a closed request's personal data (RGPD art. 17)."""
     callback = find_by_token(token) or abort(404)
-    if not CancelForm().validate_on_submit():
+    if not CancelForm(meta=form_meta()).validate_on_submit():
         abort(400)
     if erase_closed_request(callback, ARTISAN, utcnow()):
         flash(_("Vos données sont effacées."), "success")
@@ -116,7 +129,18 @@ def retention_months() -> int:
 
 
 def status_url(token: str) -> str:
+    """The private link to keep (texts, e-mails, the API): the normal page, even from the dialog."""
     base = current_app.config["PUBLIC_BASE_URL"]
     if base:
-        return base + url_for("public.status", token=token)
-    return url_for("public.status", token=token, _external=True)
+        return base + url_for("public.status", token=token, partenaire=None)
+    return url_for("public.status", token=token, partenaire=None, _external=True)
+
+
+@bp.get("/widget.js")
+def widget_js():
+    """The partner sites' « Être rappelé » button (static/js/widget.js), at a fixed address."""
+    response = send_from_directory(current_app.static_folder, "js/widget.js", mimetype="application/javascript",
+                                   max_age=WIDGET_MAX_AGE)
+    # Loaded by other sites' pages: say so, should a stricter default ever be set.
+    response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
+    return response

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from time import monotonic
+from types import MappingProxyType
 
 from flask import current_app, g, has_request_context, request
 from flask_babel import lazy_gettext as _l
@@ -35,6 +36,7 @@ DEFAULTS = {
     "INTAKE_PAUSED_MESSAGE": "",
     "INTAKE_URGENT_ONLY": False,
     "PUBLIC_BANNER": "",
+    "PARTNER_SITES": "",  # lines of "code origin": the sites that may show the « Être rappelé » button
 }
 
 
@@ -110,6 +112,92 @@ def _url(value):
     return value
 
 
+# --- partner sites (the « Être rappelé » button): lines of "code origin" ---------------------------
+
+PARTNER_CODE = re.compile(r"[a-z0-9-]{1,32}")
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_HTTPS_ORIGIN = re.compile(rf"https://(?P<host>{_LABEL}(?:\.{_LABEL})*)(?::(?P<port>[0-9]{{1,5}}))?")
+# Plain http on this machine, for the tests and the demo; never in production.
+_LOCAL_ORIGIN = re.compile(r"http://(?P<host>127\.0\.0\.1|localhost):(?P<port>[0-9]{1,5})")
+PARTNER_SITES_MAX_LINES = 100
+PARTNER_EXAMPLE = "federation-boulangerie https://www.boulangers.example.fr"
+
+
+def _partner_origin(raw: str, production: bool) -> str | None:
+    """The origin as browsers write it (lower case, no default port), or None when not accepted."""
+    value = raw.lower().removesuffix("/")
+    match = _HTTPS_ORIGIN.fullmatch(value) or (None if production else _LOCAL_ORIGIN.fullmatch(value))
+    if match is None or len(match["host"]) > 253:
+        return None
+    port = match["port"]
+    if port is not None and not 1 <= int(port) <= 65535:
+        return None
+    if port is None or (value.startswith("https://") and int(port) == 443):
+        return f"https://{match['host']}"
+    return f"{value.split('://')[0]}://{match['host']}:{int(port)}"
+
+
+def parse_partner_sites(text, *, production: bool) -> tuple[list[tuple[str, str]], list[str]]:
+    """The (code, origin) pairs of the setting, in order and without repeats, and one French message
+    per bad line. A partner with two addresses (with and without www) takes two lines."""
+    pairs: list[tuple[str, str]] = []
+    errors: list[str] = []
+    lines = [line.strip() for line in str(text or "").replace("\r\n", "\n").split("\n")]
+    lines = [(number, line) for number, line in enumerate(lines, 1) if line]
+    if len(lines) > PARTNER_SITES_MAX_LINES:
+        return [], [str(_l("%(n)d sites au plus.", n=PARTNER_SITES_MAX_LINES))]
+    for number, line in lines:
+        words = line.split()
+        if len(words) != 2:
+            errors.append(str(_l("Ligne %(line)d : écrivez le code du partenaire puis l'adresse de son site, séparés "
+                                 "par une espace, par exemple « %(example)s ».", line=number, example=PARTNER_EXAMPLE)))
+            continue
+        code, origin_text = words
+        if not PARTNER_CODE.fullmatch(code):
+            errors.append(str(_l("Ligne %(line)d : le code « %(code)s » n'est pas valide (lettres minuscules sans "
+                                 "accent, chiffres et tirets, 32 au plus).", line=number, code=code[:40])))
+            continue
+        origin = _partner_origin(origin_text, production)
+        if origin is None:
+            if production and _LOCAL_ORIGIN.fullmatch(origin_text.lower().removesuffix("/")):
+                errors.append(str(_l("Ligne %(line)d : une adresse http://127.0.0.1 ou http://localhost n'est "
+                                     "acceptée qu'en dehors de la production.", line=number)))
+            else:
+                errors.append(str(_l("Ligne %(line)d : « %(origin)s » n'est pas une adresse de site acceptée : "
+                                     "https:// puis le nom du site, éventuellement suivi d'un port, sans chemin "
+                                     "(par exemple https://www.boulangers.example.fr).",
+                                     line=number, origin=origin_text[:80])))
+            continue
+        if (code, origin) not in pairs:
+            pairs.append((code, origin))
+    return pairs, errors
+
+
+def _production() -> bool:
+    return current_app.config.get("APP_ENV") == "production"
+
+
+def _partner_sites(value):
+    pairs, errors = parse_partner_sites(value, production=_production())
+    if errors:
+        raise ValueError(" ".join(errors[:3]) + (" …" if len(errors) > 3 else ""))
+    return "\n".join(f"{code} {origin}" for code, origin in pairs)
+
+
+@lru_cache(maxsize=8)
+def _partners_from(text: str, production: bool):
+    partners: dict[str, tuple[str, ...]] = {}
+    for code, origin in parse_partner_sites(text, production=production)[0]:
+        partners[code] = (*partners.get(code, ()), origin)
+    return MappingProxyType(partners)
+
+
+def partner_sites(read=None):
+    """Allowed partners: ``{code: (origin, …)}``. Lines no longer accepted (an http://localhost kept from
+    a test, once in production) are left out; the configuration is used when the database fails."""
+    return _partners_from(str((read or display_get)("PARTNER_SITES") or ""), _production())
+
+
 def _phone(value):
     value = one_line(value)
     if not re.fullmatch(r"\+?[0-9 .()-]{4,25}", value):
@@ -135,6 +223,7 @@ VALIDATORS = {
     "TWO_FACTOR_FOR_EVERYONE": _boolean,
     "DPO_CONTACT": _text(200),
     "PRIVACY_NOTICE_URL": _url,
+    "PARTNER_SITES": _partner_sites,
 }
 
 

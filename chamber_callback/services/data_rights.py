@@ -18,10 +18,10 @@ from ..domain.intake import N_, IntakeError, normalise_phone
 from ..domain.lifecycle import ACTIVE_STATUSES, Status
 from ..domain.reference import keyed_digest
 from ..extensions import db
-from ..models import ArtisanMessage, AuditEvent, CallAttempt, CallbackRequest
+from ..models import ArtisanMessage, AuditEvent, CallAttempt, CallbackRequest, InboundCall
 from .audit import record_event
 from .intake import cancel_request
-from .retention import anonymise
+from .retention import anonymise, forget_calls
 from .unit_of_work import unit_of_work
 
 
@@ -136,6 +136,9 @@ def erase(subject: Subject, actor: Actor, now: datetime, *, why: str, dry_run: b
         raise DataRightsError(N_("Un conseiller est en ligne avec cet artisan : effacez ses données une fois "
                                  "l'appel terminé."))
     if dry_run or not found.requests:
+        if not dry_run and subject.phone:
+            with unit_of_work():
+                forget_calls(InboundCall.caller == subject.phone)  # calls to the line that made no request
         return len(found.requests)
     for request in found.requests:  # withdrawn from the queue first, offers and their jobs included
         if Status(request.status) in ACTIVE_STATUSES and not cancel_request(
@@ -146,6 +149,8 @@ def erase(subject: Subject, actor: Actor, now: datetime, *, why: str, dry_run: b
             CallbackRequest.id.in_(found.request_ids), CallbackRequest.status.not_in(
                 [s.value for s in ACTIVE_STATUSES]))))
         anonymise(closed, now, why)
+        if subject.phone:
+            forget_calls(InboundCall.caller == subject.phone)
         record_event(request_id=None, action="admin.personal_data_erased", actor=actor, now=now,
                      staff_user_id=actor.staff_user_id,
                      data={"subject": subject.digest, "by": "phone" if subject.phone else "email",

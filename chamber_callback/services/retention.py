@@ -5,7 +5,8 @@
   the reports);
 - agents' call notes (and the timeline reasons they were copied into), ``RETENTION_NOTES_DAYS``
   after the attempt;
-- texts and e-mails sent to artisans, ``RETENTION_MESSAGES_DAYS`` after sending;
+- texts and e-mails sent to artisans, ``RETENTION_MESSAGES_DAYS`` after sending, and the caller's
+  number and choices kept for a call to the phone line, as long after the call;
 - audit details (free-text reasons, records of who read personal data), ``RETENTION_AUDIT_DAYS``.
 
 ``anonymise`` is shared with the erasure an artisan or the DPO asks for (``services.data_rights``).
@@ -16,11 +17,11 @@ import logging
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, null, select, update
 
 from ..domain.actors import STAFF, SYSTEM
 from ..extensions import db
-from ..models import ArtisanMessage, AuditEvent, CallAttempt, CallbackRequest
+from ..models import ArtisanMessage, AuditEvent, CallAttempt, CallbackRequest, InboundCall
 from .unit_of_work import unit_of_work
 
 log = logging.getLogger(__name__)
@@ -40,12 +41,22 @@ def anonymise(ids: list[int], now: datetime, why: str) -> None:
                        .execution_options(synchronize_session=False))
     db.session.execute(update(ArtisanMessage).where(ArtisanMessage.request_id.in_(ids)).values(body=ERASED)
                        .execution_options(synchronize_session=False))
+    forget_calls(InboundCall.request_id.in_(ids))
     # Outcome notes were copied into the timeline's "reason": erase them too.
     db.session.execute(update(AuditEvent).where(AuditEvent.request_id.in_(ids), AuditEvent.actor_type == STAFF)
                        .values(reason=None).execution_options(synchronize_session=False))
     db.session.execute(AuditEvent.__table__.insert(), [
         {"created_at": now, "request_id": request_id, "actor_type": SYSTEM.type, "actor_id": SYSTEM.id,
          "action": "request.personal_data_erased", "reason": why} for request_id in ids])
+
+
+def forget_calls(condition) -> int:
+    """The caller's number and choices of phone line calls (their step and outcome stay, for the
+    line's figures)."""
+    return db.session.execute(update(InboundCall).where(condition, InboundCall.caller.is_not(None)
+                                                        | InboundCall.choices.is_not(None))
+                              .values(caller=None, choices=null()).execution_options(synchronize_session=False)
+                              ).rowcount
 
 
 def purge_personal_data(now: datetime, retention_days: int, batch: int = 1000, dry_run: bool = False) -> int:
@@ -79,6 +90,7 @@ def purge_details(now: datetime, notes_days: int, messages_days: int, audit_days
             update(ArtisanMessage).where(ArtisanMessage.created_at < now - timedelta(days=messages_days),
                                          ArtisanMessage.body != ERASED).values(body=ERASED)
             .execution_options(synchronize_session=False)).rowcount
+        calls = forget_calls(InboundCall.started_at < now - timedelta(days=messages_days))
         reads = db.session.execute(
             delete(AuditEvent).where(AuditEvent.action == READ_ACTION,
                                      AuditEvent.created_at < now - timedelta(days=audit_days))
@@ -87,7 +99,7 @@ def purge_details(now: datetime, notes_days: int, messages_days: int, audit_days
             update(AuditEvent).where(AuditEvent.created_at < now - timedelta(days=audit_days),
                                      AuditEvent.reason.is_not(None)).values(reason=None)
             .execution_options(synchronize_session=False)).rowcount
-    counts = {"notes": notes, "messages": messages, "reads": reads, "details": details}
+    counts = {"notes": notes, "messages": messages, "calls": calls, "reads": reads, "details": details}
     if any(counts.values()):
         log.info("retention: %s", ", ".join(f"{k}={v}" for k, v in counts.items()))
     return counts

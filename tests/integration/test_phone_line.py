@@ -240,3 +240,23 @@ def test_the_dashboard_counts_requests_by_channel_and_the_lines_calls(twilio_app
     assert 'data-phone="received">2<' in panel and 'data-phone="created">1<' in panel
     channels = panel[panel.index('id="channels-title"'):]
     assert 'data-hung-up="urgency">1<' in channels, channels[:3000]
+
+
+def test_the_callers_number_is_forgotten_with_the_other_personal_data(twilio_app, freeze_clock):
+    from chamber_callback.services.data_rights import Subject, erase
+    from chamber_callback.services.retention import purge_details
+
+    freeze_clock(NOW)
+    Call(twilio_app).dial().press("1")  # hangs up in the menu: no request, the number is kept a while
+    Call(twilio_app, caller="+33612340000", sid="CA" + "5" * 32).dial().press("1")
+    rows = {row.call_sid: row for row in db.session.scalars(select(InboundCall))}
+    assert rows["CA" + "1" * 32].caller == CALLER and rows["CA" + "1" * 32].choices
+    # The artisan asks for erasure: the calls from that number lose it (their step stays, for the figures).
+    erase(Subject.parse("06 12 34 56 78", None), ADMIN, NOW, why="test")
+    db.session.expire_all()
+    forgotten = db.session.scalar(select(InboundCall).where(InboundCall.call_sid == "CA" + "1" * 32))
+    assert forgotten.caller is None and forgotten.choices is None and forgotten.step == "topic"
+    # Three months later, the retention of messages covers the other call too.
+    assert purge_details(NOW + timedelta(days=91), notes_days=180, messages_days=90, audit_days=365)["calls"] == 1
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(InboundCall).where(InboundCall.caller.is_not(None))) == 0

@@ -30,7 +30,9 @@ def test_a_call_on_the_simulator_page_makes_a_phone_request(live_server, laptop_
     transcript.get_by_text("code postal", exact=False).wait_for()
     for key in "35000#":
         keypad.get_by_role("button", name=key, exact=True).click()
-    page.get_by_text("Demande créée", exact=False).wait_for()
+    page.locator("#sim-result a").wait_for()
+    assert "Appel terminé. Demande créée" in page.locator("#sim-result").inner_text()
+    assert not keypad.is_visible()  # the call is over
     shots(page, "phone-simulator")
     reference = page.locator("#sim-result a").inner_text().split()[-1]
     with app.app_context():

@@ -16,6 +16,7 @@
     p.className = css;
     p.textContent = text;
     transcript.appendChild(p);
+    transcript.scrollTop = transcript.scrollHeight;  // the latest words in view
   }
 
   function send(payload) {
@@ -61,12 +62,13 @@
 
   function press(key) {
     if (!state.call || !state.gather) { return; }
-    line(key, "pressed");
     var gather = state.gather;
     if (gather.finish && key === gather.finish) {
+      line(state.buffer + key, "pressed");  // a number keyed, shown once it is sent
       send({ call: state.call, n: state.n, digits: state.buffer });
       return;
     }
+    if (gather.digits) { line(key, "pressed"); }
     state.buffer += key;
     typed.textContent = "Touches : " + state.buffer;
     if (gather.digits && state.buffer.length >= gather.digits) {

@@ -141,6 +141,8 @@ def load_config() -> dict:
         "PHONE_PROMPTS_DIR": _env("PHONE_PROMPTS_DIR"),  # <prompt key>.mp3|.wav replaces a spoken prompt
         "PHONE_DEFAULT_POSTAL_CODE": _env("PHONE_DEFAULT_POSTAL_CODE", "75001"),  # routes callers who give none
         "PHONE_SIMULATOR": parse_boolean(_env("PHONE_SIMULATOR", "false" if production else "true")),
+        # An agent free now and nobody waiting: the caller may press 1 to be called at once (the bridge).
+        "INBOUND_CONNECT_WHEN_FREE": parse_boolean(_env("INBOUND_CONNECT_WHEN_FREE")),
         "DIAL_TIMEOUT_SECONDS": int(_env("DIAL_TIMEOUT_SECONDS", "25")),
         "CALL_STUCK_MINUTES": float(_env("CALL_STUCK_MINUTES", "15")),
         "TWILIO_CPS": int(_env("TWILIO_CPS", "1")),

@@ -42,10 +42,11 @@ class Step(StrEnum):
     TOPIC = "topic"
     URGENCY = "urgency"
     POSTAL = "postal"  # five digits then #, or # alone
+    CONNECT = "connect"  # an agent is free now: 1 to be called at once, 2 later (INBOUND_CONNECT_WHEN_FREE)
 
 
 # Where a call may end (``InboundCall.outcome``), besides hanging up in the menu.
-OUTCOMES = ("created", "existing", "refused", "paused", "no_input", "hung_up")
+OUTCOMES = ("created", "connected", "existing", "refused", "paused", "no_input", "hung_up")
 
 
 @dataclass(frozen=True)
@@ -199,6 +200,9 @@ def prompt(step: Step, state: CallState, ctx: Context) -> tuple[Say, ...]:
         return (Say("Quel est le sujet de votre demande ?", "topic"), Say(choices))
     if step == Step.URGENCY:
         return (Say("Si votre activité est menacée dans les prochains jours, tapez 1. Sinon, tapez 2.", "urgency"),)
+    if step == Step.CONNECT:
+        return (Say("Un conseiller est disponible en ce moment. Pour qu'il vous appelle tout de suite, tapez 1. "
+                    "Pour être rappelé plus tard, tapez 2.", "connect"),)
     return (Say("Pour être rappelé par les conseillers de votre région, tapez votre code postal à cinq chiffres, "
                 "puis dièse. Sinon, tapez seulement dièse.", "postal"),)
 
@@ -260,7 +264,7 @@ def read(step: Step, digits: str | None, ctx: Context):
     if REPEAT_KEY in digits:
         return REPEAT
     wrong_key = Wrong("Ce choix n'existe pas.", "wrong_key")
-    if step in (Step.NUMBER, Step.CONFIRM, Step.URGENCY):
+    if step in (Step.NUMBER, Step.CONFIRM, Step.URGENCY, Step.CONNECT):
         return {"1": Chosen(True), "2": Chosen(False)}.get(digits, wrong_key)
     if step == Step.TOPIC:
         topics = menu_topics(ctx.topics)
@@ -313,6 +317,14 @@ def created(reference: str, window: str | None, deadline: str, mobile: bool, ctx
     if mobile:
         says.append(Say("Vous recevrez un SMS de confirmation.", "sms"))
     return Reply((*says, Say("Gardez votre téléphone près de vous. Au revoir.", "bye_kept")), outcome="created")
+
+
+def connecting(reference: str, ctx: Context) -> Reply:
+    """The caller chose to be called at once: hang up, the agent's call comes in a moment."""
+    return Reply((Say("Votre demande est enregistrée.", "created"),
+                  Say(f"Votre référence est : {spoken_reference(reference)}."),
+                  Say("Raccrochez maintenant : un conseiller vous appelle dans un instant.", "connecting")),
+                 outcome="connected")
 
 
 def existing(reference: str | None, window: str | None, deadline: str, ctx: Context) -> Reply:

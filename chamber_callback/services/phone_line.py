@@ -19,11 +19,14 @@ from sqlalchemy import func, select
 from ..domain import phone_line as menu
 from ..domain.actors import Actor
 from ..domain.intake import UNKNOWN_SECTOR, AmbiguousPostalCode, Intake, resolve_postal_code
+from ..domain.lifecycle import Status
 from ..domain.messages import moment_words, window_words
 from ..domain.phone_line import CallState, Chosen, Context, Reply, Say, Step
 from ..extensions import db, insert_or_ignore
-from ..models import CallbackRequest, InboundCall, RegionalUnit, Topic
-from . import eta, settings
+from ..models import CallbackRequest, InboundCall, RegionalUnit, StaffUser, Topic
+from ..telephony import get_telephony
+from . import assignment, eta, settings
+from .calls import CallNotPlaced, place_call
 from .intake import active_request_for_phone, submit_request
 from .messages import channel_for
 
@@ -165,8 +168,12 @@ def _next(call: InboundCall, state: CallState, digits: str | None, ctx: Context,
         if ctx.urgent_only and not state.urgent:
             return menu.refused_not_urgent(ctx)
         return menu.ask(Step.POSTAL, state, ctx)
-    state.postal_code, state.skipped_postal_code = value, value is None
-    return _submit(call, state, ctx, now)
+    if step == Step.POSTAL:
+        state.postal_code, state.skipped_postal_code = value, value is None
+        if _may_connect(state):
+            return menu.ask(Step.CONNECT, state, ctx)
+        return _submit(call, state, ctx, now)
+    return _submit(call, state, ctx, now, connect=bool(value))  # Step.CONNECT
 
 
 def _deadline_words(request: CallbackRequest, now: datetime) -> str:
@@ -190,7 +197,41 @@ def _after_number(state: CallState, ctx: Context, now: datetime) -> Reply:
                          _deadline_words(active, now), ctx)
 
 
-def _submit(call: InboundCall, state: CallState, ctx: Context, now: datetime) -> Reply:
+def _may_connect(state: CallState) -> bool:
+    """The direct connection (``INBOUND_CONNECT_WHEN_FREE``): an agent of the caller's unit who can
+    take the topic is free right now, and nobody waits in that unit (nor overflowed)."""
+    if not current_app.config.get("INBOUND_CONNECT_WHEN_FREE") or not get_telephony().capabilities.bridge:
+        return False
+    unit = _unit_of(state.postal_code or _default_postal_code())
+    topic = db.session.scalar(select(Topic).where(Topic.code == state.topic))
+    if unit is None or topic is None:
+        return False
+    waiting = db.session.scalar(select(func.count()).select_from(CallbackRequest).where(
+        CallbackRequest.status == Status.QUEUED.value,
+        (CallbackRequest.unit_id == unit.id) | CallbackRequest.overflow_at.is_not(None)))
+    return not waiting and assignment.free_agent_for(unit.id, topic.id)
+
+
+def _connect(request: CallbackRequest, now: datetime) -> bool:
+    """Claim the new request for the agent the routing rules pick, then start the bridge (the
+    agent's phone first, then the caller's). False when that could not be done: the request then
+    waits in the queue like any other, and the caller is told so."""
+    agent_id = assignment.best_free_agent(request, now)
+    if agent_id is None:
+        return False
+    claimed = assignment.claim_for(agent_id, request.id, now, reason="direct connection from the phone line")
+    if claimed is None:
+        return False
+    agent = db.session.get(StaffUser, agent_id)
+    try:
+        place_call(claimed.reference, agent, now)
+    except (CallNotPlaced, assignment.AssignmentConflict):
+        assignment.release_request(claimed.reference, agent, now, reason="direct connection not placed")
+        return False
+    return True
+
+
+def _submit(call: InboundCall, state: CallState, ctx: Context, now: datetime, connect: bool = False) -> Reply:
     code = state.postal_code or _default_postal_code()
     confirmed = state.postal_code is not None
     try:
@@ -210,6 +251,8 @@ def _submit(call: InboundCall, state: CallState, ctx: Context, now: datetime) ->
         return menu.existing(request.reference if state.source == "caller" else None, _window_words(request, now),
                              _deadline_words(request, now), ctx)
     log.info("phone line: request %s made by call %s", request.reference, call.id)
+    if connect and _connect(request, now):
+        return menu.connecting(request.reference, ctx)
     return menu.created(request.reference, _window_words(request, now), _deadline_words(request, now),
                         channel_for(request) == "sms", ctx)
 
@@ -240,7 +283,9 @@ def figures(start: datetime, end: datetime, now: datetime) -> dict:
         by_outcome[outcome or "in_menu"] = by_outcome.get(outcome or "in_menu", 0) + count
         if outcome == "hung_up":
             hung_up[step] = hung_up.get(step, 0) + count
-    return {"received": sum(count for _o, _s, count in rows), "created": by_outcome.get("created", 0),
+    return {"received": sum(count for _o, _s, count in rows),
+            "created": by_outcome.get("created", 0) + by_outcome.get("connected", 0),
+            "connected": by_outcome.get("connected", 0),
             "existing": by_outcome.get("existing", 0), "refused": by_outcome.get("refused", 0),
             "paused": by_outcome.get("paused", 0), "no_input": by_outcome.get("no_input", 0),
             "hung_up": hung_up}

@@ -260,3 +260,52 @@ def test_the_callers_number_is_forgotten_with_the_other_personal_data(twilio_app
     assert purge_details(NOW + timedelta(days=91), notes_days=180, messages_days=90, audit_days=365)["calls"] == 1
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(InboundCall).where(InboundCall.caller.is_not(None))) == 0
+
+
+def test_a_free_agent_calls_the_caller_at_once_when_asked(twilio_app, freeze_clock):
+    from tests.integration.twilio_fakes import use_http
+
+    freeze_clock(NOW)
+    twilio_app.config["INBOUND_CONNECT_WHEN_FREE"] = True
+    agent = make_staff(unit="ouest")
+    http = use_http(twilio_app, [(201, {"sid": "CA" + "9" * 32, "status": "queued"})])
+    call = Call(twilio_app).dial().press("1").press("3").press("2").press("35000")
+    assert "Un conseiller est disponible en ce moment" in call.spoken
+    call.press("1")
+    assert call.ended and "Raccrochez maintenant : un conseiller vous appelle dans un instant" in call.spoken
+    [request] = _requests()
+    assert request.status == "in_call" and request.assigned_agent_id == agent.id
+    assert len(http.requests) == 1 and http.requests[0]["data"]["To"] == agent.phone  # the agent first
+    assert db.session.scalar(select(InboundCall.outcome)) == "connected"
+
+
+def test_no_direct_connection_when_someone_already_waits_or_when_the_caller_prefers_later(twilio_app, freeze_clock):
+    freeze_clock(NOW)
+    twilio_app.config["INBOUND_CONNECT_WHEN_FREE"] = True
+    make_staff(unit="ouest")
+    call = Call(twilio_app).dial().press("1").press("3").press("2").press("35000")
+    call.press("2")  # later, thanks
+    assert call.ended and "Un conseiller vous rappellera" in call.spoken
+    assert _requests()[0].status == "queued"
+    # Now one request waits in the unit: the next caller is not offered to jump ahead of it.
+    other = Call(twilio_app, caller="+33612340001", sid="CA" + "6" * 32).dial().press("1").press("3").press("2")
+    other.press("35000")
+    assert other.ended and "Un conseiller est disponible" not in other.spoken
+
+
+def test_two_direct_connections_at_once_give_the_request_to_one_agent(twilio_app):
+    from chamber_callback.services import assignment
+    from tests.integration.helpers import run_at_once
+
+    agents = [make_staff(unit="ouest") for _ in range(2)]
+    request = make_request(unit="ouest")
+    won = []
+
+    def claim(index):
+        if assignment.claim_for(agents[index].id, request.id, datetime.now(UTC), reason="test") is not None:
+            won.append(index)
+
+    run_at_once(twilio_app, claim, 2)
+    assert len(won) == 1
+    db.session.expire_all()
+    assert db.session.get(CallbackRequest, request.id).assigned_agent_id == agents[won[0]].id

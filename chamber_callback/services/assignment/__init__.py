@@ -16,18 +16,39 @@ from .common import AssignmentConflict, Settings, held_count, lock_agent
 from .offers import (
                      accept_offer,
                      assign_request,
+                     best_free_agent,
                      decline_offer,
                      expire_offer,
+                     free_agent_for,
                      make_offer,
                      offer_next_to_agent,
                      withdraw_offer,
 )
-from .pulls import claim_next, release_request
+from .pulls import claim_for, claim_next, release_request
 from .tick import dispatch_tick, overflow_waiting
 
 __all__ = [
-    "AssignmentConflict", "Settings", "accept_offer", "assign_request", "claim_next", "correct_outcome",
-    "decline_offer", "dispatch_tick", "expire_offer", "held_count", "lock_agent", "make_offer",
-    "offer_next_to_agent", "overflow_waiting", "record_outcome", "release_request", "requeue_due",
-    "set_availability", "start_attempt", "withdraw_offer",
+                     "AssignmentConflict",
+                     "Settings",
+                     "accept_offer",
+                     "assign_request",
+                     "best_free_agent",
+                     "claim_for",
+                     "claim_next",
+                     "correct_outcome",
+                     "decline_offer",
+                     "dispatch_tick",
+                     "expire_offer",
+                     "free_agent_for",
+                     "held_count",
+                     "lock_agent",
+                     "make_offer",
+                     "offer_next_to_agent",
+                     "overflow_waiting",
+                     "record_outcome",
+                     "release_request",
+                     "requeue_due",
+                     "set_availability",
+                     "start_attempt",
+                     "withdraw_offer",
 ]

@@ -170,6 +170,23 @@ def assign_request(request_id: int, now: datetime) -> int | None:
     return offer.agent_id if offer else None
 
 
+def free_agent_for(unit_id: int, topic_id: int) -> bool:
+    """Whether an agent of the unit who can take the topic is available with room right now."""
+    held = select(func.count()).select_from(CallbackRequest).where(
+        CallbackRequest.assigned_agent_id == StaffUser.id, CallbackRequest.status.in_(HELD_STATUSES)
+    ).scalar_subquery()
+    return db.session.scalar(select(StaffUser.id).join(agent_skills, agent_skills.c.user_id == StaffUser.id).where(
+        StaffUser.unit_id == unit_id, StaffUser.availability == Availability.AVAILABLE.value,
+        StaffUser.is_active_account.is_(True), StaffUser.role.in_(TAKES_CALLS), agent_skills.c.topic_id == topic_id,
+        held < StaffUser.capacity).limit(1)) is not None
+
+
+def best_free_agent(request: CallbackRequest, now: datetime) -> int | None:
+    """The agent the routing rules would offer this request to right now (None: nobody free)."""
+    ranked = rank_agents(request_view(request, now), _available_agents(request), _affinity(request))
+    return ranked[0].id if ranked else None
+
+
 def offer_next_to_agent(agent_id: int, now: datetime) -> Offer | None:
     """An agent has room: offer it the best waiting request it can take, at once."""
     settings = Settings.from_config()

@@ -18,6 +18,8 @@ from ..unit_of_work import unit_of_work
 from .common import AssignmentConflict, available_after_call, change_availability, held_count, lock_agent
 from .offers import claim_queued, next_request_query, offer_next_to_agent, skill_ids
 
+PHONE_LINE = Actor("system", "phone-line")
+
 
 def claim_next(agent: StaffUser, now: datetime) -> CallbackRequest | None:
     """The agent pulls the next call itself: the best waiting request it may take, in its order."""
@@ -36,6 +38,23 @@ def claim_next(agent: StaffUser, now: datetime) -> CallbackRequest | None:
                                     reason="call pulled")
                 taken = request_id
     return db.session.get(CallbackRequest, taken) if taken else None
+
+
+def claim_for(agent_id: int, request_id: int, now: datetime, *, reason: str) -> CallbackRequest | None:
+    """This request becomes this agent's call now (the phone line's direct connection), by the same
+    atomic claim as a pull; None when it is no longer waiting or the agent has no room."""
+    with unit_of_work():
+        agent = lock_agent(agent_id)
+        if agent is None or agent.availability != Availability.AVAILABLE.value or \
+                held_count(agent.id) >= agent.capacity:
+            return None
+        if not claim_queued(request_id, agent.id, Status.IN_CALL, now):
+            return None
+        record_event(request_id=request_id, action="request.connected", actor=PHONE_LINE, now=now,
+                     from_status=Status.QUEUED.value, to_status=Status.IN_CALL.value, staff_user_id=agent.id,
+                     reason=reason)
+        change_availability(agent, Availability.BUSY, actor=PHONE_LINE, now=now, reason=reason)
+    return db.session.get(CallbackRequest, request_id, populate_existing=True)
 
 
 def held_request(reference_or_id, agent: StaffUser) -> CallbackRequest:

@@ -6,6 +6,7 @@ docs/CONFIGURATION.md lists them all. ``create_app(config)`` accepts a dict that
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -172,6 +173,8 @@ def load_config() -> dict:
         # The chamber's own templates (footer, privacy link…), looked up before the packaged ones.
         "SITE_TEMPLATES": _env("SITE_TEMPLATES", str(PROJECT_ROOT / "templates")),
         "CHAMBER_NAME": _env("CHAMBER_NAME", "Chambre de métiers et de l'artisanat"),
+        # The local time (HH:MM) from which yesterday's needs report is e-mailed to the prefecture.
+        "PREFECTURE_REPORT_TIME": _report_time(),
         # Rate limiting (per client IP); falls back to memory when Redis is unreachable.
         "RATELIMIT_ENABLED": parse_boolean(_env("RATELIMIT_ENABLED"), default=True),
         "RATELIMIT_INTAKE": _env("RATELIMIT_INTAKE", "5/minute;30/hour"),
@@ -194,6 +197,14 @@ def load_config() -> dict:
         "MAX_CONTENT_LENGTH": 64 * 1024,
         "JSON_SORT_KEYS": False,
     }
+
+
+def _report_time() -> str:
+    value = _env("PREFECTURE_REPORT_TIME", "07:00")
+    match = re.fullmatch(r"([01]?[0-9]|2[0-3])[:hH]([0-5][0-9])", value.strip())
+    if not match:
+        raise ConfigError(f"PREFECTURE_REPORT_TIME must be a local time such as 07:00 (got {value!r}).")
+    return f"{int(match[1]):02d}:{match[2]}"
 
 
 def _escalation_levels():

@@ -550,3 +550,27 @@ class Setting(db.Model):
     value: Mapped[dict | list | str | int | float | bool | None] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+
+
+class ReportSend(db.Model):
+    """A report sent once per day (``kind``: prefecture_needs): the unique key is the claim.
+
+    A run claims the day by inserting the row (or by taking over a claim released after a failure,
+    or left by a process that died), sends to the addresses not in ``sent_to`` yet, and sets
+    ``sent_at`` when every address got it.
+    """
+
+    __tablename__ = "report_sends"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    day: Mapped[date] = mapped_column(Date)  # the local day the report is about
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime())  # renewed after each address sent
+    claim_token: Mapped[str | None] = mapped_column(String(32))  # the run holding it; None: free to take
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    recipients: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # addresses sent to
+    sent_to: Mapped[list | None] = mapped_column(JSON)  # those addresses (a retry skips them)
+    attempts: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    last_error: Mapped[str | None] = mapped_column(String(200))
+
+    __table_args__ = (Index("uq_report_sends_kind_day", "kind", "day", unique=True),)

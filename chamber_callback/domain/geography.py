@@ -83,5 +83,15 @@ def communes_for(postal_code: str) -> list[Commune]:
     return [Commune(insee, name) for insee, name in _postal_table().get(postal_code, ())]
 
 
+@lru_cache(maxsize=1)
+def _commune_names() -> dict[str, str]:
+    return {insee: name for communes in _postal_table().values() for insee, name in communes}
+
+
+def commune_name(insee: str | None) -> str | None:
+    """The commune's name from its INSEE code (None when unknown)."""
+    return _commune_names().get(insee) if insee else None
+
+
 def departements_for(postal_code: str) -> list[str]:
     return sorted({c.departement for c in communes_for(postal_code)})

@@ -21,7 +21,7 @@ from enum import StrEnum
 
 from num2words import num2words
 
-from .intake import IntakeError, normalise_phone, resolve_postal_code
+from .intake import IntakeError, format_phone_national, normalise_phone, resolve_postal_code
 
 MAX_TOPICS = 9
 MAX_MISSES = 2  # silences or wrong keys in a step before goodbye (the menu is heard twice)
@@ -46,7 +46,7 @@ class Step(StrEnum):
 
 
 # Where a call may end (``InboundCall.outcome``), besides hanging up in the menu.
-OUTCOMES = ("created", "connected", "existing", "refused", "paused", "no_input", "hung_up")
+OUTCOMES = ("created", "connected", "existing", "refused", "paused", "no_input", "failed", "hung_up")
 
 
 @dataclass(frozen=True)
@@ -85,18 +85,22 @@ class CallState:
     urgent: bool | None = None
     postal_code: str | None = None
     skipped_postal_code: bool = False
+    offered: list | None = None  # the topics as they were read out, [[code, label], …]
 
     def to_json(self) -> dict:
         return {"step": self.step.value if self.step else None, "misses": self.misses, "number": self.number,
                 "source": self.source, "pending": self.pending, "topic": self.topic, "urgent": self.urgent,
-                "postal_code": self.postal_code, "skipped_postal_code": self.skipped_postal_code}
+                "postal_code": self.postal_code, "skipped_postal_code": self.skipped_postal_code,
+                "offered": self.offered}
 
     @classmethod
     def from_json(cls, data: dict | None) -> CallState:
+        """Read back tolerantly: unknown keys are dropped, an unknown step starts the menu again."""
         data = dict(data or {})
         step = data.pop("step", None)
         known = {name for name in cls.__dataclass_fields__ if name != "step"}
-        return cls(step=Step(step) if step else None, **{k: v for k, v in data.items() if k in known})
+        return cls(step=Step(step) if step in Step._value2member_map_ else None,
+                   **{k: v for k, v in data.items() if k in known})
 
 
 @dataclass(frozen=True)
@@ -123,8 +127,8 @@ def _pair(two: str) -> str:
 def spoken_number(e164: str) -> str:
     """« zéro six, douze, trente-quatre, cinquante-six, soixante-dix-huit » for +33612345678;
     other countries' numbers digit by digit."""
-    if e164.startswith("+33") and len(e164) == 12:
-        national = "0" + e164[3:]
+    national = "".join(ch for ch in format_phone_national(e164) if ch.isdigit())
+    if len(national) == 10 and national.startswith("0"):  # metropolitan and overseas numbers alike
         return ", ".join(_pair(national[i:i + 2]) for i in range(0, 10, 2))
     return ", ".join(num2words(int(d), lang="fr") for d in e164.lstrip("+"))
 
@@ -195,8 +199,9 @@ def prompt(step: Step, state: CallState, ctx: Context) -> tuple[Say, ...]:
         return (Say(f"Vous avez tapé le {spoken_number(state.pending)}. "),
                 Say("Pour confirmer, tapez 1. Pour le taper à nouveau, tapez 2.", "confirm"))
     if step == Step.TOPIC:
+        state.offered = [list(topic) for topic in menu_topics(ctx.topics)]
         choices = " ".join(f"Pour {label if code != 'autre' else 'une autre question'}, tapez {n}."
-                           for n, (code, label) in enumerate(menu_topics(ctx.topics), start=1))
+                           for n, (code, label) in enumerate(state.offered, start=1))
         return (Say("Quel est le sujet de votre demande ?", "topic"), Say(choices))
     if step == Step.URGENCY:
         return (Say("Si votre activité est menacée dans les prochains jours, tapez 1. Sinon, tapez 2.", "urgency"),)
@@ -254,11 +259,14 @@ REPEAT = object()  # « * »: say the step again
 SILENCE = object()  # nothing keyed before the timeout
 
 
-def read(step: Step, digits: str | None, ctx: Context):
-    """What the caller's keys mean at ``step``: Chosen, Wrong, REPEAT or SILENCE."""
+def read(step: Step, digits: str | None, ctx: Context, offered: Sequence | None = None):
+    """What the caller's keys mean at ``step``: Chosen, Wrong, REPEAT or SILENCE. ``offered``: the
+    topics as they were read out (an admin may change them while the caller listens)."""
     if digits is None:
         return SILENCE
     digits = digits.strip()
+    if not digits.isascii():
+        return Wrong("Ce choix n'existe pas.", "wrong_key")
     if step in (Step.KEY_NUMBER, Step.POSTAL):
         digits = digits.rstrip("#")  # the finish key (Twilio leaves it out; a simulator may not)
     if REPEAT_KEY in digits:
@@ -267,7 +275,7 @@ def read(step: Step, digits: str | None, ctx: Context):
     if step in (Step.NUMBER, Step.CONFIRM, Step.URGENCY, Step.CONNECT):
         return {"1": Chosen(True), "2": Chosen(False)}.get(digits, wrong_key)
     if step == Step.TOPIC:
-        topics = menu_topics(ctx.topics)
+        topics = offered or menu_topics(ctx.topics)
         if digits.isdigit() and 1 <= int(digits) <= len(topics):
             return Chosen(topics[int(digits) - 1][0])
         return wrong_key
@@ -293,7 +301,7 @@ def answer(state: CallState, digits: str | None, ctx: Context) -> Reply | Chosen
     """The reply to keys at the current step: the step again (repeat, wrong key, silence), goodbye
     after too many misses, or ``Chosen`` for the caller of this function to act on."""
     step = state.step
-    result = read(step, digits, ctx)
+    result = read(step, digits, ctx, state.offered)
     if result is REPEAT:
         return ask(step, state, ctx)
     if isinstance(result, Chosen):
@@ -340,10 +348,22 @@ def existing(reference: str | None, window: str | None, deadline: str, ctx: Cont
 
 
 def refused_not_urgent(ctx: Context) -> Reply:
-    return goodbye(ctx, "refused", (Say("En ce moment, nous ne pouvons enregistrer que les demandes urgentes.",
-                                        "refused_not_urgent"),))
+    """Urgent-only: the website takes only urgent requests too, so it is not suggested."""
+    return Reply((Say("En ce moment, nous ne pouvons enregistrer que les demandes urgentes.", "refused_not_urgent"),
+                  Say("Au revoir.", "bye")), outcome="refused")
 
 
 def paused(message: str, ctx: Context) -> Reply:
-    return goodbye(ctx, "paused", (Say(message or "Les demandes de rappel sont suspendues pour le moment.",
-                                       None if message else "paused"),))
+    return Reply((Say(message or "Les demandes de rappel sont suspendues pour le moment.",
+                      None if message else "paused"), Say("Au revoir.", "bye")), outcome="paused")
+
+
+def failed(ctx: Context) -> Reply:
+    """The request could not be made (a setting or a topic changed meanwhile): say so plainly."""
+    return goodbye(ctx, "failed", (Say("Nous n'avons pas pu enregistrer votre demande. Veuillez nous excuser.",
+                                       "failed"),))
+
+
+def in_progress(ctx: Context) -> Reply:
+    """The same step posted again while the first post is still making the request."""
+    return Reply((Say("Votre demande est en cours d'enregistrement. Au revoir.", "in_progress"),))

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from ..domain import phone_line as menu
 from ..domain.actors import Actor
-from ..domain.intake import UNKNOWN_SECTOR, AmbiguousPostalCode, Intake, resolve_postal_code
+from ..domain.intake import UNKNOWN_SECTOR, AmbiguousPostalCode, Intake, IntakeError, resolve_postal_code
 from ..domain.lifecycle import Status
 from ..domain.messages import moment_words, window_words
 from ..domain.phone_line import CallState, Chosen, Context, Reply, Say, Step
@@ -27,7 +27,7 @@ from ..models import CallbackRequest, InboundCall, RegionalUnit, StaffUser, Topi
 from ..telephony import get_telephony
 from . import assignment, eta, settings
 from .calls import CallNotPlaced, place_call
-from .intake import active_request_for_phone, submit_request
+from .intake import UnknownTopic, active_request_for_phone, submit_request
 from .messages import channel_for
 
 log = logging.getLogger(__name__)
@@ -99,9 +99,16 @@ def _reply_json(reply: Reply) -> dict:
 
 
 def _reply_of(data: dict) -> Reply:
+    """A stored reply, read tolerantly (keys of another version are ignored)."""
     gather = data.get("gather")
-    return Reply(tuple(Say(**say) for say in data["says"]),
-                 menu.Gather(**{**gather, "step": Step(gather["step"])}) if gather else None, data.get("outcome"))
+    fields = {"num_digits", "finish_on_key", "timeout"}
+    return Reply(tuple(Say(say.get("text", ""), say.get("key")) for say in data.get("says", ())),
+                 menu.Gather(Step(gather["step"]), **{k: v for k, v in gather.items() if k in fields})
+                 if gather and gather.get("step") in Step._value2member_map_ else None, data.get("outcome"))
+
+
+class UnknownCall(Exception):
+    """A step posted for a call that never came in (or whose row is gone)."""
 
 
 def start(call_sid: str, caller_raw: str | None, now: datetime) -> tuple[int, Reply]:
@@ -128,14 +135,26 @@ def answer(call_sid: str, n: int, digits: str | None, now: datetime) -> tuple[in
     call = _locked(call_sid)
     if call is None or not call.choices:
         db.session.rollback()
-        raise LookupError(call_sid)
+        raise UnknownCall(call_sid)
     stored_n = call.choices["n"]
+    ctx = context(call.caller, now)
+    if call.choices.get("submitting") == n:  # the same step is being answered by another post
+        db.session.commit()
+        return n, menu.in_progress(ctx)
     if n != stored_n or call.outcome:  # a retried post, or a call already over: the same reply
         db.session.commit()
         return stored_n, _reply_of(call.choices["reply"])
     state = CallState.from_json(call.choices["state"])
-    ctx = context(call.caller, now)
-    reply = _next(call, state, digits, ctx, now)
+    if state.step is None:  # a state this version cannot read: the menu again
+        reply = menu.first_step(state, ctx)
+    else:
+        if state.step in (Step.POSTAL, Step.CONNECT):
+            # This step may make the request, whose transaction commits (and frees the row lock)
+            # before the reply is stored: mark it first, so a concurrent post of it waits it out.
+            call.choices = {**call.choices, "submitting": n}
+            db.session.commit()
+            call = _locked(call_sid)
+        reply = _next(call, state, digits, ctx, now)
     _store(call, state, reply, stored_n + 1, now)
     db.session.commit()
     return stored_n + 1, reply
@@ -170,7 +189,7 @@ def _next(call: InboundCall, state: CallState, digits: str | None, ctx: Context,
         return menu.ask(Step.POSTAL, state, ctx)
     if step == Step.POSTAL:
         state.postal_code, state.skipped_postal_code = value, value is None
-        if _may_connect(state):
+        if _may_connect(state, now):
             return menu.ask(Step.CONNECT, state, ctx)
         return _submit(call, state, ctx, now)
     return _submit(call, state, ctx, now, connect=bool(value))  # Step.CONNECT
@@ -197,7 +216,7 @@ def _after_number(state: CallState, ctx: Context, now: datetime) -> Reply:
                          _deadline_words(active, now), ctx)
 
 
-def _may_connect(state: CallState) -> bool:
+def _may_connect(state: CallState, now: datetime) -> bool:
     """The direct connection (``INBOUND_CONNECT_WHEN_FREE``): an agent of the caller's unit who can
     take the topic is free right now, and nobody waits in that unit (nor overflowed)."""
     if not current_app.config.get("INBOUND_CONNECT_WHEN_FREE") or not get_telephony().capabilities.bridge:
@@ -209,7 +228,7 @@ def _may_connect(state: CallState) -> bool:
     waiting = db.session.scalar(select(func.count()).select_from(CallbackRequest).where(
         CallbackRequest.status == Status.QUEUED.value,
         (CallbackRequest.unit_id == unit.id) | CallbackRequest.overflow_at.is_not(None)))
-    return not waiting and assignment.free_agent_for(unit.id, topic.id)
+    return not waiting and assignment.free_agent_for(unit.id, topic.code, now)
 
 
 def _connect(request: CallbackRequest, now: datetime) -> bool:
@@ -226,7 +245,14 @@ def _connect(request: CallbackRequest, now: datetime) -> bool:
     try:
         place_call(claimed.reference, agent, now)
     except (CallNotPlaced, assignment.AssignmentConflict):
-        assignment.release_request(claimed.reference, agent, now, reason="direct connection not placed")
+        # A refused bridge already gave the request back; otherwise (no phone) it is given back here.
+        db.session.rollback()
+        held = db.session.get(CallbackRequest, request.id, populate_existing=True)
+        if held.status == Status.IN_CALL.value and held.assigned_agent_id == agent_id:
+            try:
+                assignment.release_request(claimed.reference, agent, now, reason="direct connection not placed")
+            except assignment.AssignmentConflict:
+                log.warning("phone line: request %s stays with agent %s", request.reference, agent_id)
         return False
     return True
 
@@ -238,13 +264,20 @@ def _submit(call: InboundCall, state: CallState, ctx: Context, now: datetime, co
         commune = resolve_postal_code(code)
     except AmbiguousPostalCode as ambiguous:
         commune, confirmed = ambiguous.communes[0], False
-    intake = Intake(name=CALLER_NAME, business_name=BUSINESS_NAME, sector=UNKNOWN_SECTOR, phone=state.number,
-                    postal_code=code, commune=commune, topic=state.topic, description=DESCRIPTION,
-                    urgent=bool(state.urgent), consent=True,
-                    urgency_reason="activite_menacee" if state.urgent else None, channel="phone",
-                    commune_confirmed=confirmed)
-    submission = submit_request(intake, actor=Actor("artisan", "phone"), now=now,
-                                sla_hours=settings.get("SLA_HOURS"))
+    except IntakeError:
+        log.error("phone line: PHONE_DEFAULT_POSTAL_CODE %r is not a known postal code", code)
+        return menu.failed(ctx)
+    try:
+        submission = _submit_intake(state, code, commune, confirmed, now)
+    except UnknownTopic:  # deactivated while the caller was keying: « autre », if it is still offered
+        try:
+            state.topic = "autre"
+            submission = _submit_intake(state, code, commune, confirmed, now)
+        except (UnknownTopic, LookupError):
+            return menu.failed(ctx)
+    except LookupError:  # a département without a unit: a configuration error
+        log.exception("phone line: the request could not be routed")
+        return menu.failed(ctx)
     request = submission.request
     call.request_id = request.id
     if not submission.created:  # another channel made one for this number meanwhile
@@ -252,9 +285,20 @@ def _submit(call: InboundCall, state: CallState, ctx: Context, now: datetime, co
                              _deadline_words(request, now), ctx)
     log.info("phone line: request %s made by call %s", request.reference, call.id)
     if connect and _connect(request, now):
+        call.request_id = request.id  # (the bridge's transactions may have ended this one)
         return menu.connecting(request.reference, ctx)
+    call.request_id = request.id
     return menu.created(request.reference, _window_words(request, now), _deadline_words(request, now),
                         channel_for(request) == "sms", ctx)
+
+
+def _submit_intake(state: CallState, code: str, commune, confirmed: bool, now: datetime):
+    intake = Intake(name=CALLER_NAME, business_name=BUSINESS_NAME, sector=UNKNOWN_SECTOR, phone=state.number,
+                    postal_code=code, commune=commune, topic=state.topic, description=DESCRIPTION,
+                    urgent=bool(state.urgent), consent=True,
+                    urgency_reason="activite_menacee" if state.urgent else None, channel="phone",
+                    commune_confirmed=confirmed)
+    return submit_request(intake, actor=Actor("artisan", "phone"), now=now, sla_hours=settings.get("SLA_HOURS"))
 
 
 def ended(call_sid: str, now: datetime) -> None:

@@ -37,6 +37,7 @@ DEFAULTS = {
     "INTAKE_URGENT_ONLY": False,
     "PUBLIC_BANNER": "",
     "PARTNER_SITES": "",  # lines of "code origin": the sites that may show the « Être rappelé » button
+    "PREFECTURE_REPORT_RECIPIENTS": "",  # e-mail addresses, one a line: the daily needs report (empty: none)
 }
 
 
@@ -198,6 +199,47 @@ def partner_sites(read=None):
     return _partners_from(str((read or display_get)("PARTNER_SITES") or ""), _production())
 
 
+# --- the addresses the prefecture's daily report goes to -------------------------------------------
+
+EMAIL_LIST_MAX = 50
+_EMAIL_SEPARATORS = re.compile(r"[,;\s]+")
+
+
+def parse_email_list(text) -> tuple[list[str], list[str]]:
+    """The addresses of a comma, semicolon or line separated list, normalised and without repeats,
+    and one French message per address refused."""
+    from email_validator import EmailNotValidError, validate_email
+
+    addresses: list[str] = []
+    errors: list[str] = []
+    seen: set[str] = set()
+    words = [word for word in _EMAIL_SEPARATORS.split(str(text or "")) if word]
+    if len(words) > EMAIL_LIST_MAX:
+        return [], [str(_l("%(n)d adresses au plus.", n=EMAIL_LIST_MAX))]
+    for word in words:
+        try:
+            address = validate_email(word, check_deliverability=False).normalized
+        except EmailNotValidError:
+            errors.append(str(_l("« %(address)s » n'est pas une adresse e-mail valide.", address=word[:80])))
+            continue
+        if address.lower() not in seen:
+            seen.add(address.lower())
+            addresses.append(address)
+    return addresses, errors
+
+
+def _email_list(value):
+    addresses, errors = parse_email_list(value)
+    if errors:
+        raise ValueError(" ".join(errors[:3]) + (" …" if len(errors) > 3 else ""))
+    return "\n".join(addresses)
+
+
+def report_recipients(read=None) -> list[str]:
+    """The addresses the prefecture's daily report goes to (none: no send)."""
+    return parse_email_list((read or get)("PREFECTURE_REPORT_RECIPIENTS"))[0]
+
+
 def _phone(value):
     value = one_line(value)
     if not re.fullmatch(r"\+?[0-9 .()-]{4,25}", value):
@@ -224,6 +266,7 @@ VALIDATORS = {
     "DPO_CONTACT": _text(200),
     "PRIVACY_NOTICE_URL": _url,
     "PARTNER_SITES": _partner_sites,
+    "PREFECTURE_REPORT_RECIPIENTS": _email_list,
 }
 
 

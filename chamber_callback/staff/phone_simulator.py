@@ -71,7 +71,7 @@ def phone_simulator_step():
             abort(400)
         try:
             n, reply = phone_line.answer(call_sid, n, digits, now)
-        except LookupError:
+        except phone_line.UnknownCall:
             abort(404)
     twiml = str(render(reply, n))
     result = {"call": call_sid, "n": n, "twiml": twiml, "outcome": reply.outcome, **describe(twiml)}

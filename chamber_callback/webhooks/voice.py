@@ -77,7 +77,7 @@ def inbound_step():
     digits = None if request.args.get("silence") else request.form.get("Digits", "")
     try:
         n, reply = phone_line.answer(request.form.get("CallSid", ""), int(n), digits, utcnow())
-    except LookupError:
+    except phone_line.UnknownCall:
         abort(404)
     return twiml(render(reply, n))
 

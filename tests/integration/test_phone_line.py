@@ -4,6 +4,7 @@ import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
+import pytest
 from sqlalchemy import func, select
 
 from chamber_callback.domain.actors import Actor
@@ -309,3 +310,128 @@ def test_two_direct_connections_at_once_give_the_request_to_one_agent(twilio_app
     assert len(won) == 1
     db.session.expire_all()
     assert db.session.get(CallbackRequest, request.id).assigned_agent_id == agents[won[0]].id
+
+
+# --- faults: the caller always hears a reply, and nothing is made twice --------------------------
+
+def _post_step(call, digits):
+    path = call.gather.get("action").replace(BASE, "")
+    return signed_post(call.client, path, {"CallSid": call.sid, "From": call.caller, "To": "+33970000000",
+                                           "Digits": digits})
+
+
+def test_a_refused_direct_connection_still_tells_the_caller_the_request(twilio_app, freeze_clock):
+    from tests.integration.twilio_fakes import use_http
+
+    freeze_clock(NOW)
+    twilio_app.config["INBOUND_CONNECT_WHEN_FREE"] = True
+    make_staff(unit="ouest")
+    use_http(twilio_app, [(400, {"code": 21215, "message": "Geo permission", "status": 400})])
+    call = Call(twilio_app).dial().press("1").press("3").press("2").press("35000")
+    call.press("1")
+    assert call.ended and "Votre demande est enregistrée" in call.spoken and "Raccrochez" not in call.spoken
+    [request] = _requests()
+    assert request.status == "queued" and request.assigned_agent_id is None  # back in the queue, once
+    assert db.session.scalar(select(InboundCall.outcome)) == "created"
+
+
+@pytest.fixture
+def topics_restored(twilio_app):
+    """Topics are reference data, kept between tests: put them back as they were."""
+    from sqlalchemy import update
+
+    from chamber_callback.models import Topic
+
+    yield
+    db.session.rollback()
+    db.session.execute(update(Topic).values(active=True))
+    db.session.commit()
+
+
+def test_a_topic_deactivated_while_the_caller_keys_goes_to_another_question(twilio_app, freeze_clock,
+                                                                            topics_restored):
+    from sqlalchemy import update
+
+    from chamber_callback.models import Topic
+
+    freeze_clock(NOW)
+    call = Call(twilio_app).dial().press("1").press("3").press("2")
+    db.session.execute(update(Topic).where(Topic.code == "pge").values(active=False))
+    db.session.commit()
+    assert _post_step(call, "").status_code == 200
+    [request] = _requests()
+    assert request.topic.code == "autre"
+
+
+def test_topics_are_read_as_they_were_offered(twilio_app, freeze_clock, topics_restored):
+    from sqlalchemy import update
+
+    from chamber_callback.models import Topic
+
+    freeze_clock(NOW)
+    call = Call(twilio_app).dial().press("1")  # the topics are read out
+    db.session.execute(update(Topic).where(Topic.code == "aides").values(active=False))  # an admin acts
+    db.session.commit()
+    call.press("3").press("2").press("#")
+    assert _requests()[0].topic.code == "pge"  # the third one heard, not the third one now
+
+
+def test_a_bad_default_postal_code_is_said_plainly(twilio_app, freeze_clock):
+    freeze_clock(NOW)
+    twilio_app.config["PHONE_DEFAULT_POSTAL_CODE"] = "75000"
+    call = Call(twilio_app).dial().press("1").press("3").press("2").press("#")
+    assert call.ended and "Nous n'avons pas pu enregistrer votre demande" in call.spoken
+    assert _requests() == [] and db.session.scalar(select(InboundCall.outcome)) == "failed"
+
+
+def test_a_second_post_of_the_last_step_during_the_first_makes_nothing(twilio_app, freeze_clock, monkeypatch):
+    """The request's transaction commits before the reply is stored (and frees the row lock on
+    PostgreSQL): a concurrent post of the same step is told to wait, and makes no request."""
+    from chamber_callback.models import ArtisanMessage
+    from chamber_callback.services import phone_line
+
+    freeze_clock(NOW)
+    call = Call(twilio_app).dial().press("1").press("3").press("2")
+    path, form = call.gather.get("action").replace(BASE, ""), {"CallSid": call.sid, "Digits": ""}
+    real, seen = phone_line.submit_request, {}
+
+    def submit(*args, **kwargs):
+        result = real(*args, **kwargs)
+        db.session.commit()
+        if not seen:
+            seen["retry"] = signed_post(twilio_app.test_client(), path, form).get_data(as_text=True)
+        return result
+
+    monkeypatch.setattr(phone_line, "submit_request", submit)
+    first = signed_post(call.client, path, form).get_data(as_text=True)
+    assert "Votre demande est enregistrée" in first
+    assert "en cours d'enregistrement" in seen["retry"] and "déjà une demande" not in seen["retry"]
+    assert len(_requests()) == 1
+    assert db.session.scalar(select(func.count()).select_from(ArtisanMessage)) == 1  # one confirmation
+    assert db.session.scalar(select(InboundCall.outcome)) == "created"
+
+
+def test_odd_keys_and_an_older_stored_state_never_break_the_call(twilio_app, freeze_clock):
+    from chamber_callback.services import phone_line
+
+    freeze_clock(NOW)
+    call = Call(twilio_app).dial().press("1")
+    n, reply = phone_line.answer(call.sid, 2, "²", NOW)  # a digit that is not ASCII
+    assert reply.says[0].text == "Ce choix n'existe pas."
+    row = db.session.scalar(select(InboundCall))
+    choices = dict(row.choices)
+    choices["state"] = {**choices["state"], "step": "sector", "colour": "blue"}  # another version's
+    choices["reply"] = {**choices["reply"], "gather": {**choices["reply"]["gather"], "speech_timeout": "auto"}}
+    row.choices = choices
+    db.session.commit()
+    assert phone_line.answer(call.sid, n - 1, "1", NOW)[1].gather is not None  # the stored reply, read
+    assert "cellule de crise" in " ".join(s.text for s in phone_line.answer(call.sid, n, "1", NOW)[1].says)
+
+
+def test_an_overseas_number_is_read_in_pairs_and_pause_says_no_website(twilio_app, freeze_clock):
+    freeze_clock(NOW)
+    call = Call(twilio_app, caller="+262692123456").dial()
+    assert "zéro six, quatre-vingt-douze, douze, trente-quatre, cinquante-six" in call.spoken
+    runtime.update({"INTAKE_PAUSED": True}, ADMIN, NOW)
+    paused = Call(twilio_app, sid="CA" + "7" * 32).dial()
+    assert paused.ended and "suspendues" in paused.spoken and "rappel.example.fr" not in paused.spoken

@@ -35,13 +35,18 @@ from .common import (
 # --- who may take a request ------------------------------------------------------------------
 
 def _available_agents(request: CallbackRequest) -> list[AgentView]:
+    return _agents_available(None if request.overflow_at is not None else request.unit_id)
+
+
+def _agents_available(unit_id: int | None) -> list[AgentView]:
+    """The available agents (of one unit, or of every unit: None), as the routing rules read them."""
     query = select(StaffUser).where(
         StaffUser.availability == Availability.AVAILABLE.value,
         StaffUser.is_active_account.is_(True),
         StaffUser.role.in_(TAKES_CALLS),
     )
-    if request.overflow_at is None:
-        query = query.where(StaffUser.unit_id == request.unit_id)
+    if unit_id is not None:
+        query = query.where(StaffUser.unit_id == unit_id)
     agents = db.session.scalars(query).all()
     if not agents:
         return []
@@ -170,15 +175,10 @@ def assign_request(request_id: int, now: datetime) -> int | None:
     return offer.agent_id if offer else None
 
 
-def free_agent_for(unit_id: int, topic_id: int) -> bool:
-    """Whether an agent of the unit who can take the topic is available with room right now."""
-    held = select(func.count()).select_from(CallbackRequest).where(
-        CallbackRequest.assigned_agent_id == StaffUser.id, CallbackRequest.status.in_(HELD_STATUSES)
-    ).scalar_subquery()
-    return db.session.scalar(select(StaffUser.id).join(agent_skills, agent_skills.c.user_id == StaffUser.id).where(
-        StaffUser.unit_id == unit_id, StaffUser.availability == Availability.AVAILABLE.value,
-        StaffUser.is_active_account.is_(True), StaffUser.role.in_(TAKES_CALLS), agent_skills.c.topic_id == topic_id,
-        held < StaffUser.capacity).limit(1)) is not None
+def free_agent_for(unit_id: int, topic_code: str, now: datetime) -> bool:
+    """Whether the routing rules would find an agent for a new request of this unit and topic now."""
+    view = RequestView(id=0, unit_id=unit_id, topic=topic_code, urgent=False, sla_deadline=now)
+    return bool(rank_agents(view, _agents_available(unit_id)))
 
 
 def best_free_agent(request: CallbackRequest, now: datetime) -> int | None:

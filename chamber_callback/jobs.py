@@ -99,6 +99,14 @@ def purge_personal_data() -> dict:
         return purge_all(utcnow())
 
 
+def prefecture_report_tick() -> str:
+    """Every few minutes: from PREFECTURE_REPORT_TIME, e-mail yesterday's needs report, once per day."""
+    from .services.needs_report import send_daily_report
+
+    with app_context():
+        return send_daily_report(utcnow())
+
+
 def bridge_call(attempt_id: int) -> str:
     """Place a bridged call that waited for a free slot (calls per second)."""
     from .queues import schedule_bridge

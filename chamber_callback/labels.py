@@ -133,6 +133,7 @@ ACTION_LABELS = {
     "admin.personal_data_erased": _l("Données d'un artisan effacées (RGPD)"),
     "export.requests": _l("Export CSV des demandes"), "export.report_unites": _l("Export CSV du rapport par unité"),
     "export.report_conseillers": _l("Export CSV du rapport par conseiller"),
+    "export.prefecture": _l("Export CSV de la remontée des besoins (anonyme)"),
 }
 
 
@@ -150,6 +151,7 @@ FIELD_LABELS = {
     "PUBLIC_BANNER": _l("message public"), "INTAKE_PAUSED": _l("demandes suspendues"),
     "INTAKE_PAUSED_MESSAGE": _l("message de suspension"), "CHAMBER_PHONE": _l("téléphone de la chambre"),
     "CHAMBER_HOURS": _l("horaires d'ouverture affichés"),
+    "PREFECTURE_REPORT_RECIPIENTS": _l("destinataires de la remontée à la préfecture"),
     "TWO_FACTOR_FOR_EVERYONE": _l("double authentification pour tous"), "two_factor": _l("double authentification"),
     **{str(day): label for day, label in enumerate(WEEKDAY_LABELS)},
 }

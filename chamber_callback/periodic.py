@@ -23,4 +23,6 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("eta", "chamber_callback.jobs.eta_tick", every_seconds=60),
     # Personal data past the retention period (RGPD).
     PeriodicJob("retention", "chamber_callback.jobs.purge_personal_data", every_seconds=3600),
+    # Yesterday's anonymised needs report to the prefecture, once a day from PREFECTURE_REPORT_TIME.
+    PeriodicJob("prefecture_report", "chamber_callback.jobs.prefecture_report_tick", every_seconds=300),
 )

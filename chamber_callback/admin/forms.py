@@ -185,6 +185,11 @@ class CrisisForm(CleanForm):
                        "« federation-boulangerie https://www.boulangers.example.fr ». Un partenaire qui a deux "
                        "adresses prend deux lignes. Seuls ces sites peuvent afficher le formulaire ; les demandes "
                        "faites depuis l'un d'eux sont comptées « web:code ». Laissez vide : aucun site."))
+    PREFECTURE_REPORT_RECIPIENTS = TextAreaField(
+        _l("Destinataires de la remontée quotidienne à la préfecture"),
+        validators=[Optional(), Length(max=6000, message=_l("6 000 caractères au plus."))],
+        description=_l("Adresses e-mail séparées par des virgules ou une par ligne. Chaque matin, le rapport anonyme "
+                       "des besoins de la veille leur est envoyé (une fois). Laissez vide : aucun envoi."))
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)

@@ -18,7 +18,7 @@ from .forms import CrisisForm, SlaSettingsForm
 SLA_KEYS = ("SLA_HOURS", "SLA_CLOCK", "SLA_MET_ON", "ESCALATION_LEVELS", "ESCALATION_REPEAT_HOURS",
             "OFFER_TIMEOUT_SECONDS", "RETRY_GAP_MINUTES", "MAX_ATTEMPTS")
 CRISIS_KEYS = ("INTAKE_URGENT_ONLY", "PUBLIC_BANNER", "INTAKE_PAUSED", "INTAKE_PAUSED_MESSAGE", "CHAMBER_PHONE",
-               "CHAMBER_HOURS", "TWO_FACTOR_FOR_EVERYONE", "PARTNER_SITES")
+               "CHAMBER_HOURS", "TWO_FACTOR_FOR_EVERYONE", "PARTNER_SITES", "PREFECTURE_REPORT_RECIPIENTS")
 
 
 # --- SLA and escalation settings, crisis switches ----------------------------------------------------

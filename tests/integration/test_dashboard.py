@@ -370,12 +370,19 @@ MANAGER_MATRIX = {
     ("GET", "/rapports/demandes.csv"),
     ("GET", "/rapports/unites.csv"),
     ("GET", "/rapports/conseillers.csv"),
+    ("GET", "/pilotage/prefecture"),
+    ("GET", "/pilotage/prefecture.csv"),
+    ("GET", "/pilotage/prefecture/imprimer"),
 }
+# The prefecture's report covers every unit: managers and admins only (SEES_ALL_UNITS).
+ALL_UNITS_ONLY = {("GET", "/pilotage/prefecture"), ("GET", "/pilotage/prefecture.csv"),
+                  ("GET", "/pilotage/prefecture/imprimer")}
 
 
 @pytest.mark.parametrize("role", ["agent", "senior", "manager", "admin", "dpo", "anonymous"])
 def test_manager_route_role_matrix(app, role):
-    """Seniors, managers and admins; never agents nor the DPO; anonymous users are sent to the login page."""
+    """Seniors, managers and admins (the prefecture's report: managers and admins); never agents nor the DPO;
+    anonymous users are sent to the login page."""
     for method, path in MANAGER_MATRIX:
         client = app.test_client()
         if role != "anonymous":
@@ -384,7 +391,7 @@ def test_manager_route_role_matrix(app, role):
         response.get_data()  # a streamed export ends (and pops its context) here
         if role == "anonymous":
             assert response.status_code == 302 and "/connexion" in response.headers["Location"], path
-        elif role in ("agent", "dpo"):
+        elif role in ("agent", "dpo") or (role == "senior" and (method, path) in ALL_UNITS_ONLY):
             assert response.status_code == 403, (path, response.status_code)
         else:
             assert response.status_code in (200, 302, 404), (role, path, response.status_code)
@@ -392,7 +399,7 @@ def test_manager_route_role_matrix(app, role):
 
 def test_every_manager_route_is_in_the_matrix(app):
     endpoints = {rule.endpoint for rule in app.url_map.iter_rules() if rule.endpoint.startswith("manager.")}
-    assert len(endpoints) == 10  # export_report serves two of the matrix's paths
+    assert len(endpoints) == 13  # export_report serves two of the matrix's paths
     assert len(MANAGER_MATRIX) == len(endpoints) + 1
 
 

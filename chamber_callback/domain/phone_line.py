@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
 from num2words import num2words
@@ -84,14 +84,12 @@ class CallState:
     topic: str | None = None
     urgent: bool | None = None
     postal_code: str | None = None
-    skipped_postal_code: bool = False
     offered: list | None = None  # the topics as they were read out, [[code, label], …]
 
     def to_json(self) -> dict:
         return {"step": self.step.value if self.step else None, "misses": self.misses, "number": self.number,
                 "source": self.source, "pending": self.pending, "topic": self.topic, "urgent": self.urgent,
-                "postal_code": self.postal_code, "skipped_postal_code": self.skipped_postal_code,
-                "offered": self.offered}
+                "postal_code": self.postal_code, "offered": self.offered}
 
     @classmethod
     def from_json(cls, data: dict | None) -> CallState:
@@ -114,7 +112,6 @@ class Context:
     opens: str | None = None  # « demain à 8 h » when closed
     urgent_only: bool = False
     caller: str | None = None  # E.164 of the caller ID, when it can be called back
-    extra: dict = field(default_factory=dict)
 
 
 # --- numbers and references, as they are read aloud ----------------------------------------------

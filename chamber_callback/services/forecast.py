@@ -19,7 +19,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from ..domain.eta import Shift
-from ..domain.forecast import HISTORY_WEEKS, TREND_HOURS, Projection, expected_arrivals, project
+from ..domain.forecast import HISTORY_WEEKS, Projection, expected_arrivals, project
 from ..domain.scenario import Backlog, Rules, Scenario, UnitLoad
 from ..extensions import db, zone_named
 from ..models import CallbackRequest, RegionalUnit
@@ -184,4 +184,4 @@ def forecast(now: datetime, change: WhatIf | None = None) -> Forecast:
                     project(scenario, staffing_target=0.95), what_if)
 
 
-__all__ = ["HISTORY_WEEKS", "TREND_HOURS", "Forecast", "Outlook", "WhatIf", "build", "forecast"]
+__all__ = ["Forecast", "Outlook", "WhatIf", "build", "forecast"]

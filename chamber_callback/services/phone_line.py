@@ -188,7 +188,7 @@ def _next(call: InboundCall, state: CallState, digits: str | None, ctx: Context,
             return menu.refused_not_urgent(ctx)
         return menu.ask(Step.POSTAL, state, ctx)
     if step == Step.POSTAL:
-        state.postal_code, state.skipped_postal_code = value, value is None
+        state.postal_code = value
         if _may_connect(state, now):
             return menu.ask(Step.CONNECT, state, ctx)
         return _submit(call, state, ctx, now)

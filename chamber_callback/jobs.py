@@ -107,6 +107,14 @@ def prefecture_report_tick() -> str:
         return send_daily_report(utcnow())
 
 
+def close_finished_campaigns() -> int:
+    """Every few minutes: close the campaigns whose period is over."""
+    from .services.campaigns import close_finished
+
+    with app_context():
+        return close_finished(utcnow())
+
+
 def bridge_call(attempt_id: int) -> str:
     """Place a bridged call that waited for a free slot (calls per second)."""
     from .queues import schedule_bridge

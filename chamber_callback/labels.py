@@ -196,3 +196,19 @@ def no_window_reason(request) -> str | None:
                  "vous donner une heure plus précise, mais le délai sera tenu.")
     return _("Beaucoup de demandes sont arrivées en même temps : votre demande passe en priorité à l'approche du "
              "délai, et un conseiller d'une autre région pourra vous rappeler.")
+
+
+def outcome_label(code: str) -> str:
+    return outcome_labels().get(code, code)
+
+
+def campaign_result_label(code: str) -> str:
+    from .domain.campaigns import RESULT_LABELS
+
+    return _(RESULT_LABELS.get(code, code))
+
+
+def campaign_status_label(code: str) -> str:
+    from .domain.campaigns import CAMPAIGN_STATUS_LABELS
+
+    return _(CAMPAIGN_STATUS_LABELS.get(code, code))

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .domain.actors import Actor
-from .domain.lifecycle import ACTIVE_SQL, Status
+from .domain.lifecycle import ACTIVE_CALLBACK_SQL, ACTIVE_SQL, Status
 from .domain.roles import TAKES_CALLS
 from .domain.routing import Availability
 from .extensions import db
@@ -101,8 +101,13 @@ class CallbackRequest(db.Model):
     urgency_reason: Mapped[str | None] = mapped_column(String(32))
     preferred_start: Mapped[datetime | None] = mapped_column(UTCDateTime())
     preferred_end: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    # web | api | phone | web:<partner> (the partner sites' button)
+    # web | api | phone | web:<partner> (the partner sites' button) | campaign (a campaign's contact)
     channel: Mapped[str] = mapped_column(String(40), default="web")
+    # A campaign's contact: called through the same engine, but not a callback request (no SLA,
+    # no figures of the callback queue; ``services.campaigns.CALLBACKS`` is the filter).
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    # The campaign contact a callback request was made from (its calls and answers are its history).
+    origin_request_id: Mapped[int | None] = mapped_column(ForeignKey("callback_requests.id", ondelete="SET NULL"))
 
     consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # None: informed, not asked
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -154,9 +159,14 @@ class CallbackRequest(db.Model):
 
     __table_args__ = (
         UniqueConstraint("reminder_token_digest", name="uq_callback_requests_reminder_token_digest"),
-        # One active request per phone number, enforced by the database.
+        # One active callback request per phone number, enforced by the database.
         Index("uq_callback_requests_active_phone", "phone", unique=True,
-              sqlite_where=text(ACTIVE_SQL), postgresql_where=text(ACTIVE_SQL)),
+              sqlite_where=text(ACTIVE_CALLBACK_SQL), postgresql_where=text(ACTIVE_CALLBACK_SQL)),
+        # A campaign calls a number once (importing the same file twice adds nothing).
+        Index("uq_callback_requests_campaign_phone", "campaign_id", "phone", unique=True,
+              sqlite_where=text("campaign_id IS NOT NULL"), postgresql_where=text("campaign_id IS NOT NULL")),
+        # A campaign's contacts waiting, in the queue's order.
+        Index("ix_callback_requests_campaign_queue", "campaign_id", "status", "unit_id"),
         # The queue: waiting requests, urgent first, then earliest deadline.
         Index("ix_callback_requests_queue", "status", "urgent", "sla_deadline"),
         Index("ix_callback_requests_unit_queue", "unit_id", "status", "sla_deadline"),
@@ -574,3 +584,93 @@ class ReportSend(db.Model):
     last_error: Mapped[str | None] = mapped_column(String(200))
 
     __table_args__ = (Index("uq_report_sends_kind_day", "kind", "day", unique=True),)
+
+
+campaign_units = Table(
+    "campaign_units",
+    db.metadata,
+    Column("campaign_id", ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True),
+    Column("unit_id", ForeignKey("regional_units.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Campaign(db.Model):
+    """Proactive calls: a list of artisans the chamber calls, with a script and a few questions.
+
+    Its contacts are ``CallbackRequest`` rows with ``campaign_id`` set; the rules (when a campaign
+    call may be offered, what its answers mean) are in ``domain/campaigns.py``.
+    """
+
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    purpose: Mapped[str] = mapped_column(Text, default="")
+    topic_id: Mapped[int] = mapped_column(ForeignKey("topics.id"))  # the subject of its calls and needs
+    script: Mapped[str] = mapped_column(Text, default="")
+    # [{"key": "q1", "label": "…", "kind": "yes_no|choice|number|text", "choices": ["…"]}] (five at most)
+    questions: Mapped[list] = mapped_column(JSON, default=list)
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    call_from: Mapped[str] = mapped_column(String(5), default="09:00")  # local time, every day of the period
+    call_until: Mapped[str] = mapped_column(String(5), default="18:00")
+    max_attempts: Mapped[int] = mapped_column(Integer, default=3)
+    retry_gap_minutes: Mapped[int] = mapped_column(Integer, default=120)
+    # callbacks_first: offered only to an agent whose unit has no callback waiting; shared: alongside
+    # callbacks. Either way at most ``agent_share`` % of a unit's agents are on its calls at once.
+    priority: Mapped[str] = mapped_column(String(16), default="callbacks_first")
+    agent_share: Mapped[int] = mapped_column(Integer, default=50)
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active | paused | closed
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+
+    topic: Mapped[Topic] = relationship()
+    units: Mapped[list[RegionalUnit]] = relationship(secondary=campaign_units, order_by="RegionalUnit.code")
+
+    def __repr__(self) -> str:
+        return f"<Campaign {self.id} {self.name!r}>"
+
+
+class CampaignAnswer(db.Model):
+    """A contact's answer to one of its campaign's questions (the latest one given)."""
+
+    __tablename__ = "campaign_answers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    request_id: Mapped[int] = mapped_column(ForeignKey("callback_requests.id", ondelete="CASCADE"))
+    question_key: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(String(200))  # "oui"/"non", the choice, the number, the text
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("uq_campaign_answers_request_question", "request_id", "question_key", unique=True),
+                      Index("ix_campaign_answers_campaign", "campaign_id", "question_key"))
+
+
+class CampaignImport(db.Model):
+    """One contacts file imported into a campaign: its progress and its report (no personal data)."""
+
+    __tablename__ = "campaign_imports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    file_digest: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | running | done | failed
+    total_rows: Mapped[int] = mapped_column(Integer, default=0)
+    processed_rows: Mapped[int] = mapped_column(Integer, default=0)
+    report: Mapped[dict | None] = mapped_column(JSON)  # counts, and errors by line number
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+
+
+class CallOptOut(db.Model):
+    """A number that asked « Ne plus m'appeler »: no campaign calls it again."""
+
+    __tablename__ = "call_opt_outs"
+
+    phone: Mapped[str] = mapped_column(String(20), primary_key=True)  # E.164
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"))

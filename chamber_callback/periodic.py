@@ -25,4 +25,6 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("retention", "chamber_callback.jobs.purge_personal_data", every_seconds=3600),
     # Yesterday's anonymised needs report to the prefecture, once a day from PREFECTURE_REPORT_TIME.
     PeriodicJob("prefecture_report", "chamber_callback.jobs.prefecture_report_tick", every_seconds=300),
+    # Campaigns past their last call window are closed, their waiting contacts taken out.
+    PeriodicJob("campaigns", "chamber_callback.jobs.close_finished_campaigns", every_seconds=300),
 )

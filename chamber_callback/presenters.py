@@ -11,7 +11,7 @@ from . import labels
 from .domain.lifecycle import Status
 from .domain.roles import sees_all_units
 from .extensions import db
-from .models import AuditEvent, CallAttempt, CallbackRequest, Offer, StaffUser
+from .models import AuditEvent, CallAttempt, CallbackRequest, Campaign, Offer, StaffUser
 from .services.retention import READ_ACTION
 from .services.stats import local_midnight
 
@@ -135,3 +135,31 @@ def request_detail(request: CallbackRequest, viewer: StaffUser) -> dict:
 
 def offer_json(offer: Offer) -> dict:
     return {"id": offer.id, "expires_at": iso(offer.expires_at), "request": request_summary(offer.request)}
+
+
+@dataclass(frozen=True)
+class CampaignCard:
+    """What the call card adds for a campaign's contact (its campaign, questions and answers, the
+    callback request made from it), or for a callback request made from one (where it came from)."""
+
+    campaign: Campaign | None = None
+    questions: tuple = ()
+    answers: dict | None = None
+    converted: str | None = None  # the reference of the callback request made from this contact
+    origin_campaign: Campaign | None = None
+    origin_reference: str | None = None
+
+
+def campaign_card(request: CallbackRequest) -> CampaignCard | None:
+    from .services import campaigns
+
+    if request.campaign_id is not None:
+        campaign = db.session.get(Campaign, request.campaign_id)
+        converted = db.session.scalar(select(CallbackRequest.reference)
+                                      .where(CallbackRequest.origin_request_id == request.id).limit(1))
+        return CampaignCard(campaign, tuple(campaigns.questions(campaign)), campaigns.answers_of(request.id),
+                            converted)
+    origin = campaigns.origin_of(request)
+    if origin is None:
+        return None
+    return CampaignCard(origin_campaign=origin[0], origin_reference=origin[1].reference)

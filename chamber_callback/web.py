@@ -13,7 +13,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import BadRequest, HTTPException
 from werkzeug.routing import BaseConverter, IntegerConverter
 
-from . import labels
+from . import labels, presenters
 from .domain import roles
 from .domain.intake import N_, format_phone_national
 from .domain.reference import normalise_reference
@@ -179,6 +179,7 @@ def init_web(app: Flask) -> None:
     app.jinja_env.globals.update(
         status_label=labels.status_label,
         sector_label=labels.sector_label,
+        campaign_card=presenters.campaign_card,
         urgency_label=labels.urgency_label,
         duplicate_message=labels.duplicate_message,
         expected_callback=labels.expected_callback,

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from ..auth import token_required
 from ..clock import utcnow
 from ..domain.attempts import Outcome, ReportError
+from ..domain.campaigns import CampaignError
 from ..domain.intake import one_line
 from ..domain.roles import ALL_ROLES, TAKES_CALLS
 from ..domain.routing import AGENT_SETTABLE, Availability
@@ -108,9 +109,17 @@ def start_attempt(reference: str):
     return jsonify(attempt_json(attempt)), 201
 
 
-def _report(close, attempt_id: int):
-    """Record or correct an outcome: the same report schema as the console (``check_report``)."""
+def _report(close, attempt_id: int, campaign_fields: bool = False):
+    """Record or correct an outcome: the same report schema as the console (``check_report``).
+    A campaign's call may also carry ``answers`` ({"q1": "oui", …}) and ``do_not_call``."""
     body = request.get_json(silent=True) or {}
+    extra = {}
+    if campaign_fields:
+        answers = body.get("answers") or {}
+        if not isinstance(answers, dict):
+            return problem(422, "Données invalides", errors={"answers": ["Un objet {clé de question: réponse}."]})
+        extra = {"answers": {str(k): v if isinstance(v, str) else str(v) for k, v in answers.items()},
+                 "do_not_call": body.get("do_not_call") is True}
     follow_up_at = None
     if body.get("follow_up_at"):
         try:
@@ -122,7 +131,10 @@ def _report(close, attempt_id: int):
                 "Date ISO 8601 avec fuseau attendue, par exemple 2026-03-02T18:30:00+01:00."]})
     try:
         updated = close(attempt_id, g.api_user, body.get("outcome"), utcnow(), note=body.get("note"),
-                        follow_up_at=follow_up_at)
+                        follow_up_at=follow_up_at, **extra)
+    except CampaignError as error:
+        return problem(422, "Données invalides", errors={f"answers.{key}": [_(message)]
+                                                          for key, message in error.errors.items()})
     except ReportError as error:
         errors = {field: [_(message)] for field, message in error.errors.items()}
         if "outcome" in errors:
@@ -138,7 +150,7 @@ def _report(close, attempt_id: int):
 @bp.post("/attempts/<int:attempt_id>/outcome")
 @token_required(TAKES_CALLS)
 def outcome(attempt_id: int):
-    return _report(assignment.record_outcome, attempt_id)
+    return _report(assignment.record_outcome, attempt_id, campaign_fields=True)
 
 
 @bp.post("/attempts/<int:attempt_id>/correction")

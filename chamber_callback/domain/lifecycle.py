@@ -39,6 +39,8 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
 
 # SQL text of the partial unique index "one active request per phone".
 ACTIVE_SQL = "status IN ({})".format(", ".join(f"'{s.value}'" for s in sorted(ACTIVE_STATUSES)))
+# The same for callback requests only (a campaign's contacts are not requests of the artisan).
+ACTIVE_CALLBACK_SQL = f"{ACTIVE_SQL} AND campaign_id IS NULL"
 
 
 class TransitionError(ValueError):

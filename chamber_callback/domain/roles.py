@@ -27,6 +27,9 @@ ADMINISTERS = frozenset({Role.MANAGER, Role.ADMIN})  # users, units, topics, set
 # a manager cannot make itself admin, nor give itself the DPO's access to every artisan's data.
 PRIVILEGED_ROLES = frozenset({Role.ADMIN, Role.DPO})
 MANAGES_PRIVILEGED_ACCOUNTS = frozenset({Role.ADMIN})
+# Campaigns: created, changed, imported and exported (names and phones) by the crisis cell; the
+# seniors of the units a campaign covers follow its progress.
+RUNS_CAMPAIGNS = frozenset({Role.MANAGER, Role.ADMIN})
 EXPORTS_PERSONAL_DATA = frozenset({Role.SENIOR, Role.MANAGER})  # names and phones in CSV exports
 READS_STATS_API = frozenset({Role.MANAGER, Role.ADMIN})  # GET /api/v1/stats
 HANDLES_DATA_REQUESTS = frozenset({Role.ADMIN, Role.DPO})  # find, export and erase one artisan's data
@@ -39,7 +42,7 @@ NEEDS_SECOND_FACTOR = frozenset({Role.SENIOR, Role.MANAGER, Role.ADMIN, Role.DPO
 POLICIES: dict[str, frozenset[Role]] = {
     "takes_calls": TAKES_CALLS, "supervises": SUPERVISES, "sees_all_units": SEES_ALL_UNITS,
     "administers": ADMINISTERS, "exports_personal_data": EXPORTS_PERSONAL_DATA,
-    "handles_data_requests": HANDLES_DATA_REQUESTS,
+    "handles_data_requests": HANDLES_DATA_REQUESTS, "runs_campaigns": RUNS_CAMPAIGNS,
 }
 
 

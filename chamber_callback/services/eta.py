@@ -24,7 +24,7 @@ from ..extensions import db
 from ..models import CallAttempt, CallbackRequest, RegionalUnit, StaffUser
 from ..queues import enqueue_message
 from . import roster
-from .queue import ahead_of, queue_order
+from .queue import CALLBACKS, ahead_of, queue_order
 from .sla import closed_days, opening_hours
 from .unit_of_work import unit_of_work
 
@@ -116,7 +116,7 @@ def window_for_new(request: CallbackRequest, now: datetime) -> Window:
     """The window of a request just submitted (in the caller's transaction): the unit's queue
     ahead of it, then it."""
     ahead = db.session.execute(select(*COLUMNS).where(
-        R.unit_id == request.unit_id, R.status.in_(ESTIMATED), R.id != request.id, ahead_of(request))
+        R.unit_id == request.unit_id, R.status.in_(ESTIMATED), CALLBACKS, R.id != request.id, ahead_of(request))
         .order_by(*queue_order())).all()
     rows = [*ahead, request]
     return unit_windows(request.unit, now, rows)[request.id]
@@ -158,7 +158,7 @@ def recompute(now: datetime) -> dict[str, int]:
     counts = {"estimated": 0, "updated": 0, "delay_notices": 0}
     delay = timedelta(minutes=current_app.config["ETA_DELAY_NOTICE_MINUTES"])
     for unit in db.session.scalars(select(RegionalUnit)).all():
-        rows = db.session.execute(select(*COLUMNS).where(R.unit_id == unit.id, R.status.in_(ESTIMATED))
+        rows = db.session.execute(select(*COLUMNS).where(R.unit_id == unit.id, R.status.in_(ESTIMATED), CALLBACKS)
                                   .order_by(*queue_order())).all()
         if not rows:
             continue

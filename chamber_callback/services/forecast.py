@@ -24,6 +24,7 @@ from ..domain.scenario import Backlog, Rules, Scenario, UnitLoad
 from ..extensions import db, zone_named
 from ..models import CallbackRequest, RegionalUnit
 from . import eta
+from .queue import CALLBACKS
 from .settings import get as setting
 from .sla import levels
 from .stats.sql import utc_hour
@@ -54,16 +55,17 @@ def _history(start: datetime) -> tuple[dict[int, dict[datetime, int]], datetime 
     hour = utc_hour(R.submitted_at)
     by_unit: dict[int, dict[datetime, int]] = defaultdict(dict)
     for unit_id, key, count in db.session.execute(
-            select(R.unit_id, hour, func.count()).where(R.submitted_at >= since, R.submitted_at < start)
+            select(R.unit_id, hour, func.count()).where(R.submitted_at >= since, R.submitted_at < start, CALLBACKS)
             .group_by(R.unit_id, hour)):
         by_unit[unit_id][datetime.strptime(key, "%Y-%m-%d %H").replace(tzinfo=UTC)] = count
-    first = db.session.scalar(select(func.min(R.submitted_at)))
+    first = db.session.scalar(select(func.min(R.submitted_at)).where(CALLBACKS))
     return by_unit, (first.replace(tzinfo=UTC) if first and first.tzinfo is None else first)
 
 
 def _urgent_shares(now: datetime) -> dict[int, float]:
     rows = db.session.execute(select(R.unit_id, func.count(), func.sum(func.cast(R.urgent, db.Integer)))
-                              .where(R.submitted_at >= now - timedelta(days=URGENT_DAYS)).group_by(R.unit_id))
+                              .where(R.submitted_at >= now - timedelta(days=URGENT_DAYS), CALLBACKS)
+                              .group_by(R.unit_id))
     return {unit_id: (urgent or 0) / total for unit_id, total, urgent in rows if total >= MIN_URGENT_SAMPLE}
 
 
@@ -71,7 +73,7 @@ def _backlogs(now: datetime) -> dict[int, list[Backlog]]:
     """The waiting requests, as cohorts of a quarter-hour of deadlines."""
     groups: dict[tuple, list] = {}
     for unit_id, urgent, submitted, deadline in db.session.execute(
-            select(R.unit_id, R.urgent, R.submitted_at, R.sla_deadline).where(R.status.in_(eta.ESTIMATED))):
+            select(R.unit_id, R.urgent, R.submitted_at, R.sla_deadline).where(R.status.in_(eta.ESTIMATED), CALLBACKS)):
         deadline = deadline if deadline.tzinfo else deadline.replace(tzinfo=UTC)
         submitted = submitted if submitted.tzinfo else submitted.replace(tzinfo=UTC)
         bucket = math.floor((deadline - now) / BACKLOG_BUCKET)

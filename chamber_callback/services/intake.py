@@ -20,7 +20,7 @@ from . import eta
 from .audit import record_event
 from .lifecycle import transition
 from .messages import add_message
-from .queue import ahead_of
+from .queue import CALLBACKS, ahead_of
 from .sla import calendar_for, first_escalation_at
 from .unit_of_work import unit_of_work
 
@@ -45,6 +45,7 @@ def active_request_for_phone(phone: str) -> CallbackRequest | None:
         select(CallbackRequest).where(
             CallbackRequest.phone == phone,
             CallbackRequest.status.in_([s.value for s in ACTIVE_STATUSES]),
+            CALLBACKS,
         )
     )
 
@@ -228,6 +229,7 @@ def queue_position(request: CallbackRequest) -> int | None:
         select(func.count()).select_from(CallbackRequest).where(
             CallbackRequest.unit_id == request.unit_id,
             CallbackRequest.status == Status.QUEUED.value,
+            CALLBACKS,
             CallbackRequest.id != request.id,
             ahead_of(request),
         )

@@ -30,10 +30,11 @@ from ..domain.intake import SECTOR_LABELS
 from ..domain.needs_report import Fact, Merged, NeedsReport, Row, Urgency
 from ..extensions import begin_write, db, insert_or_ignore, zone_named
 from ..models import CallbackRequest as R
-from ..models import ReportSend, Topic
+from ..models import CampaignAnswer, ReportSend, Topic
 from ..notify import get_mailer
 from ..notify.email import MailError
 from . import settings
+from .queue import CALLBACKS
 from .stats import day_bounds, local_bucket
 
 log = logging.getLogger(__name__)
@@ -51,13 +52,29 @@ def request_facts(start: datetime, end: datetime, tz: str) -> Iterator[tuple[str
     day = local_bucket(R.submitted_at, "day", tz)
     query = (select(day, Topic.code, R.departement_code, R.commune_insee, R.sector, R.urgent, func.count())
              .join(Topic, Topic.id == R.topic_id)
-             .where(R.submitted_at >= start, R.submitted_at < end)
+             .where(R.submitted_at >= start, R.submitted_at < end, CALLBACKS)
              .group_by(day, Topic.code, R.departement_code, R.commune_insee, R.sector, R.urgent))
     for local_day, topic, departement, commune, sector, urgent, count in db.session.execute(query):
         yield local_day, Fact(topic, departement, commune, sector, bool(urgent), count)
 
 
-FACT_SOURCES: list[FactSource] = [request_facts]
+def campaign_answer_facts(start: datetime, end: datetime, tz: str) -> Iterator[tuple[str, Fact]]:
+    """Artisans a campaign reached who answered its questions, once each, on the local day of
+    their last answer, under the campaign's topic (never urgent: the chamber called them). Those
+    turned into a callback request are counted as that request, not twice."""
+    last = (select(CampaignAnswer.request_id, func.max(CampaignAnswer.answered_at).label("at"))
+            .group_by(CampaignAnswer.request_id).subquery())
+    day = local_bucket(last.c.at, "day", tz)
+    converted = select(R.origin_request_id).where(R.origin_request_id.is_not(None))
+    query = (select(day, Topic.code, R.departement_code, R.commune_insee, R.sector, func.count())
+             .select_from(last).join(R, R.id == last.c.request_id).join(Topic, Topic.id == R.topic_id)
+             .where(last.c.at >= start, last.c.at < end, R.id.not_in(converted))
+             .group_by(day, Topic.code, R.departement_code, R.commune_insee, R.sector))
+    for local_day, topic, departement, commune, sector, count in db.session.execute(query):
+        yield local_day, Fact(topic, departement, commune, sector, False, count)
+
+
+FACT_SOURCES: list[FactSource] = [request_facts, campaign_answer_facts]
 
 
 def tz() -> str:
@@ -182,7 +199,9 @@ def report_for(day: date, zone: str | None = None) -> PrefectureReport:
 
 
 def method_note() -> str:
-    return _("Méthode : demandes de rappel reçues ce jour-là, sans aucune donnée personnelle. Aucun chiffre "
+    return _("Méthode : demandes de rappel reçues ce jour-là, et artisans joints par une campagne de la chambre "
+             "qui ont répondu à ses questions (une fois chacun, sous le sujet de la campagne), sans aucune donnée "
+             "personnelle. Aucun chiffre "
              "inférieur à %(n)s n'est publié : les communes, secteurs, départements et sujets moins nombreux "
              "sont regroupés (« autres… »), une journée de moins de %(n)s demandes est masquée (« < %(n)s »), "
              "la part urgente n'est donnée qu'à partir de %(n)s demandes urgentes et %(n)s non urgentes (celle du "

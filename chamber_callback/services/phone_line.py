@@ -29,6 +29,7 @@ from . import assignment, eta, settings
 from .calls import CallNotPlaced, place_call
 from .intake import UnknownTopic, active_request_for_phone, submit_request
 from .messages import channel_for
+from .queue import CALLBACKS
 
 log = logging.getLogger(__name__)
 CALLER_NAME = "Appel au standard"  # what agents read on the card: the caller gave no name
@@ -226,7 +227,7 @@ def _may_connect(state: CallState, now: datetime) -> bool:
     if unit is None or topic is None:
         return False
     waiting = db.session.scalar(select(func.count()).select_from(CallbackRequest).where(
-        CallbackRequest.status == Status.QUEUED.value,
+        CallbackRequest.status == Status.QUEUED.value, CALLBACKS,
         (CallbackRequest.unit_id == unit.id) | CallbackRequest.overflow_at.is_not(None)))
     return not waiting and assignment.free_agent_for(unit.id, topic.code, now)
 

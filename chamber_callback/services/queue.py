@@ -13,6 +13,10 @@ from ..domain.escalation import PRIORITY_TOP
 from ..domain.queue import Queued, term_value, terms
 from ..models import CallbackRequest as R
 
+# Callback requests, not a campaign's contacts: the queue's lists, the SLA, the figures and the
+# windows are about these (a campaign's contacts are served by ``services.campaigns``).
+CALLBACKS = R.campaign_id.is_(None)
+
 
 def _columns(agent_id: int | None) -> dict[str, ColumnElement]:
     """Each term as SQL; booleans as 0/1 so both databases compare and sort them alike."""

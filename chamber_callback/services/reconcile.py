@@ -11,6 +11,7 @@ from ..domain.lifecycle import Status
 from ..extensions import begin_write, db
 from ..models import CallbackRequest
 from ..queues import ASSIGNMENT_QUEUE, assignment_job_id, enqueue_assignment, get_queue, get_redis, job_needs_enqueue
+from .queue import CALLBACKS
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +27,7 @@ def reconcile(now: datetime) -> int:
         select(CallbackRequest.id, CallbackRequest.enqueued_at).where(
             CallbackRequest.status == Status.QUEUED.value,
             CallbackRequest.assignment_checked_at.is_(None),
+            CALLBACKS,  # a campaign's contacts are given to agents who ask for work, never pushed
         ).order_by(CallbackRequest.id)
     ).all()
     db.session.commit()  # end the read transaction before talking to Redis

@@ -100,6 +100,8 @@ def record_contact(request: CallbackRequest, now: datetime, *, reached: bool) ->
         request.time_to_first_attempt_s = int((now - request.submitted_at).total_seconds())
     if reached and request.first_reached_at is None:
         request.first_reached_at = now
+    if request.campaign_id is not None:
+        return  # a campaign's contact has no SLA: the chamber calls it, it asked for nothing
     met_on_reach = settings.get("SLA_MET_ON") == "first_reach"
     if request.sla_met is not None or (met_on_reach and not reached) or (not met_on_reach and reached):
         return
@@ -128,7 +130,8 @@ def recompute_waiting_deadlines(now: datetime, unit_id: int | None = None) -> in
     if settings.get("SLA_CLOCK") != "business":
         return 0
     begin_write()
-    query = select(CallbackRequest).where(CallbackRequest.status.in_(ACTIVE), CallbackRequest.sla_met.is_(None))
+    query = select(CallbackRequest).where(CallbackRequest.status.in_(ACTIVE), CallbackRequest.sla_met.is_(None),
+                                          CallbackRequest.campaign_id.is_(None))
     if unit_id is not None:
         query = query.where(CallbackRequest.unit_id == unit_id)
     moved = 0
@@ -142,7 +145,7 @@ def recompute_waiting_deadlines(now: datetime, unit_id: int | None = None) -> in
 
 def rebuild_request_deadline(request: CallbackRequest, now: datetime) -> None:
     """Recompute the deadline from the request's timeline (scheduled time pauses the clock)."""
-    if request.sla_met is not None:
+    if request.sla_met is not None or request.campaign_id is not None:
         return
     from ..domain.sla import rebuild_deadline
 

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from ..auth import end_browser_session, open_session, roles_required
 from ..clock import utcnow
 from ..domain.attempts import AUTOMATIC_NOTE_PREFIX, ReportError
+from ..domain.campaigns import CampaignError
 from ..domain.intake import N_
 from ..domain.reference import keyed_digest
 from ..domain.roles import ALL_ROLES, SUPERVISES, TAKES_CALLS, locked_to_own_unit
@@ -30,7 +31,7 @@ from ..presenters import (
     sla_level,
     timeline,
 )
-from ..services import assignment, team, two_factor
+from ..services import assignment, campaigns, team, two_factor
 from ..services import notifications as notifications_service
 from ..services.audit import record_read
 from ..services.calls import CallNotPlaced, place_call
@@ -39,6 +40,9 @@ from ..telephony import get_telephony
 from ..web import client_address, int_arg
 from . import bp
 from .forms import ActionForm, AvailabilityForm, CodeForm, LoginForm, OutcomeForm, PasswordForm, check_action_form
+
+# Who may turn a campaign's contact into a callback request: whoever calls or supervises.
+CONVERTS_CONTACTS = TAKES_CALLS | SUPERVISES
 
 
 def _login_limit() -> str:
@@ -351,7 +355,7 @@ def release(reference: str):
     return _back()
 
 
-def _report_outcome(close, attempt_id: int, done: str):
+def _report_outcome(close, attempt_id: int, done: str, **extra):
     """Record or correct an outcome from the console form; the service checks the report
     (``domain.attempts.check_report``, the same schema as the staff API)."""
     form = OutcomeForm()
@@ -365,8 +369,8 @@ def _report_outcome(close, attempt_id: int, done: str):
         follow_up_at = form.follow_up_at.data.replace(tzinfo=tz).astimezone(UTC)
     try:
         updated = close(attempt_id, current_user, form.outcome.data, utcnow(), note=form.note.data,
-                        follow_up_at=follow_up_at)
-    except ReportError as error:
+                        follow_up_at=follow_up_at, **extra)
+    except (ReportError, CampaignError) as error:
         for message in error.errors.values():
             flash(_(message), "error")
         return _back()
@@ -374,13 +378,43 @@ def _report_outcome(close, attempt_id: int, done: str):
         flash(_(getattr(error, "message", "Appel introuvable.")), "error")
         return _back()
     flash(_(done, reference=updated.reference), "success")
+    if request.form.get("convert") == "1" and updated.campaign_id is not None:
+        _convert(updated)
     return _back()
 
 
 @bp.post("/console/appels/<int:attempt_id>/resultat")
 @roles_required(TAKES_CALLS)
 def record_outcome(attempt_id: int):
-    return _report_outcome(assignment.record_outcome, attempt_id, N_("Résultat enregistré pour %(reference)s."))
+    answers = {key.removeprefix("answer_"): value for key, value in request.form.items() if key.startswith("answer_")}
+    return _report_outcome(assignment.record_outcome, attempt_id, N_("Résultat enregistré pour %(reference)s."),
+                           answers=answers, do_not_call=request.form.get("do_not_call") == "1")
+
+
+def _convert(contact: CallbackRequest) -> None:
+    try:
+        made = campaigns.convert(contact.id, user=current_user, now=utcnow())
+    except campaigns.AlreadyRequested as error:
+        flash(_("Une demande de rappel est déjà en cours pour cet artisan : %(reference)s.",
+                reference=error.reference), "error")
+    except CampaignError as error:
+        for message in error.errors.values():
+            flash(_(message), "error")
+    else:
+        flash(_("Demande de rappel %(reference)s créée : elle entre dans la file avec l'historique de la campagne.",
+                reference=made.reference), "success")
+
+
+@bp.post("/console/demandes/<ref:reference>/demande-de-rappel")
+@roles_required(CONVERTS_CONTACTS)
+def convert_contact(reference: str):
+    """A campaign's contact reached with a real need becomes a callback request (one click)."""
+    check_action_form()
+    found = db.session.scalar(select(CallbackRequest).where(CallbackRequest.reference == reference))
+    if found is None or found.campaign_id is None or not may_view(current_user, found):
+        abort(404)
+    _convert(found)
+    return redirect(url_for("staff.request_card", reference=reference))
 
 
 @bp.post("/console/appels/<int:attempt_id>/correction")
@@ -398,7 +432,8 @@ def request_card(reference: str):
     record_read(user_id=current_user.id, request_id=found.id, now=utcnow())  # who saw whose data, and when
     return render_template("staff/request.html", request=found, events=timeline(found),
                            history=artisan_history(found, current_user), sla_level=sla_level, now=utcnow(),
-                           outcome_labels=outcome_labels())
+                           outcome_labels=outcome_labels(), action_form=ActionForm(),
+                           may_convert=found.campaign_id is not None and current_user.role in CONVERTS_CONTACTS)
 
 
 @bp.get("/console/historique")

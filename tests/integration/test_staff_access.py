@@ -24,6 +24,7 @@ CONSOLE_MATRIX = {
     ("POST", "/console/appels/999999/resultat"): CALL,
     ("POST", "/console/appels/999999/correction"): CALL,
     ("GET", "/console/demandes/XXXX-XXXX"): EVERYONE,
+    ("POST", "/console/demandes/XXXX-XXXX/demande-de-rappel"): CALL | SUPERVISORS,
     ("GET", "/console/historique"): CALL,
     ("GET", "/console/planning"): CALL,
     ("GET", "/console/simulateur-appel"): EVERYONE,

@@ -3,7 +3,8 @@ the outcome (the console, the staff API, the telephony's status callbacks) and w
 corrects an automatic outcome; ``domain.attempts`` decides what the outcome means."""
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import replace
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -22,6 +23,7 @@ from ...domain.lifecycle import Status
 from ...extensions import db
 from ...models import CallAttempt, CallbackRequest, StaffUser
 from ...queues import enqueue_assignment, enqueue_message, schedule_requeue
+from .. import campaigns
 from ..audit import record_event
 from ..lifecycle import transition
 from ..messages import add_message
@@ -52,14 +54,19 @@ def start_attempt(reference_or_id, agent: StaffUser, now: datetime) -> CallAttem
 
 
 def record_outcome(attempt_id: int, agent: StaffUser, outcome: Outcome | str, now: datetime,
-                   note: str | None = None, follow_up_at: datetime | None = None) -> CallbackRequest:
+                   note: str | None = None, follow_up_at: datetime | None = None, *,
+                   answers: dict | None = None, do_not_call: bool = False) -> CallbackRequest:
     """Close an attempt with its outcome and move the request on (retry, follow-up, done).
 
+    A campaign's call also keeps the answers to its questions (``answers``: question key → what
+    was typed) and « Ne plus m'appeler » (``do_not_call``: the call ends as a refusal).
+
     Raises ``domain.attempts.ReportError`` (field → message) for a report that does not hold,
-    before anything is written; ``AssignmentConflict`` when the attempt is no longer this agent's
-    to close."""
+    or ``domain.campaigns.CampaignError`` for answers that do not, before anything is written;
+    ``AssignmentConflict`` when the attempt is no longer this agent's to close."""
+    if do_not_call:
+        outcome = Outcome.REFUSED
     report = check_report(outcome, note, follow_up_at, now)
-    settings = Settings.from_config()
     with unit_of_work() as work:
         lock_agent(agent.id)
         attempt = db.session.get(CallAttempt, attempt_id, populate_existing=True)
@@ -70,6 +77,8 @@ def record_outcome(attempt_id: int, agent: StaffUser, outcome: Outcome | str, no
         if attempt.ended_at is not None:
             raise AssignmentConflict("Le résultat de cet appel est déjà enregistré.")
         request = held_request(attempt.request_id, agent)
+        checked = campaigns.check_answers(request, answers or {}) if request.campaign_id is not None else {}
+        settings = _settings_for(request)
         step = after_outcome(report.outcome, failed_before=request.failed_attempts, max_attempts=settings.max_attempts,
                              now=now, retry_gap=settings.retry_gap, follow_up_at=report.follow_up_at)
         closed = db.session.execute(
@@ -84,6 +93,10 @@ def record_outcome(attempt_id: int, agent: StaffUser, outcome: Outcome | str, no
                           action=f"attempt.{report.outcome.value}", reason=(report.note or "")[:500] or None):
             raise AssignmentConflict(CHANGED)
         _apply_step(request, step, agent_id=agent.id, reached_at=now, now=now, work=work)
+        if request.campaign_id is not None:
+            campaigns.store_answers(request, checked, agent_id=agent.id, now=now)
+            if do_not_call:
+                campaigns.opt_out(request, now=now, actor=Actor.staff(agent.id))
         request.assigned_agent_id = None
         if available_after_call(agent, now):
             work.after_commit(offer_next_to_agent, agent.id, now)  # the next call at once, not at the next tick
@@ -96,12 +109,12 @@ def correct_outcome(attempt_id: int, agent: StaffUser, outcome: Outcome | str, n
     request waits for its next try (a "no answer" that was in fact a conversation). The request
     then moves on exactly as if the corrected outcome had been recorded."""
     report = check_report(outcome, note, follow_up_at, now)
-    settings = Settings.from_config()
     with unit_of_work() as work:
         attempt = db.session.get(CallAttempt, attempt_id, populate_existing=True)
         if attempt is None or attempt.agent_id != agent.id:
             raise AssignmentConflict("Cet appel n'est pas le vôtre.")
         request = db.session.get(CallbackRequest, attempt.request_id, populate_existing=True)
+        settings = _settings_for(request)
         latest = db.session.scalar(select(CallAttempt.id).where(CallAttempt.request_id == request.id)
                                    .order_by(CallAttempt.id.desc()).limit(1))
         if not may_correct(automatic=(attempt.note or "").startswith(AUTOMATIC_NOTE_PREFIX),
@@ -126,6 +139,16 @@ def correct_outcome(attempt_id: int, agent: StaffUser, outcome: Outcome | str, n
     return request
 
 
+def _settings_for(request: CallbackRequest) -> Settings:
+    """The engine's settings for this request: a campaign's contact uses its campaign's maximum
+    attempts and gap between them."""
+    settings = Settings.from_config()
+    own = campaigns.retry_settings(request)
+    if own is None:
+        return settings
+    return replace(settings, max_attempts=own[0], retry_gap=timedelta(minutes=own[1]))
+
+
 def _apply_step(request: CallbackRequest, step: NextStep, *, agent_id: int, reached_at: datetime, now: datetime,
                 work: UnitOfWork) -> None:
     """What an outcome changes once the request has moved to ``step.status``: the count of failed
@@ -137,7 +160,9 @@ def _apply_step(request: CallbackRequest, step: NextStep, *, agent_id: int, reac
     request.next_attempt_at = step.next_attempt_at
     if step.status == Status.SCHEDULED:
         request.preferred_agent_id = agent_id  # the follow-up returns to the agent who agreed it
-    if step.message == "unreachable":
+    if request.campaign_id is not None:
+        pass  # the chamber called a campaign's contact: no message about a request they never made
+    elif step.message == "unreachable":
         work.after_commit(enqueue_message, add_message(request, "unreachable", now))
     elif step.message == "follow_up":
         work.after_commit(enqueue_message, add_message(request, "follow_up", now, when=step.next_attempt_at))

@@ -107,6 +107,7 @@ def next_request_query(agent: StaffUser, skill_ids: list[int], now: datetime | N
     without it (the agent pulls a call itself) nothing is skipped.
     """
     conditions = [
+        CallbackRequest.campaign_id.is_(None),  # callback requests; a campaign's calls: campaign_calls_for
         CallbackRequest.status == Status.QUEUED.value,
         CallbackRequest.topic_id.in_(skill_ids),
         or_(CallbackRequest.unit_id == agent.unit_id, CallbackRequest.overflow_at.is_not(None)),
@@ -118,6 +119,19 @@ def next_request_query(agent: StaffUser, skill_ids: list[int], now: datetime | N
             Offer.created_at >= now - EXCLUSION_WINDOW,
         ).exists())
     return select(CallbackRequest.id).where(*conditions).order_by(*queue_order(agent.id))
+
+
+def work_for(agent: StaffUser, now: datetime, *, exclude_recent: bool = True, limit: int = 5) -> list[int]:
+    """What this agent may be given now, best first: the callback requests it may take, then, when
+    the campaign rules allow (``services.campaigns``), its unit's campaign calls."""
+    from ..campaigns import campaign_calls_for
+
+    found = list(db.session.scalars(next_request_query(agent, skill_ids(agent), now if exclude_recent else None)
+                                    .limit(limit)))
+    campaign = campaign_calls_for(agent, now, exclude_recent=exclude_recent)
+    if campaign is not None and len(found) < limit:
+        found += db.session.scalars(campaign.limit(limit - len(found)))
+    return found
 
 
 def skill_ids(agent: StaffUser) -> list[int]:
@@ -165,6 +179,11 @@ def assign_request(request_id: int, now: datetime) -> int | None:
         request = db.session.get(CallbackRequest, request_id, populate_existing=True)
         if request is None or request.status != Status.QUEUED.value:
             return None
+        if request.campaign_id is not None:
+            # A campaign's call goes to an agent with room that asks for work (offer_next_to_agent),
+            # where the campaign rules decide; it is not pushed to the best agent like a callback.
+            request.assignment_checked_at = now
+            return None
         view = request_view(request, now)
         for candidate in rank_agents(view, _available_agents(request), _affinity(request)):
             offer = make_offer(request.id, lock_agent(candidate.id), now, settings, work)
@@ -194,7 +213,7 @@ def offer_next_to_agent(agent_id: int, now: datetime) -> Offer | None:
     with unit_of_work() as work:
         agent = lock_agent(agent_id)
         if agent is not None and agent.availability == Availability.AVAILABLE.value:
-            for request_id in db.session.scalars(next_request_query(agent, skill_ids(agent), now).limit(5)):
+            for request_id in work_for(agent, now):
                 offer = make_offer(request_id, agent, now, settings, work)
                 if offer is not None:
                     break

@@ -16,7 +16,7 @@ from ..audit import record_event
 from ..lifecycle import transition
 from ..unit_of_work import unit_of_work
 from .common import AssignmentConflict, available_after_call, change_availability, held_count, lock_agent
-from .offers import claim_queued, next_request_query, offer_next_to_agent, skill_ids
+from .offers import claim_queued, offer_next_to_agent, work_for
 
 PHONE_LINE = Actor("system", "phone-line")
 
@@ -27,9 +27,8 @@ def claim_next(agent: StaffUser, now: datetime) -> CallbackRequest | None:
         agent = lock_agent(agent.id)
         if held_count(agent.id) >= agent.capacity:
             raise AssignmentConflict("Vous avez déjà autant d'appels en cours que votre capacité le permet.")
-        candidates = next_request_query(agent, skill_ids(agent)).limit(1).with_for_update(skip_locked=True)
         taken = None
-        for request_id in db.session.scalars(candidates):
+        for request_id in work_for(agent, now, exclude_recent=False, limit=3):
             if claim_queued(request_id, agent.id, Status.IN_CALL, now):
                 record_event(request_id=request_id, action="request.pulled", actor=Actor.staff(agent.id), now=now,
                              from_status=Status.QUEUED.value, to_status=Status.IN_CALL.value, staff_user_id=agent.id)
@@ -37,6 +36,7 @@ def claim_next(agent: StaffUser, now: datetime) -> CallbackRequest | None:
                 change_availability(agent, Availability.BUSY, actor=Actor.staff(agent.id), now=now,
                                     reason="call pulled")
                 taken = request_id
+                break
     return db.session.get(CallbackRequest, taken) if taken else None
 
 

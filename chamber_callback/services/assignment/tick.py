@@ -48,6 +48,7 @@ def overflow_waiting(now: datetime, settings: Settings) -> int:
     with unit_of_work() as work:
         waiting = db.session.scalars(select(CallbackRequest).where(
             CallbackRequest.status == Status.QUEUED.value, CallbackRequest.overflow_at.is_(None),
+            CallbackRequest.campaign_id.is_(None),  # a campaign calls within the units it covers
             CallbackRequest.queued_at <= cutoff,
         ).limit(500)).all()
         for request in waiting:

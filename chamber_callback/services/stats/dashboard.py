@@ -95,9 +95,8 @@ def abandonment(scope: Scope, start: datetime, end: datetime) -> tuple[Share, di
 
 
 def calls_between(scope: Scope, start: datetime, end: datetime) -> int:
-    query = select(func.count()).select_from(A).where(A.started_at >= start, A.started_at < end)
-    if scope.narrowed:
-        query = query.join(R, R.id == A.request_id).where(*scope.conditions())
+    query = select(func.count()).select_from(A).join(R, R.id == A.request_id).where(
+        A.started_at >= start, A.started_at < end, *scope.conditions())
     return db.session.scalar(query)
 
 
@@ -346,9 +345,8 @@ def hourly_activity(scope: Scope, start: datetime, now: datetime, tz: str) -> Se
     received = per_local_hour(db.session.execute(select(received_hour, func.count()).where(
         R.submitted_at >= start, R.submitted_at < now, *scope.conditions()).group_by(received_hour)))
     calls_hour = utc_hour(A.started_at)
-    calls_query = select(calls_hour, func.count()).where(A.started_at >= start, A.started_at < now)
-    if scope.narrowed:
-        calls_query = calls_query.join(R, R.id == A.request_id).where(*scope.conditions())
+    calls_query = select(calls_hour, func.count()).select_from(A).join(R, R.id == A.request_id).where(
+        A.started_at >= start, A.started_at < now, *scope.conditions())
     calls = per_local_hour(db.session.execute(calls_query.group_by(calls_hour)))
     keys = hour_keys(start.replace(minute=0, second=0, microsecond=0), now, tz)
     return Series(keys, {"received": [received.get(k, 0) for k in keys], "calls": [calls.get(k, 0) for k in keys]})

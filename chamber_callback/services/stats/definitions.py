@@ -31,6 +31,7 @@ from ...domain.escalation import at_risk_codes
 from ...domain.lifecycle import ACTIVE_STATUSES, Status
 from ...extensions import db
 from ...models import CallAttempt, CallbackRequest, Escalation
+from ..queue import CALLBACKS
 from ..sla import levels
 
 ACTIVE = sorted(s.value for s in ACTIVE_STATUSES)
@@ -61,7 +62,9 @@ class Scope:
     urgent_only: bool = False
 
     def conditions(self) -> list:
-        conditions = []
+        """The conditions on requests; callback requests only, always (a campaign's contacts have
+        their own progress, ``services.campaigns``)."""
+        conditions = [CALLBACKS]
         if self.unit_id is not None:
             conditions.append(R.unit_id == self.unit_id)
         if self.topic_id is not None:
@@ -69,10 +72,6 @@ class Scope:
         if self.urgent_only:
             conditions.append(R.urgent.is_(True))
         return conditions
-
-    @property
-    def narrowed(self) -> bool:
-        return bool(self.conditions())
 
 
 

@@ -10,6 +10,7 @@ import click
 from flask import Flask, current_app
 from sqlalchemy import func, select
 
+from .campaign_cli import campaign_import_command
 from .clock import utcnow
 from .domain.geography import communes_for
 from .domain.intake import DEFAULT_TOPICS, URGENCY_REASONS, Intake
@@ -80,6 +81,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(export_personal_data_command)
     app.cli.add_command(erase_personal_data_command)
     app.cli.add_command(simulate_command)
+    app.cli.add_command(campaign_import_command)
 
 
 @click.command("purge-personal-data")

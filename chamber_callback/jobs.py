@@ -115,6 +115,14 @@ def close_finished_campaigns() -> int:
         return close_finished(utcnow())
 
 
+def import_campaign_contacts(import_id: int) -> str:
+    """A campaign's contacts file, imported in chunks (the page shows the progress)."""
+    from .services.campaign_import import run_job
+
+    with app_context():
+        return run_job(import_id, utcnow())
+
+
 def bridge_call(attempt_id: int) -> str:
     """Place a bridged call that waited for a free slot (calls per second)."""
     from .queues import schedule_bridge

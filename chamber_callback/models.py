@@ -167,6 +167,8 @@ class CallbackRequest(db.Model):
               sqlite_where=text("campaign_id IS NOT NULL"), postgresql_where=text("campaign_id IS NOT NULL")),
         # A campaign's contacts waiting, in the queue's order.
         Index("ix_callback_requests_campaign_queue", "campaign_id", "status", "unit_id"),
+        # The request made from a contact (and deleting contacts: the foreign key is checked by it).
+        Index("ix_callback_requests_origin", "origin_request_id"),
         # The queue: waiting requests, urgent first, then earliest deadline.
         Index("ix_callback_requests_queue", "status", "urgent", "sla_deadline"),
         Index("ix_callback_requests_unit_queue", "unit_id", "status", "sla_deadline"),

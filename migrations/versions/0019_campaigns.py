@@ -65,6 +65,7 @@ def upgrade():
                               sqlite_where=sa.text("campaign_id IS NOT NULL"),
                               postgresql_where=sa.text("campaign_id IS NOT NULL"))
         batch_op.create_index("ix_callback_requests_campaign_queue", ["campaign_id", "status", "unit_id"])
+        batch_op.create_index("ix_callback_requests_origin", ["origin_request_id"])
     op.create_table(
         "campaign_answers",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -113,6 +114,7 @@ def downgrade():
     op.drop_index("uq_campaign_answers_request_question", table_name="campaign_answers")
     op.drop_table("campaign_answers")
     with op.batch_alter_table("callback_requests", schema=None) as batch_op:
+        batch_op.drop_index("ix_callback_requests_origin")
         batch_op.drop_index("ix_callback_requests_campaign_queue")
         batch_op.drop_index("uq_callback_requests_campaign_phone")
         batch_op.drop_index("uq_callback_requests_active_phone")

@@ -244,7 +244,7 @@ def check_definition(raw: Mapping, *, today: date, valid_unit_ids: Iterable[int]
         priority = Priority.CALLBACKS_FIRST
     share = _integer(raw.get("agent_share"))
     if share is None or not 1 <= share <= 100:
-        errors["agent_share"] = N_("Une part entre 1 et 100 %.")
+        errors["agent_share"] = N_("Une part entre 1 et 100.")
     if errors:
         raise CampaignError(errors)
     return Definition(name, purpose, unit_ids, topic_id, script, tuple(questions), starts_on, ends_on, call_from,

@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("manager", __name__)
 
-from . import forecast, prefecture, routes  # noqa: F401
+from . import campaigns, forecast, prefecture, routes  # noqa: F401

@@ -9,14 +9,7 @@ from sqlalchemy import func, select
 from chamber_callback.domain.campaigns import CampaignError, Priority, Result
 from chamber_callback.domain.lifecycle import Status
 from chamber_callback.extensions import db
-from chamber_callback.models import (
-    ArtisanMessage,
-    AuditEvent,
-    CallbackRequest,
-    CallOptOut,
-    CampaignAnswer,
-    Offer,
-)
+from chamber_callback.models import ArtisanMessage, AuditEvent, CallbackRequest, CallOptOut, CampaignAnswer, Offer
 from chamber_callback.services import assignment, campaigns, stats
 from chamber_callback.services.needs_report import campaign_answer_facts
 

@@ -22,7 +22,7 @@ from ..services import campaign_import, campaigns, directory
 from ..services.audit import record_export
 from ..staff.forms import ActionForm, check_action_form
 from . import bp
-from .exports import csv_response, safe
+from .exports import csv_response, phone_cell, safe
 
 MAX_UPLOAD = 20 * 1024 * 1024
 
@@ -126,6 +126,10 @@ def _upload_dir() -> Path:
 @roles_required(RUNS_CAMPAIGNS)
 def campaign_import_page(campaign_id: int):
     """Upload a file, see the preview with the column mapping, then start the import."""
+    # A contacts file is larger than the app's usual request limit (MAX_CONTENT_LENGTH): this route
+    # alone accepts up to 20 MB, before anything reads the form.
+    request.max_content_length = MAX_UPLOAD + 64 * 1024
+    request.max_form_memory_size = MAX_UPLOAD + 64 * 1024
     campaign = _campaign(campaign_id)
     context = {"campaign": campaign, "fields": reading.FIELDS, "action_form": ActionForm()}
     if request.method == "GET":
@@ -193,6 +197,8 @@ def campaign_export(campaign_id: int):
     campaign = _campaign(campaign_id)
     record_export(user_id=current_user.id, what="campaign", filters={"campaign_id": campaign.id},
                   personal_data=True, now=utcnow())
+    phone = campaigns.EXPORT_PHONE_COLUMN
     return csv_response(f"campagne-{campaign.id}.csv",
-                        ([safe(cell) if isinstance(cell, str) else cell for cell in row]
-                         for row in campaigns.export_rows(campaign.id)))
+                        ([phone_cell(cell) if i == phone and number else safe(cell) if isinstance(cell, str) else cell
+                          for i, cell in enumerate(row)]
+                         for number, row in enumerate(campaigns.export_rows(campaign.id))))

@@ -363,6 +363,9 @@ def progress(campaign_id: int) -> Progress:
     return result
 
 
+EXPORT_PHONE_COLUMN = 3
+
+
 def export_rows(campaign_id: int) -> Iterator[list]:
     """The campaign's contacts, one row each, with their result and answers (header first)."""
     from ..labels import campaign_result_label, outcome_label, sector_label

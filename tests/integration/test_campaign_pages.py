@@ -40,6 +40,10 @@ def test_the_import_goes_through_preview_then_progress(app, client):
     data = ("Nom;Entreprise;Téléphone;Code postal\nA;X;06 12 34 56 00;75011\nB;Y;12;75011\n").encode("cp1252")
     from io import BytesIO
 
+    big = client.post(f"/pilotage/campagnes/{campaign.id}/import", content_type="multipart/form-data",
+                      data={"file": (BytesIO(b"Nom;Telephone;CP\n" + b"A;0612345600;75011\n" * 8000), "big.csv")})
+    assert big.status_code == 200 and "8000 lignes lues" in text_of(big)  # past the app's 64 kB request limit
+
     preview = client.post(f"/pilotage/campagnes/{campaign.id}/import",
                           data={"file": (BytesIO(data), "liste.csv")}, content_type="multipart/form-data")
     page = text_of(preview)
@@ -61,7 +65,7 @@ def test_the_import_goes_through_preview_then_progress(app, client):
     assert db.session.scalar(select(CallbackRequest.phone).where(CallbackRequest.campaign_id == campaign.id)) == \
         "+33612345600"
     export = client.get(f"/pilotage/campagnes/{campaign.id}/resultats.csv").get_data(as_text=True)
-    assert export.startswith("\ufeffRéférence;Nom;Entreprise;Téléphone") and "+33612345600" in export
+    assert export.startswith("\ufeffRéférence;Nom;Entreprise;Téléphone") and ";06 12 34 56 00;" in export
     assert "À appeler" in export
 
 

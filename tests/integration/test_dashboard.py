@@ -378,8 +378,10 @@ MANAGER_MATRIX = {
     ("POST", "/pilotage/campagnes/nouvelle"),
     ("GET", "/pilotage/campagnes/999999"),
     ("GET", "/pilotage/campagnes/999999/modifier"),
+    ("POST", "/pilotage/campagnes/999999/modifier"),
     ("POST", "/pilotage/campagnes/999999/etat"),
     ("GET", "/pilotage/campagnes/999999/import"),
+    ("POST", "/pilotage/campagnes/999999/import"),
     ("GET", "/pilotage/campagnes/999999/import/999999"),
     ("GET", "/pilotage/campagnes/999999/import/999999.json"),
     ("GET", "/pilotage/campagnes/999999/resultats.csv"),
@@ -389,7 +391,8 @@ ALL_UNITS_ONLY = {("GET", "/pilotage/prefecture"), ("GET", "/pilotage/prefecture
                   ("GET", "/pilotage/prefecture/imprimer"),
                   # Campaigns are run by managers and admins (RUNS_CAMPAIGNS); seniors follow them.
                   ("GET", "/pilotage/campagnes/nouvelle"), ("POST", "/pilotage/campagnes/nouvelle"),
-                  ("GET", "/pilotage/campagnes/999999/modifier"), ("POST", "/pilotage/campagnes/999999/etat"),
+                  ("GET", "/pilotage/campagnes/999999/modifier"), ("POST", "/pilotage/campagnes/999999/modifier"),
+                  ("POST", "/pilotage/campagnes/999999/import"), ("POST", "/pilotage/campagnes/999999/etat"),
                   ("GET", "/pilotage/campagnes/999999/import"), ("GET", "/pilotage/campagnes/999999/import/999999"),
                   ("GET", "/pilotage/campagnes/999999/import/999999.json"),
                   ("GET", "/pilotage/campagnes/999999/resultats.csv")}
@@ -415,8 +418,8 @@ def test_manager_route_role_matrix(app, role):
 
 def test_every_manager_route_is_in_the_matrix(app):
     endpoints = {rule.endpoint for rule in app.url_map.iter_rules() if rule.endpoint.startswith("manager.")}
-    assert len(endpoints) == 22  # export_report serves two of the matrix's paths, campaign_new and _import two
-    assert len(MANAGER_MATRIX) == len(endpoints) + 2
+    assert len(endpoints) == 22  # export_report, campaign_new, campaign_edit and campaign_import_page serve two
+    assert len(MANAGER_MATRIX) == len(endpoints) + 4
 
 
 def test_figures_are_shared_for_a_few_seconds_but_lists_stay_live(app, client, day, freeze_clock):

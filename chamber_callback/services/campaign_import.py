@@ -14,7 +14,6 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from flask import current_app
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -30,7 +29,7 @@ from ..models import CallAttempt, CallOptOut, Campaign, CampaignImport, Departem
 from ..models import CallbackRequest as R
 from ..queues import JOBS, REDIS_ERRORS, enqueue_once, get_queue, get_redis
 from .audit import record_event
-from .campaigns import save_campaign, window_of
+from .campaigns import save_campaign, tz, window_of
 from .queue import CALLBACKS
 from .unit_of_work import unit_of_work
 
@@ -289,14 +288,9 @@ def ensure_campaign(name: str, *, unit_codes: list[str] | None, topic_code: str,
     topic_id = db.session.scalar(select(Topic.id).where(Topic.code == topic_code))
     if not unit_ids or topic_id is None:
         raise CampaignError({"campaign": "unknown unit or topic"})
-    today = now.astimezone(window_tz()).date()
+    today = now.astimezone(tz()).date()
     definition = Definition(name.strip()[:120], purpose, unit_ids, topic_id, "", (), starts_on or today,
                             ends_on or (starts_on or today) + timedelta(days=14), time(9, 0), time(18, 0), 3, 120,
                             Priority.CALLBACKS_FIRST, 50)
     return save_campaign(definition, user_id=None, now=now), True
 
-
-def window_tz():
-    from ..extensions import zone_named
-
-    return zone_named(current_app.config["TIMEZONE"])

@@ -128,9 +128,10 @@ def work_for(agent: StaffUser, now: datetime, *, exclude_recent: bool = True, li
 
     found = list(db.session.scalars(next_request_query(agent, skill_ids(agent), now if exclude_recent else None)
                                     .limit(limit)))
-    campaign = campaign_calls_for(agent, now, exclude_recent=exclude_recent)
-    if campaign is not None and len(found) < limit:
-        found += db.session.scalars(campaign.limit(limit - len(found)))
+    if len(found) < limit:  # the campaign rules cost a few queries: only read when there is room
+        campaign = campaign_calls_for(agent, now, exclude_recent=exclude_recent)
+        if campaign is not None:
+            found += db.session.scalars(campaign.limit(limit - len(found)))
     return found
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -54,16 +54,13 @@ def tz() -> ZoneInfo:
 
 
 def window_of(campaign: Campaign) -> Window:
-    return Window(campaign.starts_on, campaign.ends_on, rules._clock(campaign.call_from),
-                  rules._clock(campaign.call_until), tz())
+    # Stored as "HH:MM" by save_campaign (the form's lenient reading is domain.campaigns.check_definition's).
+    return Window(campaign.starts_on, campaign.ends_on, time.fromisoformat(campaign.call_from),
+                  time.fromisoformat(campaign.call_until), tz())
 
 
 def questions(campaign: Campaign) -> list[Question]:
     return rules.questions_of(campaign.questions)
-
-
-def is_contact(request: R) -> bool:
-    return request.campaign_id is not None
 
 
 # --- seeing and steering campaigns ---------------------------------------------------------------
@@ -298,10 +295,6 @@ def opt_out(request: R, *, now: datetime, actor: Actor) -> None:
     db.session.execute(insert_or_ignore(CallOptOut, "phone").values(
         phone=request.phone, created_at=now, campaign_id=request.campaign_id))
     record_event(request_id=request.id, action="campaign.opted_out", actor=actor, now=now)
-
-
-def opted_out(phone: str) -> bool:
-    return db.session.get(CallOptOut, phone) is not None
 
 
 # --- progress and export ---------------------------------------------------------------------------

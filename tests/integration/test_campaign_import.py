@@ -54,6 +54,18 @@ def test_an_import_merges_requests_in_progress_skips_opt_outs_and_reports_lines(
     assert contact.sla_met is None and contact.next_escalation_at is None
 
 
+def test_a_reference_drawn_twice_is_drawn_again(app, monkeypatch):
+    campaign = make_campaign(units=("idf-nord-om",))
+    taken = make_request().reference
+    draws = iter([taken, "KKKK-AAAA", taken, "KKKK-CCCC"])  # two rows get a reference already in use
+    monkeypatch.setattr("chamber_callback.services.campaign_import.new_reference", lambda: next(draws))
+    data = (HEADER + "A;X;06 12 34 56 00;;75011;\nB;Y;06 12 34 56 01;;75011;\n").encode()
+    record = run(start_record(campaign, data, "a.csv", check(campaign, data).mapping, None, T0).id,
+                 data, check(campaign, data).mapping, T0)
+    assert record.report["added"] == 2
+    assert sorted(c.reference for c in contacts(campaign)) == ["KKKK-AAAA", "KKKK-CCCC"]
+
+
 def test_importing_the_same_file_twice_adds_nothing(app):
     campaign = make_campaign(units=("idf-nord-om",))
     data = (HEADER + "A;X;06 12 34 56 00;;75011;\nB;Y;06 12 34 56 01;;75011;\n").encode()

@@ -121,17 +121,24 @@ def next_request_query(agent: StaffUser, skill_ids: list[int], now: datetime | N
     return select(CallbackRequest.id).where(*conditions).order_by(*queue_order(agent.id))
 
 
-def work_for(agent: StaffUser, now: datetime, *, exclude_recent: bool = True, limit: int = 5) -> list[int]:
+def work_for(agent: StaffUser, now: datetime, *, exclude_recent: bool = True, limit: int = 5,
+             lock: bool = False) -> list[int]:
     """What this agent may be given now, best first: the callback requests it may take, then, when
-    the campaign rules allow (``services.campaigns``), its unit's campaign calls."""
+    the campaign rules allow (``services.campaigns``), its unit's campaign calls.
+
+    With ``lock`` the rows are locked for the caller's transaction, skipping those another agent's
+    claim holds (PostgreSQL), so agents pulling at the same moment each get a different request."""
     from ..campaigns import campaign_calls_for
 
-    found = list(db.session.scalars(next_request_query(agent, skill_ids(agent), now if exclude_recent else None)
-                                    .limit(limit)))
+    def rows(query, count: int) -> list[int]:
+        query = query.limit(count)
+        return list(db.session.scalars(query.with_for_update(skip_locked=True) if lock else query))
+
+    found = rows(next_request_query(agent, skill_ids(agent), now if exclude_recent else None), limit)
     if len(found) < limit:  # the campaign rules cost a few queries: only read when there is room
         campaign = campaign_calls_for(agent, now, exclude_recent=exclude_recent)
         if campaign is not None:
-            found += db.session.scalars(campaign.limit(limit - len(found)))
+            found += rows(campaign, limit - len(found))
     return found
 
 

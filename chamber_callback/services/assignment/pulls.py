@@ -28,7 +28,7 @@ def claim_next(agent: StaffUser, now: datetime) -> CallbackRequest | None:
         if held_count(agent.id) >= agent.capacity:
             raise AssignmentConflict("Vous avez déjà autant d'appels en cours que votre capacité le permet.")
         taken = None
-        for request_id in work_for(agent, now, exclude_recent=False, limit=3):
+        for request_id in work_for(agent, now, exclude_recent=False, limit=1, lock=True):
             if claim_queued(request_id, agent.id, Status.IN_CALL, now):
                 record_event(request_id=request_id, action="request.pulled", actor=Actor.staff(agent.id), now=now,
                              from_status=Status.QUEUED.value, to_status=Status.IN_CALL.value, staff_user_id=agent.id)

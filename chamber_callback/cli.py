@@ -82,6 +82,17 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(erase_personal_data_command)
     app.cli.add_command(simulate_command)
     app.cli.add_command(campaign_import_command)
+    app.cli.add_command(vapid_keys_command)
+
+
+@click.command("vapid-keys")
+def vapid_keys_command():
+    """Print a new Web Push (VAPID) key pair for the environment of a production site."""
+    from .services.push import new_private_key, public_key_of
+
+    private = new_private_key()
+    click.echo(f"VAPID_PRIVATE_KEY={private}")
+    click.echo(f"# public key (browsers receive it from the console; nothing to configure): {public_key_of(private)}")
 
 
 @click.command("purge-personal-data")

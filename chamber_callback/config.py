@@ -60,6 +60,25 @@ def _local_secret_key(instance: Path) -> str:
     return key
 
 
+def _local_vapid_key(instance: Path) -> str:
+    """Outside production, a Web Push key generated once under instance/ (``flask vapid-keys`` makes one to
+    put in the environment in production)."""
+    path = instance / "vapid_private_key"
+    if path.exists():
+        return path.read_text().strip()
+    from .services.push import new_private_key
+
+    instance.mkdir(parents=True, exist_ok=True)
+    key = new_private_key()
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it first
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
 def _normalise_database_url(url: str) -> str:
     # Hosting platforms hand out postgres:// URLs; SQLAlchemy wants an explicit driver.
     for prefix in ("postgres://", "postgresql://"):
@@ -168,6 +187,10 @@ def load_config() -> dict:
         "DASHBOARD_CACHE_SECONDS": float(_env("DASHBOARD_CACHE_SECONDS", "5")),
         "FORECAST_CACHE_SECONDS": float(_env("FORECAST_CACHE_SECONDS", "60")),
         "CHAMBER_PHONE": _env("CHAMBER_PHONE", "09 00 00 00 00"),
+        # Web Push for offers (``flask vapid-keys``); without a key in production, no pushes are sent.
+        "VAPID_PRIVATE_KEY": _env("VAPID_PRIVATE_KEY") or ("" if production else _local_vapid_key(instance)),
+        # Who runs the site, for the push services (a mailto: or https: address they can reach).
+        "VAPID_SUBJECT": _env("VAPID_SUBJECT", "mailto:contact@example.org"),
         # When the chamber calls back and answers, as the public pages say it (editable in /admin/crise).
         "CHAMBER_HOURS": _env("CHAMBER_HOURS", "du lundi au samedi, 8 h – 21 h"),
         # The chamber's own templates (footer, privacy link…), looked up before the packaged ones.

@@ -165,6 +165,14 @@ def send_artisan_message(message_id: int) -> str:
         return send_message(message_id, utcnow())
 
 
+def send_offer_push(offer_id: int) -> int:
+    """Web Push to the browsers of the agent an offer was made to (job id ``push-offer-<id>``)."""
+    from .services.push import send_offer
+
+    with app_context():
+        return send_offer(offer_id, utcnow())
+
+
 def reconcile_job() -> int:
     """Periodic job: enqueue what Redis lost, send messages whose job was lost."""
     from .services.messages import send_pending

@@ -110,6 +110,8 @@ class CallbackRequest(db.Model):
     origin_request_id: Mapped[int | None] = mapped_column(ForeignKey("callback_requests.id", ondelete="SET NULL"))
 
     consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # None: informed, not asked
+    # The language the artisan used (« fr », « en »): its text messages and e-mails are written in it.
+    locale: Mapped[str | None] = mapped_column(String(8))
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sla_deadline: Mapped[datetime] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -676,3 +678,18 @@ class CallOptOut(db.Model):
     phone: Mapped[str] = mapped_column(String(20), primary_key=True)  # E.164
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"))
+
+
+class PushSubscription(db.Model):
+    """A browser an agent asked to be notified on (Web Push): where the push service takes it."""
+
+    __tablename__ = "push_subscriptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id", ondelete="CASCADE"), index=True)
+    endpoint: Mapped[str] = mapped_column(String(1000), unique=True)
+    p256dh: Mapped[str] = mapped_column(String(200))
+    auth: Mapped[str] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

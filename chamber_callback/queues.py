@@ -159,6 +159,18 @@ def enqueue_message(message_id: int | None) -> bool:
     return True
 
 
+def enqueue_offer_push(offer_id: int) -> bool:
+    """Tell the agent's phone about an offer (Web Push). Best effort: the console's polling shows
+    the offer anyway, so a Redis outage costs only the notification."""
+    try:
+        enqueue_once(get_queue(MESSAGES_QUEUE), JOBS + "send_offer_push", offer_id, job_id=f"push-offer-{offer_id}",
+                     ttl=600)
+    except (*REDIS_ERRORS, RuntimeError) as exc:
+        log.warning("redis unavailable, no push for offer %s: %s", offer_id, type(exc).__name__)
+        return False
+    return True
+
+
 def enqueue_periodic(name: str, func: str, queue: str, every_seconds: int, connection: redis.Redis,
                      now: datetime) -> bool:
     """This period's run of a periodic job (id ``<name>-<period>``), unless it already was:

@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("staff", __name__)
 
-from . import phone_simulator, planning, routes  # noqa: F401
+from . import app_shell, phone_simulator, planning, routes  # noqa: F401

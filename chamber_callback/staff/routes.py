@@ -31,7 +31,7 @@ from ..presenters import (
     sla_level,
     timeline,
 )
-from ..services import assignment, campaigns, team, two_factor
+from ..services import assignment, campaigns, push, team, two_factor
 from ..services import notifications as notifications_service
 from ..services.audit import record_read
 from ..services.calls import CallNotPlaced, place_call
@@ -259,7 +259,7 @@ def panel_context(agent: StaffUser) -> dict:
 @bp.get("/console")
 @roles_required(TAKES_CALLS)
 def console():
-    return render_template("staff/console.html", **panel_context(current_user))
+    return render_template("staff/console.html", push_public_key=push.public_key(), **panel_context(current_user))
 
 
 @bp.get("/console/panneau")

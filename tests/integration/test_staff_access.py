@@ -23,6 +23,8 @@ CONSOLE_MATRIX = {
     ("POST", "/console/demandes/XXXX-XXXX/rendre"): CALL,
     ("POST", "/console/appels/999999/resultat"): CALL,
     ("POST", "/console/appels/999999/correction"): CALL,
+    ("POST", "/console/notifications-push"): CALL,
+    ("POST", "/console/notifications-push/supprimer"): CALL,
     ("GET", "/console/demandes/XXXX-XXXX"): EVERYONE,
     ("POST", "/console/demandes/XXXX-XXXX/demande-de-rappel"): CALL | SUPERVISORS,
     ("GET", "/console/historique"): CALL,
@@ -94,9 +96,11 @@ def test_staff_api_role_matrix(app, client, role):
 def test_every_staff_route_is_in_the_matrix(app):
     covered = {path.split("/")[1] for _method, path in CONSOLE_MATRIX}
     rules = {(rule.endpoint, rule.rule) for rule in app.url_map.iter_rules()}
-    # The sign-in pages are for the anonymous (tests/integration/test_two_factor.py covers the code pages).
+    # The sign-in pages are for the anonymous (tests/integration/test_two_factor.py covers the code pages),
+    # and so are the installable console's files (tests/integration/test_push.py).
     staff_endpoints = {endpoint for endpoint, _rule in rules if endpoint.startswith("staff.")} - {
-        "staff.login", "staff.sign_in_code", "staff.sign_in_enrol"}
+        "staff.login", "staff.sign_in_code", "staff.sign_in_enrol", "staff.manifest", "staff.service_worker",
+        "staff.offline"}
     assert len(staff_endpoints) == len(CONSOLE_MATRIX), sorted(staff_endpoints)
     assert covered <= {"console", "equipe", "compte", "deconnexion", "notifications"}
     api_staff = {endpoint for endpoint, rule in rules if endpoint.startswith("api.") and (

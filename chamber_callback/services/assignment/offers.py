@@ -17,7 +17,8 @@ from ...domain.roles import TAKES_CALLS
 from ...domain.routing import AgentView, Availability, RequestView, rank_agents
 from ...extensions import db
 from ...models import CallAttempt, CallbackRequest, Offer, StaffUser, Topic, agent_skills
-from ...queues import cancel_offer_expiry, enqueue_assignment, schedule_offer_expiry
+from ...queues import cancel_offer_expiry, enqueue_assignment, enqueue_offer_push, schedule_offer_expiry
+from .. import push
 from ..audit import record_event
 from ..lifecycle import transition
 from ..queue import queue_order
@@ -176,6 +177,8 @@ def make_offer(request_id: int, agent: StaffUser, now: datetime, settings: Setti
                  from_status=Status.QUEUED.value, to_status=Status.OFFERED.value,
                  data={"agent_id": agent.id, "offer_id": offer.id}, staff_user_id=agent.id)
     work.after_commit(schedule_offer_expiry, offer.id, offer.expires_at)
+    if push.enabled() and push.has_subscription(agent.id):
+        work.after_commit(enqueue_offer_push, offer.id)
     return offer
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import redis
 from flask import current_app
@@ -26,6 +26,7 @@ ALL_QUEUES = (ASSIGNMENT_QUEUE, TICKS_QUEUE, MESSAGES_QUEUE)
 JOBS = "chamber_callback.jobs."  # job functions are named by path: enqueuers never import job code
 # RQ schedules in whole seconds and may run a job up to a second early.
 SCHEDULE_SLACK = timedelta(seconds=1)
+ORPHAN_AFTER = timedelta(seconds=10)  # popped by a worker longer ago than this, and never started
 
 TERMINAL_JOB_STATES = {JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED}
 # Any Redis failure (down, read-only, out of memory): work is deferred to the reconciler.
@@ -50,13 +51,29 @@ def assignment_job_id(request_id: int) -> str:
 
 
 def job_needs_enqueue(job_id: str, connection: redis.Redis | None = None) -> bool:
-    """True when the job is gone, failed, stopped or cancelled: not when it waits, runs or finished
-    (a job that finished between the caller's read and this check must not run again)."""
+    """True when the job is gone, failed, stopped, cancelled or orphaned: not when it waits, runs or
+    finished (a job that finished between the caller's read and this check must not run again)."""
     try:
         job = Job.fetch(job_id, connection=connection or get_redis(), serializer=JSONSerializer)
     except NoSuchJobError:
         return True
-    return job.get_status(refresh=False) in TERMINAL_JOB_STATES - {JobStatus.FINISHED}
+    return job.get_status(refresh=False) in TERMINAL_JOB_STATES - {JobStatus.FINISHED} or is_orphan(job)
+
+
+def is_orphan(job: Job) -> bool:
+    """A job marked ``queued`` that is in no queue: a worker listening on several queues pops it
+    (BLPOP) before marking it started, and one killed in between leaves it so, with no TTL, where
+    nothing would ever run it. A job popped a moment ago is not one yet (ORPHAN_AFTER)."""
+    if job.get_status(refresh=False) != JobStatus.QUEUED:
+        return False
+    queue = get_queue(job.origin, job.connection)
+    if job.connection.lpos(queue.key, job.id) is not None or \
+            job.connection.lpos(queue.intermediate_queue_key, job.id) is not None:
+        return False
+    enqueued = job.enqueued_at
+    if enqueued is None:
+        return True
+    return datetime.now(UTC) - enqueued.replace(tzinfo=enqueued.tzinfo or UTC) > ORPHAN_AFTER
 
 
 def enqueue_once(queue: Queue, func: Callable | str, *args, job_id: str, **kwargs) -> Job:
@@ -75,7 +92,7 @@ def enqueue_once(queue: Queue, func: Callable | str, *args, job_id: str, **kwarg
                 job = Job.fetch(job_id, connection=queue.connection, serializer=queue.serializer)
             except NoSuchJobError:
                 continue  # expired in between
-            if job.get_status() not in TERMINAL_JOB_STATES:
+            if job.get_status() not in TERMINAL_JOB_STATES and not is_orphan(job):
                 return job
             job.delete()
     raise RuntimeError(f"could not enqueue {job_id}")

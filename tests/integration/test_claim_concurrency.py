@@ -103,6 +103,29 @@ def test_request_still_assigned_when_the_worker_dies_mid_job(app, redis_conn, ru
     assert (offer.request_id, offer.agent_id) == (request.id, agent.id)
 
 
+def test_a_job_popped_by_a_worker_killed_before_starting_it_is_enqueued_again(app, redis_conn, run_jobs):
+    """A worker on several queues pops the job (BLPOP) and is SIGKILLed before marking it started:
+    the job stays ``queued``, in no queue and no registry. The reconciler sees the orphan and
+    enqueues the request again; a job popped a moment ago is left to its worker."""
+    agent = make_staff()
+    request = make_request()
+    queue = get_queue(ASSIGNMENT_QUEUE, redis_conn)
+    job_id = assignment_job_id(request.id)
+    assert redis_conn.lpop(queue.key).decode() == job_id  # what the worker did before it died
+    job = queue.fetch_job(job_id)
+    assert job.get_status() == JobStatus.QUEUED
+    assert reconcile(T0) == 0  # just popped: its worker may be about to start it
+    job.enqueued_at = job.enqueued_at - timedelta(seconds=30)
+    job.save()
+    assert reconcile(T0) == 1
+    assert queue.job_ids == [job_id]
+    assert reconcile(T0) == 0  # live again: not enqueued twice
+    run_jobs()
+    db.session.expire_all()
+    [offer] = db.session.scalars(select(Offer).where(Offer.status == "pending")).all()
+    assert (offer.request_id, offer.agent_id) == (request.id, agent.id)
+
+
 def test_dispatch_tick_assigns_even_when_the_job_is_stuck(app, redis_conn):
     agent = make_staff(availability="offline")
     request = make_request()

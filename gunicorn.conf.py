@@ -7,6 +7,8 @@ bind = f"0.0.0.0:{os.environ.get('PORT', '5000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 threads = int(os.environ.get("WEB_THREADS", "4"))
 timeout = 30
+# No runtime control socket: its default path is per user, so a second gunicorn on the host would clash.
+control_socket_disable = True
 accesslog = "-"
 # No query strings in access logs; private tracking tokens are masked below.
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss'
@@ -25,3 +27,22 @@ class PrivateLinkLogger(Logger):
 
 
 logger_class = PrivateLinkLogger
+
+
+# Prometheus: the web processes share their request-latency histogram through files in one folder
+# (prometheus-client's multiprocess mode), emptied when gunicorn starts; set before the app loads.
+_metrics_dir = os.environ.setdefault(
+    "PROMETHEUS_MULTIPROC_DIR", os.path.join(os.environ.get("INSTANCE_PATH", "instance"), "prometheus"))
+
+
+def on_starting(_server):
+    import shutil
+
+    shutil.rmtree(_metrics_dir, ignore_errors=True)
+    os.makedirs(_metrics_dir, exist_ok=True)
+
+
+def child_exit(_server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

@@ -94,6 +94,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     init_cors(app)
     init_web(app)
+    from .metrics import init_metrics
+
+    init_metrics(app)
 
     from .cli import register_cli
 
@@ -101,10 +104,40 @@ def create_app(config: dict | None = None) -> Flask:
     return app
 
 
+# The language the reader chose with the footer's switch (public.set_language).
+LANGUAGE_COOKIE = "lang"
+
+
+def available_languages() -> list[str]:
+    """The languages the site can be read in: French, the default, first, then each compiled catalogue's."""
+    languages = [str(locale) for locale in babel.list_translations()]
+    return ["fr", *(language for language in languages if language != "fr")]
+
+
 def _select_locale() -> str | None:
-    # French unless the browser prefers a language we have a catalogue for (jobs: French).
+    # The reader's choice (the « lang » cookie) when we have that language, else the browser's
+    # preferred one among those we have, else French. Jobs (no request): French.
     if not has_request_context():
         return None
-    available = [str(locale) for locale in babel.list_translations()]
-    return request.accept_languages.best_match(available) or None
+    available = available_languages()
+    chosen = request.cookies.get(LANGUAGE_COOKIE)
+    if chosen in available:
+        return chosen
+    return _browser_language(available) or "fr"
+
+
+def _browser_language(available: list[str]) -> str | None:
+    """The first language of Accept-Language (by quality) that we have, « en-GB » matching « en ».
+    (Werkzeug's best_match would prefer an exact « fr;q=0.8 » to « en-US » at full quality.)"""
+    for value, _quality in request.accept_languages:  # highest quality first
+        if value == "*":
+            return available[0]
+        tag = value.lower().replace("_", "-")
+        for exact in (True, False):
+            for language in available:
+                ours = language.lower().replace("_", "-")
+                same = tag == ours if exact else tag.split("-")[0] == ours.split("-")[0]
+                if same:
+                    return language
+    return None
 

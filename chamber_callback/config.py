@@ -144,8 +144,8 @@ def load_config() -> dict:
         "SMTP_URL": _env("SMTP_URL"),
         # Without SMTP_URL, e-mails go to instance/mail.log; production refuses that unless told so.
         "MAIL_LOG_IN_PRODUCTION": parse_boolean(_env("MAIL_LOG_IN_PRODUCTION")),
-        # Operators' token for the details of /healthz and /readyz.
-        "OPS_TOKEN": _env("OPS_TOKEN"),
+        # Operators' token (Bearer): /metrics, and the details of /healthz and /readyz (OPS_TOKEN: its old name).
+        "OPERATOR_TOKEN": _env("OPERATOR_TOKEN") or _env("OPS_TOKEN"),
         "MAIL_FROM": _env("MAIL_FROM", "rappels@cma.invalid"),
         "MAIL_LOG": str(instance / "mail.log"),
         "TELEPHONY": _env("TELEPHONY", "console"),  # console | twilio

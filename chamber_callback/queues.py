@@ -206,3 +206,27 @@ def enqueue_periodic(name: str, func: str, queue: str, every_seconds: int, conne
     except DuplicateJobError:
         return False
     return True
+
+
+# --- heartbeats (``/readyz``) ----------------------------------------------------------------
+
+SCHEDULER_HEARTBEAT_KEY = "chamber:scheduler:heartbeat"
+
+
+def beat_scheduler(connection: redis.Redis, now: datetime) -> None:
+    """The periodic scheduler is alive (its loop writes this every second or so)."""
+    connection.set(SCHEDULER_HEARTBEAT_KEY, now.timestamp(), ex=600)
+
+
+def last_scheduler_beat(connection: redis.Redis) -> datetime | None:
+    raw = connection.get(SCHEDULER_HEARTBEAT_KEY)
+    return datetime.fromtimestamp(float(raw), UTC) if raw else None
+
+
+def last_worker_beat(connection: redis.Redis) -> datetime | None:
+    """The latest heartbeat of any RQ worker (each writes one while it waits and between jobs)."""
+    from rq import Worker
+
+    beats = [worker.last_heartbeat for worker in Worker.all(connection=connection) if worker.last_heartbeat]
+    return max((beat.replace(tzinfo=beat.tzinfo or UTC) for beat in beats), default=None)
+

@@ -5,6 +5,7 @@ so two schedulers running by mistake still enqueue each run once.
 
     python -m workers.scheduler         (Procfile: scheduler)
 """
+import contextlib
 import logging
 import signal
 import time
@@ -13,7 +14,7 @@ from datetime import datetime
 from chamber_callback import create_app
 from chamber_callback.clock import utcnow
 from chamber_callback.periodic import PERIODIC_JOBS, PeriodicJob
-from chamber_callback.queues import REDIS_ERRORS, enqueue_periodic
+from chamber_callback.queues import REDIS_ERRORS, beat_scheduler, enqueue_periodic
 from workers.common import wait_for_redis
 
 log = logging.getLogger("workers.scheduler")
@@ -40,6 +41,8 @@ def main() -> None:
     last_bucket: dict[str, int] = {}
     while running:
         now = utcnow()
+        with contextlib.suppress(*REDIS_ERRORS):  # said below, for each job not enqueued
+            beat_scheduler(connection, now)
         for job in PERIODIC_JOBS:
             bucket = int(now.timestamp() // job.every_seconds)
             if last_bucket.get(job.name) == bucket:

@@ -71,7 +71,7 @@ def test_odd_digits_in_parameters_and_headers_are_not_500s(_migrated):
     """Review: « --1 », « ² » and non-ASCII bearer tokens reached int() or compare_digest."""
     from tests.conftest import make_app
 
-    app = make_app(OPS_TOKEN="ops-token-for-the-test")
+    app = make_app(OPERATOR_TOKEN="ops-token-for-the-test")
     with app.app_context():
         client = app.test_client()
         login(client, make_staff(role="admin", availability="offline"))

@@ -57,7 +57,7 @@ def test_rate_limit_falls_back_to_memory_when_redis_is_down(_migrated, valid_jso
 
 def test_healthz_says_ok_publicly_and_details_to_operators(_migrated):
     """Before: public, it named the database backend and the Redis error class."""
-    app = make_app(OPS_TOKEN="ops-" + "x" * 30)
+    app = make_app(OPERATOR_TOKEN="ops-" + "x" * 30)
     with app.app_context():
         client = app.test_client()
         for path in ("/healthz", "/readyz"):
@@ -69,7 +69,7 @@ def test_healthz_says_ok_publicly_and_details_to_operators(_migrated):
 
 
 def test_healthz_is_503_when_redis_is_down(_migrated):
-    app = make_app(REDIS_URL="redis://127.0.0.1:1/0", OPS_TOKEN="ops-token-for-the-test")
+    app = make_app(REDIS_URL="redis://127.0.0.1:1/0", OPERATOR_TOKEN="ops-token-for-the-test")
     with app.app_context():
         assert app.test_client().get("/healthz").get_json() == {"status": "unavailable"}
         response = app.test_client().get("/healthz", headers={"Authorization": "Bearer ops-token-for-the-test"})

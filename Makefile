@@ -8,7 +8,7 @@ PORT ?= 5000
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run install install-test migrate seed test test-postgres lint screenshots bench clean
+.PHONY: run install install-test migrate seed test test-postgres lint translations screenshots bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +18,11 @@ $(STAMP): $(BIN)/python setup.cfg pyproject.toml
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
-$(TEST_STAMP): $(STAMP)
+$(TEST_STAMP): $(STAMP) package.json
 	$(BIN)/pip install --quiet -e '.[test]'
+	@# axe-core (package.json) for the accessibility checks in tests/e2e; they skip without it.
+	@if command -v npm >/dev/null; then npm install --no-audit --no-fund --silent; \
+	else echo "npm not found: skipping axe-core, the accessibility checks will be skipped"; fi
 	touch $@
 
 install: $(STAMP)
@@ -55,6 +58,15 @@ test-postgres: $(TEST_STAMP)
 ## Lint and import order (ruff, settings in pyproject.toml).
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
+
+## Update the catalogues (chamber_callback/translations) from the code and templates, then compile them.
+## New strings arrive untranslated: fill their msgstr in <locale>/LC_MESSAGES/messages.po and run it again.
+TRANSLATIONS := chamber_callback/translations
+translations: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k lazy_ngettext:1,2 --no-location --sort-output \
+		--project chamber-callback -o $(TRANSLATIONS)/messages.pot .
+	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) --no-fuzzy-matching
+	$(BIN)/pybabel compile -d $(TRANSLATIONS) --statistics
 
 ## Screenshots for docs/ from the browser tests (needs Debian's chromium).
 screenshots: $(TEST_STAMP)

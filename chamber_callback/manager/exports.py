@@ -127,11 +127,11 @@ def report_rows(rows, *, unit: bool) -> Iterator[list]:
     if unit:
         header.append(_("Demandes reçues"))
     header += [_("Demandes appelées"), _("Appels"), _("Appels par demande"), _("Dans les délais"),
-               _("Hors délai"), _("% dans les délais"), _("Premier appel, médiane (min)"),
+               _("Hors délai"), _("Dans les délais (%)"), _("Premier appel, médiane (min)"),
                _("Premier appel, 90e centile (min)")]
     header += [_("Résultat : %(outcome)s", outcome=outcome) for outcome in OUTCOMES]
     if unit:
-        header += [_("Traitées"), _("Injoignables"), _("Annulées"), _("% abandon")]
+        header += [_("Traitées"), _("Injoignables"), _("Annulées"), _("Abandon (%)")]
     yield header
     for row in rows:
         line = [safe(row.label), row.bucket]

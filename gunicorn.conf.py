@@ -11,7 +11,7 @@ timeout = 30
 control_socket_disable = True
 accesslog = "-"
 # No query strings in access logs; private tracking tokens are masked below.
-access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss'
+access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss %({x-request-id}o)s'
 
 from chamber_callback import PRIVATE_PATH as _TOKEN_PATH
 

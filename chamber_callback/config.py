@@ -123,7 +123,7 @@ def load_config() -> dict:
         "PUBLIC_BASE_URL": (_env("PUBLIC_BASE_URL") or "").rstrip("/"),
         "TIMEZONE": _env("TIMEZONE", "Europe/Paris"),
         "CORS_ORIGINS": [o.strip() for o in (_env("CORS_ORIGINS", "") or "").split(",") if o.strip()],
-        "LOG_FORMAT": _env("LOG_FORMAT", "text"),
+        "LOG_FORMAT": _env("LOG_FORMAT", "json" if production else "text"),
         "TRUSTED_PROXIES": int(_env("TRUSTED_PROXIES", "0")),
         # SLA and queue tuning
         "SLA_HOURS": float(_env("SLA_HOURS", "24")),

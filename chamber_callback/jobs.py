@@ -7,9 +7,11 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 from flask import Flask, has_app_context
+from rq import get_current_job
 
 from .clock import utcnow
 from .extensions import db
+from .logging_setup import REQUEST_ID
 
 log = logging.getLogger(__name__)
 _worker_app: Flask | None = None
@@ -17,7 +19,19 @@ _worker_app: Flask | None = None
 
 @contextmanager
 def app_context() -> Iterator[None]:
-    """Jobs run inside the caller's app context (tests) or a per-process app (workers)."""
+    """Jobs run inside the caller's app context (tests) or a per-process app (workers), and log
+    under the id of the request that enqueued them."""
+    job = get_current_job()
+    token = REQUEST_ID.set(job.meta.get("request_id") if job is not None else None)
+    try:
+        with _app():
+            yield
+    finally:
+        REQUEST_ID.reset(token)
+
+
+@contextmanager
+def _app() -> Iterator[None]:
     global _worker_app
     if has_app_context():
         yield

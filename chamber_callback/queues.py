@@ -84,6 +84,7 @@ def enqueue_once(queue: Queue, func: Callable | str, *args, job_id: str, **kwarg
     """
     kwargs.setdefault("failure_ttl", 7 * 24 * 3600)
     kwargs.setdefault("result_ttl", 3600)
+    kwargs.setdefault("meta", _trace())
     for _ in range(3):
         try:
             return queue.enqueue(func, *args, job_id=job_id, unique=True, **kwargs)
@@ -98,11 +99,20 @@ def enqueue_once(queue: Queue, func: Callable | str, *args, job_id: str, **kwarg
     raise RuntimeError(f"could not enqueue {job_id}")
 
 
+def _trace() -> dict:
+    """What a job carries of the request that enqueued it: its id, for the logs."""
+    from .logging_setup import REQUEST_ID
+
+    request_id = REQUEST_ID.get()
+    return {"request_id": request_id} if request_id else {}
+
+
 def schedule_job(func: str, *args, job_id: str, at: datetime, queue: str = ASSIGNMENT_QUEUE) -> bool:
     """Run ``func`` at ``at`` (RQ's scheduler). False when Redis is down: the periodic tick
     does the same work, a little later, so nothing is lost."""
     try:
-        get_queue(queue).enqueue_at(at, func, *args, job_id=job_id, result_ttl=3600, failure_ttl=7 * 24 * 3600)
+        get_queue(queue).enqueue_at(at, func, *args, job_id=job_id, result_ttl=3600, failure_ttl=7 * 24 * 3600,
+                                    meta=_trace())
     except REDIS_ERRORS as exc:
         log.warning("redis unavailable, %s left to the periodic tick: %s", job_id, type(exc).__name__)
         return False

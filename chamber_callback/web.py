@@ -5,15 +5,15 @@ import ipaddress
 import logging
 import re
 
-from flask import Flask, Request, Response, jsonify, render_template, request
-from flask_babel import format_datetime, format_decimal, get_locale
+from flask import Flask, Request, Response, g, jsonify, render_template, request
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import BadRequest, HTTPException
 from werkzeug.routing import BaseConverter, IntegerConverter
 
-from . import labels, presenters
+from . import formatting, labels, presenters
 from .domain import roles
 from .domain.intake import N_, format_phone_national
 from .domain.reference import normalise_reference
@@ -110,11 +110,25 @@ class ReferenceConverter(BaseConverter):
 
 
 def init_web(app: Flask) -> None:
+    from .logging_setup import REQUEST_ID, request_id_from
     from .public import embedding
+
+    @app.before_request
+    def name_the_request() -> None:
+        g.request_id = request_id_from(request.headers.get("X-Request-ID"))
+        g.request_id_token = REQUEST_ID.set(g.request_id)
+
+    @app.teardown_request
+    def forget_the_request(_error) -> None:
+        token = g.pop("request_id_token", None)
+        if token is not None:
+            REQUEST_ID.reset(token)
 
     @app.after_request
     def security_headers(response):
         headers = response.headers
+        if "request_id" in g:
+            headers["X-Request-ID"] = g.request_id
         # A partner's dialog may frame the embedded pages, and nothing else may frame any page.
         partner_origins = embedding.frame_ancestors()
         if partner_origins:
@@ -163,7 +177,7 @@ def init_web(app: Flask) -> None:
         if request.path.startswith("/webhooks/"):
             return Response(f"{code} {error.name}\n", status=code, mimetype="text/plain")
         message = error.description if code == 400 and error.description != BadRequest.description else _(
-            HTTP_MESSAGES.get(code, "La demande n'a pas pu être traitée."))
+            HTTP_MESSAGES.get(code, N_("La demande n'a pas pu être traitée.")))
         return render_template("errors/error.html", code=code, title=_(title), message=message), code
 
     @app.errorhandler(500)
@@ -175,7 +189,7 @@ def init_web(app: Flask) -> None:
                                          "Réessayez dans quelques minutes.")), 500
 
     app.jinja_env.filters["phone_national"] = format_phone_national
-    app.jinja_env.filters["local_datetime"] = lambda dt, fmt="EEEE d MMMM 'à' HH'h'mm": format_datetime(dt, fmt)
+    formatting.register(app)  # local_datetime, local_date, local_time, number: in the reader's language
     app.jinja_env.globals.update(
         status_label=labels.status_label,
         sector_label=labels.sector_label,
@@ -184,7 +198,7 @@ def init_web(app: Flask) -> None:
         duplicate_message=labels.duplicate_message,
         expected_callback=labels.expected_callback,
         no_window_reason=labels.no_window_reason,
-        current_locale=lambda: str(get_locale() or "fr"),
+        current_locale=formatting.language_tag,
         chamber_name=lambda: app.config["CHAMBER_NAME"],
         chamber_phone=lambda: settings.display_get("CHAMBER_PHONE"),
         chamber_hours=lambda: settings.display_get("CHAMBER_HOURS"),

@@ -243,5 +243,9 @@ def _escalation_levels():
 def engine_options(database_url: str) -> dict:
     # hide_parameters: a failed INSERT must not write the artisan's name or phone into the logs.
     if database_url.startswith("postgres"):
-        return {"pool_pre_ping": True, "hide_parameters": True}
+        # Per process: gunicorn's threads (WEB_THREADS, 4) each hold at most one connection at a time.
+        return {"pool_pre_ping": True, "hide_parameters": True,
+                "pool_size": int(_env("DATABASE_POOL_SIZE", "5")),
+                "max_overflow": int(_env("DATABASE_MAX_OVERFLOW", "5")),
+                "pool_timeout": float(_env("DATABASE_POOL_TIMEOUT", "10"))}
     return {"connect_args": {"timeout": 15}, "hide_parameters": True}

@@ -10,6 +10,7 @@ from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import BadRequest, HTTPException
 from werkzeug.routing import BaseConverter, IntegerConverter
 
@@ -17,6 +18,7 @@ from . import formatting, labels, presenters
 from .domain import roles
 from .domain.intake import N_, format_phone_national
 from .domain.reference import normalise_reference
+from .extensions import db
 from .services import settings
 
 log = logging.getLogger(__name__)
@@ -179,6 +181,26 @@ def init_web(app: Flask) -> None:
         message = error.description if code == 400 and error.description != BadRequest.description else _(
             HTTP_MESSAGES.get(code, N_("La demande n'a pas pu être traitée.")))
         return render_template("errors/error.html", code=code, title=_(title), message=message), code
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def database_unavailable(_error):
+        """The database does not answer (restarting, unreachable, locked): the transaction is
+        rolled back, so nothing is half-written, and the person is told to retry or phone."""
+        try:
+            db.session.rollback()
+        except SQLAlchemyError:
+            db.session.close()
+        log.warning("database unavailable: %s", type(getattr(_error, "orig", None) or _error).__name__)
+        phone = app.config["CHAMBER_PHONE"]
+        if wants_json():
+            response = problem(503, _("Service momentanément indisponible"),
+                               _("Réessayez dans quelques minutes. Si c'est urgent, appelez la chambre au "
+                                 "%(phone)s.", phone=phone), chamber_phone=phone)
+        else:
+            response = app.make_response((render_template("errors/unavailable.html"), 503))
+        response.headers["Retry-After"] = "30"
+        return response
 
     @app.errorhandler(500)
     def server_error(_error):

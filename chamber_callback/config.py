@@ -174,6 +174,8 @@ def load_config() -> dict:
         "MAX_ATTEMPTS": int(_env("MAX_ATTEMPTS", "3")),
         # The artisan is told once when the expected callback slips this long past the window first told.
         "ETA_DELAY_NOTICE_MINUTES": float(_env("ETA_DELAY_NOTICE_MINUTES", "120")),
+        # A submission's window reuses its unit's pace, roster and calendar this long (per web process).
+        "ETA_CONTEXT_SECONDS": float(_env("ETA_CONTEXT_SECONDS", "10")),
         "LOGIN_LIMIT": _env("LOGIN_LIMIT", "5/minute;20/hour"),
         # Failed sign-ins and codes for one account from anywhere: a ceiling against many addresses.
         "LOGIN_ACCOUNT_LIMIT": _env("LOGIN_ACCOUNT_LIMIT", "100/day"),

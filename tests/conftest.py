@@ -78,6 +78,7 @@ TEST_CONFIG = {
     "WTF_CSRF_ENABLED": False,
     "DASHBOARD_CACHE_SECONDS": 0,  # each test sees its own figures
     "FORECAST_CACHE_SECONDS": 0,
+    "ETA_CONTEXT_SECONDS": 0,
     "MAIL_LOG": os.path.join(os.environ["INSTANCE_PATH"], "mail.log"),
 }
 
@@ -93,6 +94,7 @@ def make_app(**overrides):
     @app.before_request
     def _fresh_login_cache() -> None:
         g.pop("_login_user", None)
+        g.pop("_flask_babel", None)  # Flask-Babel's locale is cached in g too: each request picks its own
 
     return app
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -108,8 +108,25 @@ def estimate(queue: Sequence[Waiting], shifts: Iterable[Shift], now: datetime, s
     when that call should end. A request no shift reaches before its deadline gets a window ending
     at the deadline, with the reason ``no_agent``.
     """
+    return dict(_walk(queue, shifts, now, stats, calendar, busy_until, windows_from=0))
+
+
+def estimate_last(queue: Sequence[Waiting], shifts: Iterable[Shift], now: datetime, stats: CallStats,
+                  calendar: BusinessCalendar | None = None, busy_until: dict[int, datetime] | None = None
+                  ) -> Window | None:
+    """The window of the last request of ``queue`` alone: the same walk as ``estimate``, but the
+    requests ahead only take their call slots (a new request's window, without the others')."""
     if not queue:
-        return {}
+        return None
+    return dict(_walk(queue, shifts, now, stats, calendar, busy_until, windows_from=len(queue) - 1))[queue[-1].id]
+
+
+def _walk(queue: Sequence[Waiting], shifts: Iterable[Shift], now: datetime, stats: CallStats,
+          calendar: BusinessCalendar | None, busy_until: dict[int, datetime] | None, *, windows_from: int
+          ) -> Iterator[tuple[int, Window]]:
+    """Serve ``queue`` in order; yield (id, window) for the requests from index ``windows_from``."""
+    if not queue:
+        return
     service = timedelta(minutes=stats.call_minutes * max(stats.attempts_per_request, 1.0))
     horizon = max(w.deadline for w in queue) + timedelta(days=1)
     busy_until = busy_until or {}
@@ -125,9 +142,8 @@ def estimate(queue: Sequence[Waiting], shifts: Iterable[Shift], now: datetime, s
             slots.append((free, number * 100 + slot, end))
     heapq.heapify(slots)
     first_open = periods[0][0] if periods else now  # nobody calls before the first agent works
-    windows: dict[int, Window] = {}
     served = 0
-    for waiting in queue:
+    for index, waiting in enumerate(queue):
         earliest = max(now, waiting.not_before or now)
         start, put_back = None, []
         while slots:
@@ -144,19 +160,21 @@ def estimate(queue: Sequence[Waiting], shifts: Iterable[Shift], now: datetime, s
         if start is None or start >= waiting.deadline:
             # Nobody before the deadline, or too many before it: the deadline is what can be said
             # (a late request is raised, then breached and offered to every unit: it goes sooner).
-            windows[waiting.id] = Window(_floor(max(now, waiting.deadline - ROUND_TO)), waiting.deadline,
+            if index >= windows_from:
+                yield waiting.id, Window(_floor(max(now, waiting.deadline - ROUND_TO)), waiting.deadline,
                                          waiting.deadline, reason="no_agent" if start is None else "late")
             continue
-        concurrent = max(1, sum(1 for free, _key, end in slots if free - service <= start < end))
         served += 1
+        if index < windows_from:
+            continue
+        concurrent = max(1, sum(1 for free, _key, end in slots if free - service <= start < end))
         calls_before = served / concurrent
         half = max(MIN_HALF_WIDTH, min(service * (Z_80 * stats.variation * math.sqrt(calls_before)), MAX_WIDTH / 2))
         soonest = max(earliest, first_open)  # the window never opens before a call is possible
         begin, finish = _floor(max(soonest, start - half)), min(_ceil(start + half), waiting.deadline)
         if finish - begin < ROUND_TO:
             begin = _floor(max(soonest, finish - ROUND_TO))
-        windows[waiting.id] = Window(begin, finish, start)
-    return windows
+        yield waiting.id, Window(begin, finish, start)
 
 
 def moved(old: Window | None, new: Window) -> bool:

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import logging
 import statistics
+import threading
+import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import func, select, text, update
 
-from ..domain.eta import CallStats, Shift, Waiting, Window, estimate, moved
+from ..domain.eta import CallStats, Shift, Waiting, Window, estimate, estimate_last, moved
 from ..domain.lifecycle import Status
 from ..domain.roles import TAKES_CALLS
 from ..domain.routing import Availability
@@ -106,20 +109,60 @@ COLUMNS = (R.id, R.status, R.sla_deadline, R.preferred_start, R.next_attempt_at,
            R.eta_reason, R.eta_told_from)
 
 
-def unit_windows(unit: RegionalUnit, now: datetime, rows) -> dict[int, Window]:
+@dataclass(frozen=True)
+class UnitContext:
+    """What a unit's windows depend on besides its queue: the pace, who calls when, the calendar."""
+
+    stats: CallStats
+    shifts: list[Shift]
+    busy: dict[int, datetime]
+    calendar: BusinessCalendar
+
+
+def unit_context(unit: RegionalUnit, now: datetime) -> UnitContext:
     stats = call_stats(unit.id, now)
     shifts, busy = presence(unit.id, now, stats)
-    return estimate([_waiting(row) for row in rows], shifts, now, stats, calendar(unit), busy)
+    return UnitContext(stats, shifts, busy, calendar(unit))
+
+
+# A submission's window reuses its unit's context for a few seconds (ETA_CONTEXT_SECONDS, per process):
+# under a burst, one read of the pace, the roster and the calendar serves every request of those seconds.
+_contexts: dict[int, tuple[float, UnitContext]] = {}
+_contexts_lock = threading.Lock()
+
+
+def _shared_context(unit: RegionalUnit, now: datetime) -> UnitContext:
+    keep = current_app.config["ETA_CONTEXT_SECONDS"]
+    if keep <= 0:
+        return unit_context(unit, now)
+    with _contexts_lock:
+        found = _contexts.get(unit.id)
+    if found is not None and found[0] > time.monotonic():
+        return found[1]
+    context = unit_context(unit, now)
+    with _contexts_lock:
+        _contexts[unit.id] = (time.monotonic() + keep, context)
+    return context
+
+
+def unit_windows(unit: RegionalUnit, now: datetime, rows) -> dict[int, Window]:
+    context = unit_context(unit, now)
+    return estimate([_waiting(row) for row in rows], context.shifts, now, context.stats, context.calendar,
+                    context.busy)
+
+
+AHEAD_COLUMNS = (R.id, R.status, R.sla_deadline, R.preferred_start, R.next_attempt_at)
 
 
 def window_for_new(request: CallbackRequest, now: datetime) -> Window:
     """The window of a request just submitted (in the caller's transaction): the unit's queue
-    ahead of it, then it."""
-    ahead = db.session.execute(select(*COLUMNS).where(
+    ahead of it takes its call slots, then it gets its window."""
+    ahead = db.session.execute(select(*AHEAD_COLUMNS).where(
         R.unit_id == request.unit_id, R.status.in_(ESTIMATED), CALLBACKS, R.id != request.id, ahead_of(request))
         .order_by(*queue_order())).all()
-    rows = [*ahead, request]
-    return unit_windows(request.unit, now, rows)[request.id]
+    context = _shared_context(request.unit, now)
+    return estimate_last([*map(_waiting, ahead), _waiting(request)], context.shifts, now, context.stats,
+                         context.calendar, context.busy)
 
 
 def store_first(request: CallbackRequest, window: Window, now: datetime) -> None:

@@ -89,3 +89,20 @@ def test_the_first_call_is_measured_against_the_window_announced(app, freeze_clo
     inside = announced.eta_from <= now <= announced.eta_to
     assert (figures.last_week.part, figures.last_week.whole) == (int(inside), 1)
     assert figures.median_width_s == called.announced_width_s
+
+
+def test_a_burst_of_submissions_reads_the_units_context_once(app, client, valid_json, freeze_clock, monkeypatch):
+    """With ETA_CONTEXT_SECONDS, the pace, roster and calendar of a unit are read once for a burst;
+    each request still queues behind the ones before it."""
+    freeze_clock(WEDNESDAY)
+    make_staff(skills=["pge"], unit="sud-est")
+    app.config["ETA_CONTEXT_SECONDS"] = 60
+    eta_service._contexts.clear()
+    reads = []
+    real = eta_service.unit_context
+    monkeypatch.setattr(eta_service, "unit_context", lambda unit, now: reads.append(unit.id) or real(unit, now))
+    ends = [datetime.fromisoformat(client.post(URL, json={**valid_json, "phone": f"+3361234560{i}"})
+                                   .get_json()["expected_callback"]["to"]) for i in range(6)]
+    assert len(reads) == 1
+    assert ends == sorted(ends) and ends[-1] > ends[0]  # one agent: later and later
+    eta_service._contexts.clear()

@@ -2,7 +2,7 @@
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from chamber_callback.domain.eta import CallStats, Shift, Waiting, estimate, moved
+from chamber_callback.domain.eta import CallStats, Shift, Waiting, estimate, estimate_last, moved
 from chamber_callback.domain.sla import BusinessCalendar
 
 NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)  # 10:00 in Paris, a Wednesday
@@ -70,3 +70,20 @@ def test_a_window_is_stored_again_only_when_it_moved_more_than_its_width():
     assert not moved(first, again)
     later = estimate(queue(20), agents(1), NOW, STATS)[20]
     assert moved(first, later)
+
+
+def test_the_last_window_alone_is_the_one_of_the_whole_walk():
+    """A new request's window (estimate_last) skips the windows ahead but not their call slots."""
+    import random
+
+    rng = random.Random(7)
+    calendar = BusinessCalendar(tz=PARIS, hours={day: (time(8), time(19)) for day in range(6)})
+    for _case in range(40):
+        waiting = [Waiting(i, NOW + timedelta(hours=rng.choice([2, 6, 24, 48])),
+                           NOW + timedelta(minutes=rng.choice([0, 0, 0, 45, 300]))) for i in range(rng.randint(1, 80))]
+        shifts = [Shift(a, NOW + timedelta(minutes=rng.choice([0, 30])), NOW + timedelta(hours=rng.choice([1, 4, 9])),
+                        rng.choice([1, 2])) for a in range(rng.randint(0, 6))]
+        busy = {1: NOW + timedelta(minutes=12)}
+        assert estimate_last(waiting, shifts, NOW, STATS, calendar, busy) == \
+            estimate(waiting, shifts, NOW, STATS, calendar, busy)[waiting[-1].id]
+    assert estimate_last([], agents(1), NOW, STATS) is None

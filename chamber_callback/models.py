@@ -115,7 +115,8 @@ class CallbackRequest(db.Model):
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sla_deadline: Mapped[datetime] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    # Set once the assignment job is in Redis; NULL means the reconciler must enqueue it.
+    # When the request was handed to Redis (written with the request, before the enqueue: the
+    # reconciler checks that its job exists); NULL means the reconciler must enqueue it.
     enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Set by the assignment job when it has processed the request (reset when it is queued again).
     assignment_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

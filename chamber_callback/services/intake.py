@@ -5,15 +5,17 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask import has_request_context
+from flask_babel import get_locale
 from sqlalchemy import func, or_, select, update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 
 from ..domain.actors import SYSTEM, Actor
 from ..domain.intake import Intake
 from ..domain.lifecycle import ACTIVE_STATUSES, Status
 from ..domain.reference import new_reference, new_status_token, token_digest
 from ..domain.sla import sla_deadline
-from ..extensions import begin_write, db
+from ..extensions import db
 from ..models import CallbackRequest, Departement, Offer, Topic
 from ..queues import cancel_offer_expiry, enqueue_assignment, enqueue_message
 from . import eta
@@ -25,6 +27,8 @@ from .sla import calendar_for, first_escalation_at
 from .unit_of_work import unit_of_work
 
 log = logging.getLogger(__name__)
+# Channels where the artisan fills the form (or a partner's form) in: their language is the request's.
+ARTISAN_CHANNELS = ("web", "api")
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,15 @@ class Submission:
 
 class UnknownTopic(LookupError):
     pass
+
+
+def submission_locale(channel: str) -> str | None:
+    """The language of the page or API call the artisan's request comes from (its texts and e-mails
+    are written in it); None (French) for the phone line, staff conversions and commands."""
+    if channel.split(":")[0] not in ARTISAN_CHANNELS or not has_request_context():
+        return None
+    locale = get_locale()
+    return str(locale) if locale is not None else None
 
 
 def active_request_for_phone(phone: str) -> CallbackRequest | None:
@@ -74,7 +87,7 @@ def submit_request(intake: Intake, *, actor: Actor, now: datetime, sla_hours: fl
         raise UnknownTopic(intake.topic)
     departement = db.session.get(Departement, intake.commune.departement)
     if departement is None:
-        raise LookupError(f"département {intake.commune.departement} has no regional unit")
+        raise LookupError(f"departement {intake.commune.departement} has no regional unit")
     topic_id, unit_id = topic.id, departement.unit_id
     calendar = calendar_for(departement.unit, departement.code)
 
@@ -149,10 +162,9 @@ def _send_reminder(request: CallbackRequest, now: datetime, work) -> bool:
 
 
 def _enqueue_new(request_id: int, now: datetime) -> bool:
-    enqueued = enqueue_assignment(request_id)
-    if enqueued:
-        _mark_enqueued(request_id, now)
-    return enqueued
+    # ``enqueued_at`` was written with the request (one commit per submission): when Redis is down
+    # here, the reconciler finds no job for it and enqueues it then.
+    return enqueue_assignment(request_id)
 
 
 def _new_request(intake: Intake, *, token: str, topic_id: int, unit_id: int, now: datetime,
@@ -180,28 +192,16 @@ def _new_request(intake: Intake, *, token: str, topic_id: int, unit_id: int, now
         preferred_start=intake.preferred_start,
         preferred_end=intake.preferred_end,
         channel=intake.channel,
+        locale=submission_locale(intake.channel),
         consent_at=now if intake.consent else None,
         submitted_at=now,
         queued_at=now,
+        enqueued_at=now,
         sla_deadline=sla_deadline(now, sla_hours, intake.preferred_end, calendar),
         priority=0,
     )
     request.next_escalation_at = first_escalation_at(request, calendar)
     return request
-
-
-def _mark_enqueued(request_id: int, now: datetime) -> None:
-    """Best effort: the request is already saved; if this fails the reconciler checks Redis."""
-    try:
-        begin_write()
-        db.session.execute(
-            update(CallbackRequest).where(CallbackRequest.id == request_id).values(enqueued_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        db.session.commit()
-    except OperationalError as exc:
-        db.session.rollback()
-        log.warning("could not mark request %s as enqueued: %s", request_id, type(exc).__name__)
 
 
 def cancel_request(request: CallbackRequest, *, actor: Actor, now: datetime, reason: str | None = None) -> bool:

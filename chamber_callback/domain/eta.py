@@ -112,19 +112,23 @@ def estimate(queue: Sequence[Waiting], shifts: Iterable[Shift], now: datetime, s
 
 
 def estimate_last(queue: Sequence[Waiting], shifts: Iterable[Shift], now: datetime, stats: CallStats,
-                  calendar: BusinessCalendar | None = None, busy_until: dict[int, datetime] | None = None
-                  ) -> Window | None:
+                  calendar: BusinessCalendar | None = None, busy_until: dict[int, datetime] | None = None,
+                  first: int = 0) -> Window | None:
     """The window of the last request of ``queue`` alone: the same walk as ``estimate``, but the
-    requests ahead only take their call slots (a new request's window, without the others')."""
+    requests ahead only take their call slots (a new request's window, without the others').
+    ``first``: how many requests come before all of ``queue`` with no time to wait for (each takes
+    the first free slot), counted rather than listed."""
     if not queue:
         return None
-    return dict(_walk(queue, shifts, now, stats, calendar, busy_until, windows_from=len(queue) - 1))[queue[-1].id]
+    return dict(_walk(queue, shifts, now, stats, calendar, busy_until, windows_from=len(queue) - 1,
+                      anonymous=first))[queue[-1].id]
 
 
 def _walk(queue: Sequence[Waiting], shifts: Iterable[Shift], now: datetime, stats: CallStats,
-          calendar: BusinessCalendar | None, busy_until: dict[int, datetime] | None, *, windows_from: int
-          ) -> Iterator[tuple[int, Window]]:
-    """Serve ``queue`` in order; yield (id, window) for the requests from index ``windows_from``."""
+          calendar: BusinessCalendar | None, busy_until: dict[int, datetime] | None, *, windows_from: int,
+          anonymous: int = 0) -> Iterator[tuple[int, Window]]:
+    """Serve ``anonymous`` untimed requests, then ``queue`` in order; yield (id, window) for the
+    requests of ``queue`` from index ``windows_from``."""
     if not queue:
         return
     service = timedelta(minutes=stats.call_minutes * max(stats.attempts_per_request, 1.0))
@@ -142,9 +146,8 @@ def _walk(queue: Sequence[Waiting], shifts: Iterable[Shift], now: datetime, stat
             slots.append((free, number * 100 + slot, end))
     heapq.heapify(slots)
     first_open = periods[0][0] if periods else now  # nobody calls before the first agent works
-    served = 0
-    for index, waiting in enumerate(queue):
-        earliest = max(now, waiting.not_before or now)
+    def take(earliest: datetime) -> datetime | None:
+        """The first slot free from ``earliest`` with enough of its period left; it is taken."""
         start, put_back = None, []
         while slots:
             free, key, end = heapq.heappop(slots)
@@ -157,6 +160,16 @@ def _walk(queue: Sequence[Waiting], shifts: Iterable[Shift], now: datetime, stat
                 put_back.append((free, key, end))  # ends before this request may be called; a later one may fit
         for slot in put_back:
             heapq.heappush(slots, slot)
+        return start
+
+    served = 0
+    for _ in range(anonymous):
+        if take(now) is None:
+            break
+        served += 1
+    for index, waiting in enumerate(queue):
+        earliest = max(now, waiting.not_before or now)
+        start = take(earliest)
         if start is None or start >= waiting.deadline:
             # Nobody before the deadline, or too many before it: the deadline is what can be said
             # (a late request is raised, then breached and offered to every unit: it goes sooner).

@@ -156,13 +156,21 @@ AHEAD_COLUMNS = (R.id, R.status, R.sla_deadline, R.preferred_start, R.next_attem
 
 def window_for_new(request: CallbackRequest, now: datetime) -> Window:
     """The window of a request just submitted (in the caller's transaction): the unit's queue
-    ahead of it takes its call slots, then it gets its window."""
-    ahead = db.session.execute(select(*AHEAD_COLUMNS).where(
-        R.unit_id == request.unit_id, R.status.in_(ESTIMATED), CALLBACKS, R.id != request.id, ahead_of(request))
-        .order_by(*queue_order())).all()
+    ahead of it takes its call slots, then it gets its window.
+
+    Only the requests ahead that wait for a time (a retry, a preferred slot) are read; the others are
+    counted: each takes the first free slot, whatever its own deadline. They go first here, where
+    in the queue they may be interleaved with the timed ones: an approximation the periodic
+    recompute (``recompute``) corrects within its period, that keeps a submission's cost flat when
+    thousands wait."""
+    ahead = (R.unit_id == request.unit_id, R.status.in_(ESTIMATED), CALLBACKS, R.id != request.id,
+             ahead_of(request))
+    timed = (R.status.in_((Status.RETRY_WAIT.value, Status.SCHEDULED.value))) | R.preferred_start.is_not(None)
+    untimed = db.session.scalar(select(func.count()).where(*ahead, ~timed))
+    waiting_for_a_time = db.session.execute(select(*AHEAD_COLUMNS).where(*ahead, timed).order_by(*queue_order()))
     context = _shared_context(request.unit, now)
-    return estimate_last([*map(_waiting, ahead), _waiting(request)], context.shifts, now, context.stats,
-                         context.calendar, context.busy)
+    return estimate_last([*map(_waiting, waiting_for_a_time), _waiting(request)], context.shifts, now,
+                         context.stats, context.calendar, context.busy, first=untimed)
 
 
 def store_first(request: CallbackRequest, window: Window, now: datetime) -> None:

@@ -87,3 +87,7 @@ def test_the_last_window_alone_is_the_one_of_the_whole_walk():
         assert estimate_last(waiting, shifts, NOW, STATS, calendar, busy) == \
             estimate(waiting, shifts, NOW, STATS, calendar, busy)[waiting[-1].id]
     assert estimate_last([], agents(1), NOW, STATS) is None
+    # Counted instead of listed: the same slots taken.
+    untimed = queue(30)
+    new = Waiting(99, NOW + timedelta(hours=24))
+    assert estimate_last([new], agents(3), NOW, STATS, first=30) == estimate([*untimed, new], agents(3), NOW, STATS)[99]

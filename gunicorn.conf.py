@@ -7,6 +7,12 @@ bind = f"0.0.0.0:{os.environ.get('PORT', '5000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 threads = int(os.environ.get("WEB_THREADS", "4"))
 timeout = 30
+graceful_timeout = 30
+backlog = 2048
+# No keep-alive here (every answer says Connection: close): gunicorn's threaded worker can reset a
+# connection it closes as idle at the moment the client reuses it (gunicorn #2676, #1698). Keep-alive
+# belongs to the reverse proxy in front (docs/DEPLOYMENT.md). GUNICORN_KEEPALIVE=2 restores it.
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "0"))
 # No runtime control socket: its default path is per user, so a second gunicorn on the host would clash.
 control_socket_disable = True
 accesslog = "-"

@@ -6,6 +6,7 @@ from collections.abc import Callable, Collection
 from functools import wraps
 
 from flask import abort, current_app, flash, g, request, session
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user, login_user, logout_user
 from sqlalchemy import select
@@ -45,7 +46,7 @@ def load_user(user_id: str) -> StaffUser | None:
     if session_expired():
         for key in ("_user_id", "_fresh", "_id", SIGNED_IN_AT, SEEN_AT):  # what login_user wrote
             session.pop(key, None)
-        flash(_l("Votre session a expiré : reconnectez-vous."), "error")
+        flash(_("Votre session a expiré : reconnectez-vous."), "error")
         return None
     return user
 
@@ -129,12 +130,12 @@ def token_required(policy: Collection[str]) -> Callable:
 
             user = user_from_bearer()
             if user is None:
-                response = problem(401, "Authentification requise",
-                                   "Envoyez un jeton personnel : Authorization: Bearer ccb_…")
+                response = problem(401, _("Authentification requise"),
+                                   _("Envoyez un jeton personnel : Authorization: Bearer ccb_…"))
                 response.headers["WWW-Authenticate"] = 'Bearer realm="chamber-callback"'
                 return response
             if user.role not in roles:
-                return problem(403, "Accès refusé", "Votre rôle ne permet pas cette action.")
+                return problem(403, _("Accès refusé"), _("Votre rôle ne permet pas cette action."))
             g.api_user = user
             return view(*args, **kwargs)
 

@@ -53,7 +53,7 @@ def campaign_import_command(name, units, topic, start, end, path: Path):
             ends_on=end.date() if end else None, now=now,
             purpose=_("Campagne importée depuis %(file)s", file=path.name))
     except CampaignError as error:
-        raise click.ClickException("; ".join(error.errors.values())) from None
+        raise click.ClickException("; ".join(_(message) for message in error.errors.values())) from None
     if created:
         click.echo(_("Campagne « %(name)s » créée.", name=campaign.name))
     record = campaign_import.run(campaign_import.start_record(campaign, data, path.name, mapping, None, now).id,

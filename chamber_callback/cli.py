@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 import click
 from flask import Flask, current_app
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from .campaign_cli import campaign_import_command
@@ -171,7 +172,7 @@ def create_user_command(email, role, unit_code, password, name, phone, skills, c
     from .services.staff import AccountError, create_user
 
     if not password:
-        password = click.prompt("Mot de passe", hide_input=True, confirmation_prompt=True)
+        password = click.prompt(_("Mot de passe"), hide_input=True, confirmation_prompt=True)
     try:
         user = create_user(email=email, role=role, password=password, now=utcnow(), name=name,
                            unit_code=unit_code, phone=phone, capacity=capacity,
@@ -434,7 +435,7 @@ def _subject(phone: str | None, email: str | None):
     try:
         return Subject.parse(phone, email)
     except DataRightsError as error:
-        raise click.UsageError(error.message) from None
+        raise click.UsageError(_(error.message)) from None
 
 
 @click.command("export-personal-data")

@@ -25,7 +25,7 @@ from . import bp
 
 
 def conflict(error: assignment.AssignmentConflict):
-    return problem(409, "Conflit", error.message)
+    return problem(409, _("Conflit"), _(error.message))
 
 
 def me_json(agent) -> dict:
@@ -46,8 +46,8 @@ def me():
 def put_availability():
     state = (request.get_json(silent=True) or {}).get("state")
     if state not in {s.value for s in AGENT_SETTABLE}:
-        return problem(422, "Données invalides", errors={"state": [
-            "Valeurs possibles : " + ", ".join(s.value for s in AGENT_SETTABLE)]})
+        return problem(422, _("Données invalides"), errors={"state": [
+            _("Valeurs possibles : %(values)s", values=", ".join(s.value for s in AGENT_SETTABLE))]})
     assignment.set_availability(g.api_user, Availability(state), utcnow())
     db.session.refresh(g.api_user)
     return jsonify(me_json(g.api_user))
@@ -101,11 +101,11 @@ def start_attempt(reference: str):
     try:
         attempt = place_call(reference, g.api_user, utcnow())
     except LookupError:
-        return problem(404, "Demande introuvable")
+        return problem(404, _("Demande introuvable"))
     except assignment.AssignmentConflict as error:
         return conflict(error)
     except CallNotPlaced as error:
-        return problem(409, "Appel impossible", str(error))
+        return problem(409, _("Appel impossible"), _(str(error)))
     return jsonify(attempt_json(attempt)), 201
 
 
@@ -117,7 +117,8 @@ def _report(close, attempt_id: int, campaign_fields: bool = False):
     if campaign_fields:
         answers = body.get("answers") or {}
         if not isinstance(answers, dict):
-            return problem(422, "Données invalides", errors={"answers": ["Un objet {clé de question: réponse}."]})
+            return problem(422, _("Données invalides"),
+                           errors={"answers": [_("Un objet {clé de question: réponse}.")]})
         extra = {"answers": {str(k): v if isinstance(v, str) else str(v) for k, v in answers.items()},
                  "do_not_call": body.get("do_not_call") is True}
     follow_up_at = None
@@ -127,21 +128,21 @@ def _report(close, attempt_id: int, campaign_fields: bool = False):
             if follow_up_at.tzinfo is None:
                 raise ValueError
         except (TypeError, ValueError):
-            return problem(422, "Données invalides", errors={"follow_up_at": [
-                "Date ISO 8601 avec fuseau attendue, par exemple 2026-03-02T18:30:00+01:00."]})
+            return problem(422, _("Données invalides"), errors={"follow_up_at": [
+                _("Date ISO 8601 avec fuseau attendue, par exemple 2026-03-02T18:30:00+01:00.")]})
     try:
         updated = close(attempt_id, g.api_user, body.get("outcome"), utcnow(), note=body.get("note"),
                         follow_up_at=follow_up_at, **extra)
     except CampaignError as error:
-        return problem(422, "Données invalides", errors={f"answers.{key}": [_(message)]
+        return problem(422, _("Données invalides"), errors={f"answers.{key}": [_(message)]
                                                           for key, message in error.errors.items()})
     except ReportError as error:
         errors = {field: [_(message)] for field, message in error.errors.items()}
         if "outcome" in errors:
-            errors["outcome"].append("Valeurs possibles : " + ", ".join(o.value for o in Outcome))
-        return problem(422, "Données invalides", errors=errors)
+            errors["outcome"].append(_("Valeurs possibles : %(values)s", values=", ".join(o.value for o in Outcome)))
+        return problem(422, _("Données invalides"), errors=errors)
     except LookupError:
-        return problem(404, "Appel introuvable")
+        return problem(404, _("Appel introuvable"))
     except assignment.AssignmentConflict as error:
         return conflict(error)
     return jsonify(request_detail(updated, g.api_user))
@@ -164,7 +165,7 @@ def correction(attempt_id: int):
 def staff_request(reference: str):
     found = db.session.scalar(select(CallbackRequest).where(CallbackRequest.reference == reference))
     if found is None or not may_view(g.api_user, found):
-        return problem(404, "Demande introuvable")
+        return problem(404, _("Demande introuvable"))
     record_read(user_id=g.api_user.id, request_id=found.id, now=utcnow())
     return jsonify(request_detail(found, g.api_user))
 

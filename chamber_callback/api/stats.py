@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import current_app, jsonify, request
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..auth import token_required
@@ -24,13 +25,14 @@ def chamber_stats():
     if request.args.get("unit"):
         unit = next((u for u in units if u.code == request.args["unit"]), None)
         if unit is None:
-            return problem(400, "Unité inconnue", f"Codes possibles : {', '.join(u.code for u in units)}.")
+            return problem(400, _("Unité inconnue"),
+                           _("Codes possibles : %(codes)s.", codes=", ".join(u.code for u in units)))
     if request.args.get("topic"):
         topic = db.session.scalar(select(Topic).where(Topic.code == request.args["topic"]))
         if topic is None:
-            return problem(400, "Sujet inconnu", "Voir GET /api/v1/topics.")
+            return problem(400, _("Sujet inconnu"), _("Voir GET /api/v1/topics."))
     if request.args.get("urgent", "false") not in ("true", "false", "1", "0"):
-        return problem(400, "Paramètre invalide", "urgent vaut true ou false.")
+        return problem(400, _("Paramètre invalide"), _("urgent vaut true ou false."))
     scope = stats.Scope(unit_id=unit.id if unit else None, topic_id=topic.id if topic else None,
                         urgent_only=request.args.get("urgent") in ("true", "1"))
     figures = stats.headline(scope, now, tz)

@@ -12,6 +12,8 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from flask_babel import gettext as _
+
 from .intake import (
     N_,
     SECTORS,
@@ -140,13 +142,13 @@ def guess_mapping(header: list[str]) -> dict[str, int]:
 
 
 def mapping_problems(mapping: dict[str, int], header: list[str]) -> list[str]:
-    """What a mapping lacks (French messages): the phone, the postal code, a name or business."""
-    problems = [N_("Choisissez la colonne « %(field)s ».") % {"field": FIELDS[f]} for f in REQUIRED
-                if f not in mapping]
+    """What a mapping lacks (messages translated now, each column's name in them): the phone, the
+    postal code, a name or business."""
+    problems = [_("Choisissez la colonne « %(field)s ».", field=_(FIELDS[f])) for f in REQUIRED if f not in mapping]
     if "name" not in mapping and "business_name" not in mapping:
-        problems.append(N_("Choisissez la colonne du nom ou celle de l'entreprise."))
+        problems.append(_("Choisissez la colonne du nom ou celle de l'entreprise."))
     if any(not 0 <= index < len(header) for index in mapping.values()):
-        problems.append(N_("Une colonne choisie n'existe pas dans le fichier."))
+        problems.append(_("Une colonne choisie n'existe pas dans le fichier."))
     return problems
 
 

@@ -9,8 +9,9 @@ should ring.
 
 Every step is short: ``*`` repeats it, a wrong key says so and asks again, silence asks once more
 then says goodbye with the website's address. A withheld caller ID goes straight to keying in a
-number. The texts are French; each fixed one has a key, so a chamber may replace it with a
-recording (``PHONE_PROMPTS_DIR``).
+number. The texts are French (through gettext, like every text); each fixed one has a key, so a
+chamber may replace it with a recording (``PHONE_PROMPTS_DIR``). Numbers and references are read
+the French way (``num2words``, lang fr), for the fr-FR voice.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from flask_babel import gettext as _
 from num2words import num2words
 
 from .intake import IntakeError, format_phone_national, normalise_phone, resolve_postal_code
@@ -173,40 +175,44 @@ def menu_topics(topics: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
 # --- the prompts -----------------------------------------------------------------------------------
 
 def welcome(ctx: Context) -> tuple[Say, ...]:
-    says = [Say("Bonjour, vous êtes à la cellule de crise de la chambre de métiers et de l'artisanat.", "welcome")]
+    says = [Say(_("Bonjour, vous êtes à la cellule de crise de la chambre de métiers et de l'artisanat."),
+                "welcome")]
     if ctx.banner:
         says.append(Say(ctx.banner))
     if ctx.open_now:
-        says.append(Say("Nos conseillers rappellent en ce moment.", "open"))
+        says.append(Say(_("Nos conseillers rappellent en ce moment."), "open"))
     else:
-        says.append(Say(f"Nos conseillers recommencent à rappeler {ctx.opens}. Laissez votre demande, nous vous "
-                        "rappellerons." if ctx.opens else "Laissez votre demande, nous vous rappellerons."))
+        says.append(Say(_("Nos conseillers recommencent à rappeler %(when)s. Laissez votre demande, nous vous "
+                          "rappellerons.", when=ctx.opens) if ctx.opens
+                        else _("Laissez votre demande, nous vous rappellerons.")))
     if ctx.urgent_only:
-        says.append(Say("En ce moment, nous ne rappelons que les demandes urgentes.", "urgent_only"))
+        says.append(Say(_("En ce moment, nous ne rappelons que les demandes urgentes."), "urgent_only"))
     return tuple(says)
 
 
 def prompt(step: Step, state: CallState, ctx: Context) -> tuple[Say, ...]:
     if step == Step.NUMBER:
-        return (Say(f"Pour être rappelé au {spoken_number(ctx.caller)}, tapez 1. "),
-                Say("Pour donner un autre numéro, tapez 2.", "number_other"))
+        return (Say(_("Pour être rappelé au %(number)s, tapez 1. ", number=spoken_number(ctx.caller))),
+                Say(_("Pour donner un autre numéro, tapez 2."), "number_other"))
     if step == Step.KEY_NUMBER:
-        return (Say("Tapez le numéro auquel vous rappeler, à dix chiffres, puis la touche dièse.", "key_number"),)
+        return (Say(_("Tapez le numéro auquel vous rappeler, à dix chiffres, puis la touche dièse."), "key_number"),)
     if step == Step.CONFIRM:
-        return (Say(f"Vous avez tapé le {spoken_number(state.pending)}. "),
-                Say("Pour confirmer, tapez 1. Pour le taper à nouveau, tapez 2.", "confirm"))
+        return (Say(_("Vous avez tapé le %(number)s. ", number=spoken_number(state.pending))),
+                Say(_("Pour confirmer, tapez 1. Pour le taper à nouveau, tapez 2."), "confirm"))
     if step == Step.TOPIC:
         state.offered = [list(topic) for topic in menu_topics(ctx.topics)]
-        choices = " ".join(f"Pour {label if code != 'autre' else 'une autre question'}, tapez {n}."
+        choices = " ".join(_("Pour %(topic)s, tapez %(key)s.", topic=label if code != "autre"
+                             else _("une autre question"), key=n)
                            for n, (code, label) in enumerate(state.offered, start=1))
-        return (Say("Quel est le sujet de votre demande ?", "topic"), Say(choices))
+        return (Say(_("Quel est le sujet de votre demande ?"), "topic"), Say(choices))
     if step == Step.URGENCY:
-        return (Say("Si votre activité est menacée dans les prochains jours, tapez 1. Sinon, tapez 2.", "urgency"),)
+        return (Say(_("Si votre activité est menacée dans les prochains jours, tapez 1. Sinon, tapez 2."),
+                    "urgency"),)
     if step == Step.CONNECT:
-        return (Say("Un conseiller est disponible en ce moment. Pour qu'il vous appelle tout de suite, tapez 1. "
-                    "Pour être rappelé plus tard, tapez 2.", "connect"),)
-    return (Say("Pour être rappelé par les conseillers de votre région, tapez votre code postal à cinq chiffres, "
-                "puis dièse. Sinon, tapez seulement dièse.", "postal"),)
+        return (Say(_("Un conseiller est disponible en ce moment. Pour qu'il vous appelle tout de suite, tapez 1. "
+                      "Pour être rappelé plus tard, tapez 2."), "connect"),)
+    return (Say(_("Pour être rappelé par les conseillers de votre région, tapez votre code postal à cinq chiffres, "
+                  "puis dièse. Sinon, tapez seulement dièse."), "postal"),)
 
 
 def gather_for(step: Step) -> Gather:
@@ -223,15 +229,15 @@ def ask(step: Step, state: CallState, ctx: Context, before: Sequence[Say] = ()) 
 
 
 def goodbye(ctx: Context, outcome: str, before: Sequence[Say] = ()) -> Reply:
-    return Reply((*before, Say(f"Vous pouvez aussi demander un rappel sur notre site, {ctx.website}. Au revoir.",
-                               "goodbye")), outcome=outcome)
+    return Reply((*before, Say(_("Vous pouvez aussi demander un rappel sur notre site, %(website)s. Au revoir.",
+                                 website=ctx.website), "goodbye")), outcome=outcome)
 
 
 def first_step(state: CallState, ctx: Context) -> Reply:
     """After the welcome: the number shown, or keying one in when it is withheld."""
     says = welcome(ctx)
     if ctx.caller is None:
-        return ask(Step.KEY_NUMBER, state, ctx, (*says, Say("Votre numéro ne s'affiche pas.", "withheld")))
+        return ask(Step.KEY_NUMBER, state, ctx, (*says, Say(_("Votre numéro ne s'affiche pas."), "withheld")))
     return ask(Step.NUMBER, state, ctx, says)
 
 
@@ -263,12 +269,12 @@ def read(step: Step, digits: str | None, ctx: Context, offered: Sequence | None 
         return SILENCE
     digits = digits.strip()
     if not digits.isascii():
-        return Wrong("Ce choix n'existe pas.", "wrong_key")
+        return Wrong(_("Ce choix n'existe pas."), "wrong_key")
     if step in (Step.KEY_NUMBER, Step.POSTAL):
         digits = digits.rstrip("#")  # the finish key (Twilio leaves it out; a simulator may not)
     if REPEAT_KEY in digits:
         return REPEAT
-    wrong_key = Wrong("Ce choix n'existe pas.", "wrong_key")
+    wrong_key = Wrong(_("Ce choix n'existe pas."), "wrong_key")
     if step in (Step.NUMBER, Step.CONFIRM, Step.URGENCY, Step.CONNECT):
         return {"1": Chosen(True), "2": Chosen(False)}.get(digits, wrong_key)
     if step == Step.TOPIC:
@@ -282,7 +288,7 @@ def read(step: Step, digits: str | None, ctx: Context, offered: Sequence | None 
         try:
             return Chosen(normalise_phone(digits))
         except IntakeError:
-            return Wrong("Ce numéro n'est pas valide.", "invalid_number")
+            return Wrong(_("Ce numéro n'est pas valide."), "invalid_number")
     if not digits:  # Step.POSTAL: « # » alone, no postal code
         return Chosen(None)
     try:
@@ -290,7 +296,7 @@ def read(step: Step, digits: str | None, ctx: Context, offered: Sequence | None 
     except IntakeError as error:
         if getattr(error, "communes", None):  # a code spanning two départements: routed by its first
             return Chosen(digits)
-        return Wrong("Ce code postal n'existe pas.", "invalid_postal_code")
+        return Wrong(_("Ce code postal n'existe pas."), "invalid_postal_code")
     return Chosen(digits)
 
 
@@ -306,7 +312,7 @@ def answer(state: CallState, digits: str | None, ctx: Context) -> Reply | Chosen
         return result
     state.misses += 1
     if state.misses >= MAX_MISSES:
-        return goodbye(ctx, "no_input", (Say("Nous n'avons pas compris votre choix.", "not_understood"),)
+        return goodbye(ctx, "no_input", (Say(_("Nous n'avons pas compris votre choix."), "not_understood"),)
                        if result is not SILENCE else ())
     before = (Say(result.message, result.key),) if isinstance(result, Wrong) else ()
     return ask(step, state, ctx, before)
@@ -315,20 +321,21 @@ def answer(state: CallState, digits: str | None, ctx: Context) -> Reply | Chosen
 # --- the ends of a call ----------------------------------------------------------------------------
 
 def created(reference: str, window: str | None, deadline: str, mobile: bool, ctx: Context) -> Reply:
-    says = [Say("Votre demande est enregistrée.", "created"),
-            Say(f"Votre référence est : {spoken_reference(reference)}. Je répète : {spoken_reference(reference)}.")]
-    says.append(Say(f"Un conseiller vous rappellera {window}." if window
-                    else f"Un conseiller vous rappellera au plus tard {deadline}."))
+    says = [Say(_("Votre demande est enregistrée."), "created"),
+            Say(_("Votre référence est : %(reference)s. Je répète : %(reference)s.",
+                  reference=spoken_reference(reference)))]
+    says.append(Say(_("Un conseiller vous rappellera %(window)s.", window=window) if window
+                    else _("Un conseiller vous rappellera au plus tard %(deadline)s.", deadline=deadline)))
     if mobile:
-        says.append(Say("Vous recevrez un SMS de confirmation.", "sms"))
-    return Reply((*says, Say("Gardez votre téléphone près de vous. Au revoir.", "bye_kept")), outcome="created")
+        says.append(Say(_("Vous recevrez un SMS de confirmation."), "sms"))
+    return Reply((*says, Say(_("Gardez votre téléphone près de vous. Au revoir."), "bye_kept")), outcome="created")
 
 
 def connecting(reference: str, ctx: Context) -> Reply:
     """The caller chose to be called at once: hang up, the agent's call comes in a moment."""
-    return Reply((Say("Votre demande est enregistrée.", "created"),
-                  Say(f"Votre référence est : {spoken_reference(reference)}."),
-                  Say("Raccrochez maintenant : un conseiller vous appelle dans un instant.", "connecting")),
+    return Reply((Say(_("Votre demande est enregistrée."), "created"),
+                  Say(_("Votre référence est : %(reference)s.", reference=spoken_reference(reference))),
+                  Say(_("Raccrochez maintenant : un conseiller vous appelle dans un instant."), "connecting")),
                  outcome="connected")
 
 
@@ -336,31 +343,33 @@ def existing(reference: str | None, window: str | None, deadline: str, ctx: Cont
     """A caller with an active request: its reference and window when the caller ID proves the
     number; for a keyed-in number, nothing about it (anyone can key a number)."""
     if reference is None:
-        return Reply((Say("Une demande de rappel est déjà en cours pour ce numéro : nous rappellerons ce numéro.",
-                          "existing_keyed"), Say("Au revoir.", "bye")), outcome="existing")
-    when = f"Un conseiller vous rappellera {window}." if window else f"Le rappel aura lieu au plus tard {deadline}."
-    return Reply((Say("Vous avez déjà une demande de rappel en cours.", "existing"),
-                  Say(f"Sa référence est : {spoken_reference(reference)}. {when}"),
-                  Say("Au revoir.", "bye")), outcome="existing")
+        return Reply((Say(_("Une demande de rappel est déjà en cours pour ce numéro : nous rappellerons ce numéro."),
+                          "existing_keyed"), Say(_("Au revoir."), "bye")), outcome="existing")
+    when = (_("Un conseiller vous rappellera %(window)s.", window=window) if window
+            else _("Le rappel aura lieu au plus tard %(deadline)s.", deadline=deadline))
+    return Reply((Say(_("Vous avez déjà une demande de rappel en cours."), "existing"),
+                  Say(_("Sa référence est : %(reference)s. %(when)s", reference=spoken_reference(reference),
+                        when=when)),
+                  Say(_("Au revoir."), "bye")), outcome="existing")
 
 
 def refused_not_urgent(ctx: Context) -> Reply:
     """Urgent-only: the website takes only urgent requests too, so it is not suggested."""
-    return Reply((Say("En ce moment, nous ne pouvons enregistrer que les demandes urgentes.", "refused_not_urgent"),
-                  Say("Au revoir.", "bye")), outcome="refused")
+    return Reply((Say(_("En ce moment, nous ne pouvons enregistrer que les demandes urgentes."),
+                      "refused_not_urgent"), Say(_("Au revoir."), "bye")), outcome="refused")
 
 
 def paused(message: str, ctx: Context) -> Reply:
-    return Reply((Say(message or "Les demandes de rappel sont suspendues pour le moment.",
-                      None if message else "paused"), Say("Au revoir.", "bye")), outcome="paused")
+    return Reply((Say(message or _("Les demandes de rappel sont suspendues pour le moment."),
+                      None if message else "paused"), Say(_("Au revoir."), "bye")), outcome="paused")
 
 
 def failed(ctx: Context) -> Reply:
     """The request could not be made (a setting or a topic changed meanwhile): say so plainly."""
-    return goodbye(ctx, "failed", (Say("Nous n'avons pas pu enregistrer votre demande. Veuillez nous excuser.",
+    return goodbye(ctx, "failed", (Say(_("Nous n'avons pas pu enregistrer votre demande. Veuillez nous excuser."),
                                        "failed"),))
 
 
 def in_progress(ctx: Context) -> Reply:
     """The same step posted again while the first post is still making the request."""
-    return Reply((Say("Votre demande est en cours d'enregistrement. Au revoir.", "in_progress"),))
+    return Reply((Say(_("Votre demande est en cours d'enregistrement. Au revoir."), "in_progress"),))

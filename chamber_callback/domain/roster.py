@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext as _
+
 from .intake import N_
 
 HOURS_TEXT = re.compile(r"([01][0-9]|2[0-3])[:h]([0-5][0-9])")
@@ -97,7 +99,9 @@ def parse_week_csv(text: str, known_emails: Iterable[str]) -> list[ImportedDay]:
             day = date.fromisoformat(day_text)
             hours = parse_hours(start, end)
         except (ValueError, RosterError) as error:
-            detail = error.message if isinstance(error, RosterError) else N_("date illisible (AAAA-MM-JJ)")
+            # The line's own error, written out now (its placeholders filled in): the outer one gets it whole.
+            detail = _(error.message, **error.params) if isinstance(error, RosterError) else _(
+                "date illisible (AAAA-MM-JJ)")
             raise RosterError(N_("Ligne %(n)d : %(detail)s"), n=number, detail=detail) from None
         rows.append(ImportedDay(email.lower(), day, hours))
     if not rows:

@@ -112,7 +112,8 @@ def campaign_status(campaign_id: int):
         campaigns.set_status(campaign.id, request.form.get("status", ""), user_id=current_user.id, now=utcnow())
         flash(_("Campagne : %(state)s.", state=_(rules.CAMPAIGN_STATUS_LABELS[request.form["status"]])), "success")
     except (CampaignError, ValueError, KeyError) as error:
-        flash(_("; ".join(getattr(error, "errors", {}).values()) or "État inconnu."), "error")
+        flash("; ".join(_(message) for message in getattr(error, "errors", {}).values()) or _("État inconnu."),
+              "error")
     return redirect(url_for("manager.campaign_page", campaign_id=campaign.id))
 
 

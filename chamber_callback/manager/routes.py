@@ -7,12 +7,11 @@ import time
 from datetime import date, datetime, timedelta
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import format_date, format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from .. import labels
+from .. import formatting, labels
 from ..auth import roles_required
 from ..clock import utcnow
 from ..domain.reference import normalise_reference
@@ -400,9 +399,4 @@ def format_percent(share) -> str:
     rate = getattr(share, "rate", share)
     if rate is None:
         return "—"
-    return format_decimal(round(rate * 100, 1)) + "\u00a0%"
-
-
-@bp.app_template_filter("local_date")
-def format_local_date(day: date) -> str:
-    return format_date(day, "d MMM")
+    return formatting.percent(rate)  # « 40 % » in French, « 40% » in English

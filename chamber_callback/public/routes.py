@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from zoneinfo import ZoneInfo
 
-from flask import abort, current_app, flash, redirect, render_template, request, send_from_directory, session, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
 from ..clock import utcnow
@@ -19,6 +19,7 @@ from ..services.intake import cancel_request, find_by_token, holds_link, queue_p
 from . import bp
 from .embedding import current_partner, embeddable, form_meta
 from .forms import CancelForm, IntakeForm
+from .language import widget_script
 
 log = logging.getLogger(__name__)
 
@@ -138,9 +139,9 @@ def status_url(token: str) -> str:
 
 @bp.get("/widget.js")
 def widget_js():
-    """The partner sites' « Être rappelé » button (static/js/widget.js), at a fixed address."""
-    response = send_from_directory(current_app.static_folder, "js/widget.js", mimetype="application/javascript",
-                                   max_age=WIDGET_MAX_AGE)
+    """The partner sites' « Être rappelé » button (static/js/widget.js), at a fixed address, with its
+    texts in the browser's language (``language.widget_script``)."""
+    response = widget_script(max_age=WIDGET_MAX_AGE)
     # Loaded by other sites' pages: say so, should a stricter default ever be set.
     response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
     return response

@@ -71,7 +71,7 @@ def _check_user_fields(role: str, unit: RegionalUnit | None, phone: str | None, 
         try:
             return normalise_phone(phone)
         except IntakeError as error:
-            raise AdminError(error.message, "phone") from None
+            raise AdminError(_(error.message, **error.params), "phone") from None
     return None
 
 

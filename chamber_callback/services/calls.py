@@ -5,6 +5,7 @@ import logging
 from datetime import datetime, timedelta
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from ..clock import utcnow
@@ -21,9 +22,21 @@ log = logging.getLogger(__name__)
 # The bridge first calls the agent: a refused number here is the agent's own.
 AGENT_NUMBER_CODES = frozenset({21211, 21214, 21217, 13224})
 
+# The notes the system writes on an attempt: stored with it (its history), in the chamber's language
+# whoever reads them later, so not translated; an automatic outcome's starts with AUTOMATIC_NOTE_PREFIX.
+ATTEMPT_NOTES = {
+    "no_answer": f"{AUTOMATIC_NOTE_PREFIX} : personne n'a décroché.",
+    "voicemail": f"{AUTOMATIC_NOTE_PREFIX} : messagerie.",
+    "stuck": "Appel clos d'après l'opérateur (nouvelles manquantes).",
+    "agent_unreached": "L'appel du conseiller n'a pas abouti : l'artisan n'a pas été appelé.",
+    "agent_number": "L'opérateur refuse votre numéro de téléphone : faites-le corriger dans votre profil. "
+                    "La demande retourne dans la file.",
+    "bridge_failed": "L'appel n'a pas pu être lancé (erreur {code}) : la demande retourne dans la file.",
+}
+
 
 class CallNotPlaced(Exception):
-    """Shown to the agent as is."""
+    """Shown to the agent as is (already translated)."""
 
 
 def place_call(reference: str, agent: StaffUser, now: datetime) -> CallAttempt:
@@ -34,7 +47,7 @@ def place_call(reference: str, agent: StaffUser, now: datetime) -> CallAttempt:
     """
     telephony = get_telephony()
     if telephony.capabilities.bridge and not agent.phone:
-        raise CallNotPlaced("Indiquez d'abord votre numéro de téléphone dans votre profil : l'appel passe par lui.")
+        raise CallNotPlaced(_("Indiquez d'abord votre numéro de téléphone dans votre profil : l'appel passe par lui."))
     attempt = assignment.start_attempt(reference, agent, now)
     if not telephony.capabilities.bridge:
         return attempt
@@ -71,12 +84,15 @@ def start_bridge(attempt_id: int, now: datetime) -> None:
         # The artisan was not called: no outcome against them; the request goes back to the queue.
         log.warning("bridge refused for attempt %s: code=%s status=%s", attempt.id, error.code, error.http_status)
         if error.code in AGENT_NUMBER_CODES:
-            message = ("L'opérateur refuse votre numéro de téléphone : faites-le corriger dans votre profil. "
-                       "La demande retourne dans la file.")
+            note = ATTEMPT_NOTES["agent_number"]
+            message = _("L'opérateur refuse votre numéro de téléphone : faites-le corriger dans votre profil. "
+                        "La demande retourne dans la file.")
         else:
-            message = (f"L'appel n'a pas pu être lancé (erreur {error.code or error.http_status or 'réseau'}) : "
-                       "la demande retourne dans la file.")
-        _release(attempt, now, note=message)
+            code = error.code or error.http_status
+            note = ATTEMPT_NOTES["bridge_failed"].format(code=code or "réseau")
+            message = _("L'appel n'a pas pu être lancé (erreur %(code)s) : la demande retourne dans la file.",
+                        code=code or _("réseau"))
+        _release(attempt, now, note=note)
         raise CallNotPlaced(message) from error
     begin_write()
     db.session.execute(update(CallAttempt).where(CallAttempt.id == attempt.id).values(call_sid=call_sid)
@@ -104,7 +120,7 @@ def reconcile_stuck_calls(now: datetime) -> int:
             continue  # still going, or the provider cannot tell: leave it
         outcome = automatic_outcome(attempt.artisan_status or "", attempt.artisan_duration_s, attempt.answered_by)
         if outcome is not None:
-            _close(attempt, outcome, now, "Appel clos d'après l'opérateur (nouvelles manquantes).")
+            _close(attempt, outcome, now, ATTEMPT_NOTES["stuck"])
         else:
             _release(attempt, now)
         handled += 1
@@ -153,8 +169,7 @@ def apply_call_event(attempt_id: int, leg: str, call_sid: str, status: str, now:
         # The agent's phone did not answer, or the agent hung up without pressing 1.
         agent_gone = leg == "agent" and status in FINAL_STATUSES and attempt.artisan_status is None
         if outcome is not None:
-            _close(attempt, outcome, now, f"{AUTOMATIC_NOTE_PREFIX} : personne n'a décroché."
-                   if outcome.value == "no_answer" else f"{AUTOMATIC_NOTE_PREFIX} : messagerie.")
+            _close(attempt, outcome, now, ATTEMPT_NOTES["no_answer" if outcome.value == "no_answer" else "voicemail"])
         elif agent_gone:
             # The agent did not pick up: the artisan was never called; the request goes back.
             _release(attempt, now)
@@ -172,7 +187,7 @@ def record_answered_by(attempt_id: int, answered_by: str, now: datetime) -> None
         # The detection may come after the leg's final status: decide again with it.
         outcome = automatic_outcome(attempt.artisan_status or "", attempt.artisan_duration_s, answered_by)
         if outcome is not None:
-            _close(attempt, outcome, now, f"{AUTOMATIC_NOTE_PREFIX} : messagerie.")
+            _close(attempt, outcome, now, ATTEMPT_NOTES["voicemail"])
 
 
 def _close(attempt: CallAttempt, outcome, now: datetime, note: str) -> None:
@@ -187,7 +202,7 @@ def _release(attempt: CallAttempt, now: datetime, note: str | None = None) -> No
     begin_write()
     closed = db.session.execute(
         update(CallAttempt).where(CallAttempt.id == attempt.id, CallAttempt.ended_at.is_(None))
-        .values(ended_at=now, note=note or "L'appel du conseiller n'a pas abouti : l'artisan n'a pas été appelé.")
+        .values(ended_at=now, note=note or ATTEMPT_NOTES["agent_unreached"])
         .execution_options(synchronize_session=False)).rowcount
     db.session.commit()
     if closed:

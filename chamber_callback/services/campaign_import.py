@@ -14,6 +14,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -92,8 +93,8 @@ def check(campaign: Campaign, data: bytes, mapping: dict[str, int] | None = None
     inside = []
     for contact in preview.contacts:
         if unit_of.get(contact.departement) not in units:
-            checked.errors.append(RowError(contact.line, "postal_code", reading.N_(
-                "Hors des unités de la campagne (département %(code)s).") % {"code": contact.departement}))
+            checked.errors.append(RowError(contact.line, "postal_code", _(
+                "Hors des unités de la campagne (département %(code)s).", code=contact.departement)))
         else:
             inside.append(contact)
     checked.errors.sort(key=lambda error: error.line)

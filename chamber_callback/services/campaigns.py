@@ -15,6 +15,7 @@ from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.orm import selectinload
 
@@ -365,9 +366,9 @@ def export_rows(campaign_id: int) -> Iterator[list]:
 
     campaign = db.session.get(Campaign, campaign_id)
     asked = questions(campaign)
-    yield ["Référence", "Nom", "Entreprise", "Téléphone", "SIRET", "Code postal", "Commune", "Département",
-           "Unité", "Secteur", "Résultat", "Appels", "Dernier résultat", "Dernier appel",
-           *[q.label for q in asked], "Demande de rappel"]
+    yield [_("Référence"), _("Nom"), _("Entreprise"), _("Téléphone"), _("SIRET"), _("Code postal"), _("Commune"),
+           _("Département"), _("Unité"), _("Secteur"), _("Résultat"), _("Appels"), _("Dernier résultat"),
+           _("Dernier appel"), *[q.label for q in asked], _("Demande de rappel")]
     answers: dict[int, dict[str, str]] = defaultdict(dict)
     for request_id, key, value in db.session.execute(
             select(CampaignAnswer.request_id, CampaignAnswer.question_key, CampaignAnswer.value)
@@ -448,6 +449,7 @@ def _commune_in(departement: str, postal_code: str) -> Commune:
 
 
 def _description(contact: R, campaign: Campaign) -> str:
+    """The new request's description (stored, so in the chamber's language: not translated)."""
     given = answers_of(contact.id)
     lines = [f"Campagne « {campaign.name} »."]
     for question in questions(campaign):

@@ -1,5 +1,6 @@
 """Messages to artisans: stored with the change that causes them, sent by a job after commit
-(``queues.enqueue_message``)."""
+(``queues.enqueue_message``). They are written in the artisan's language (``CallbackRequest.locale``,
+French when unknown), whoever causes them: the artisan's own request, an agent, a job."""
 from __future__ import annotations
 
 import logging
@@ -8,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import phonenumbers
 from flask import current_app, has_request_context, url_for
+from flask_babel import force_locale
 from sqlalchemy import func, select, update
 
 from .. import PRIVATE_PATH
@@ -43,6 +45,17 @@ def add_message(request: CallbackRequest, kind: str, now: datetime, *, token: st
                 when: datetime | None = None) -> int | None:
     """Store the message in the caller's transaction (once per request and kind); returns its id,
     or None when that message was already stored (a reminder: once per ``REMINDER_EVERY``)."""
+    with force_locale(artisan_locale(request)):
+        return _add_message(request, kind, now, token=token, when=when)
+
+
+def artisan_locale(request: CallbackRequest) -> str:
+    """The language the artisan's texts and e-mails are written in."""
+    return request.locale or "fr"
+
+
+def _add_message(request: CallbackRequest, kind: str, now: datetime, *, token: str | None,
+                 when: datetime | None) -> int | None:
     if kind == "confirmation" and request.eta_from and request.eta_reason is None:
         body = texts.confirmation_with_window(request.reference, texts.window_words(
             request.eta_from, request.eta_to, now, _tz()), _status_url(token))
@@ -100,7 +113,8 @@ def send_message(message_id: int, now: datetime) -> str:
         if channel == "sms":
             sid = get_telephony().send_sms(request.phone, message.body)
         elif channel == "email":
-            subject = texts.artisan_subject(message.kind)
+            with force_locale(artisan_locale(request)):
+                subject = texts.artisan_subject(message.kind)
             get_mailer().send(request.email, subject, message.body)
         else:
             status = "failed"

@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from flask_babel import format_datetime
+from flask import current_app
+from flask_babel import force_locale
 from sqlalchemy import func, or_, select, update
 
 from ..clock import utcnow
@@ -17,6 +18,7 @@ from ..domain import messages as texts
 from ..domain.escalation import EscalationLevel
 from ..domain.roles import Role
 from ..extensions import begin_write, db
+from ..formatting import local_datetime
 from ..models import CallbackRequest, Notification, StaffUser
 from ..notify import get_mailer
 from ..notify.email import MailError
@@ -27,8 +29,14 @@ MAX_EMAIL_ATTEMPTS = 5
 SENDING_TIMEOUT = timedelta(minutes=10)
 
 
+def staff_language():
+    """Staff have no language of their own yet: what is written to them (stored, e-mailed later) is
+    in the chamber's default language, whoever's action caused it."""
+    return force_locale(current_app.config.get("BABEL_DEFAULT_LOCALE") or "fr")
+
+
 def when(moment: datetime) -> str:
-    return format_datetime(moment, "EEEE d MMMM 'à' HH'h'mm")
+    return local_datetime(moment, "long")  # « jeudi 3 décembre à 14h05 », in the reader's language
 
 
 class Recipients:
@@ -65,8 +73,10 @@ def notify_level(request: CallbackRequest, level: EscalationLevel, escalation_id
     """Tell whoever the level names (the unit's senior, the managers) that the request waits."""
     if not level.notify:
         return []
-    title = texts.escalation_title(level.code, request.reference)
-    body = texts.escalation_body(request.reference, request.topic.label, request.unit.name, when(request.sla_deadline))
+    with staff_language():
+        title = texts.escalation_title(level.code, request.reference)
+        body = texts.escalation_body(request.reference, request.topic.label, request.unit.name,
+                                     when(request.sla_deadline))
     return [notify(user_id, request, escalation_id, f"escalation.{level.code}", title, body, now)
             for role in level.notify for user_id in recipients.for_role(role, request.unit_id)]
 
@@ -76,9 +86,11 @@ def notify_resolved(request: CallbackRequest, now: datetime, what: str) -> None:
     told = set(db.session.scalars(select(Notification.user_id).where(
         Notification.request_id == request.id, Notification.kind.like("escalation.%"),
         Notification.kind != "escalation.resolved")))
+    with staff_language():
+        title, body = texts.resolved_title(request.reference, what), texts.resolved_body(request.reference, what,
+                                                                                         when(now))
     for user_id in told:
-        notify(user_id, request, None, "escalation.resolved", texts.resolved_title(request.reference, what),
-               texts.resolved_body(request.reference, what, when(now)), now)
+        notify(user_id, request, None, "escalation.resolved", title, body, now)
 
 
 def unread_count(user_id: int) -> int:

@@ -14,6 +14,7 @@ from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from ..domain import phone_line as menu
@@ -32,9 +33,13 @@ from .messages import channel_for
 from .queue import CALLBACKS
 
 log = logging.getLogger(__name__)
-CALLER_NAME = "Appel au standard"  # what agents read on the card: the caller gave no name
-BUSINESS_NAME = "Non renseignée"
-DESCRIPTION = "Demande faite au téléphone, par le menu vocal."
+# What the request made by the menu stores for the fields a caller is not asked (agents read them
+# on the card): data, in the chamber's language, not translated.
+PHONE_REQUEST_FIELDS = {
+    "name": "Appel au standard",  # the caller gave no name
+    "business_name": "Non renseignée",
+    "description": "Demande faite au téléphone, par le menu vocal.",
+}
 ABANDONED_AFTER = timedelta(minutes=15)  # a call still in the menu by then was hung up
 
 
@@ -48,7 +53,7 @@ def _default_postal_code() -> str:
 
 def _website() -> str:
     base = current_app.config.get("PUBLIC_BASE_URL") or ""
-    return urlparse(base).netloc or base or "le site de la chambre"
+    return urlparse(base).netloc or base or _("le site de la chambre")
 
 
 def context(caller: str | None, now: datetime) -> Context:
@@ -294,8 +299,8 @@ def _submit(call: InboundCall, state: CallState, ctx: Context, now: datetime, co
 
 
 def _submit_intake(state: CallState, code: str, commune, confirmed: bool, now: datetime):
-    intake = Intake(name=CALLER_NAME, business_name=BUSINESS_NAME, sector=UNKNOWN_SECTOR, phone=state.number,
-                    postal_code=code, commune=commune, topic=state.topic, description=DESCRIPTION,
+    intake = Intake(**PHONE_REQUEST_FIELDS, sector=UNKNOWN_SECTOR, phone=state.number,
+                    postal_code=code, commune=commune, topic=state.topic,
                     urgent=bool(state.urgent), consent=True,
                     urgency_reason="activite_menacee" if state.urgent else None, channel="phone",
                     commune_confirmed=confirmed)

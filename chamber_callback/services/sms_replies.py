@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import phonenumbers
+from flask_babel import force_locale
 from sqlalchemy import update
 
 from ..domain import messages as texts
@@ -25,6 +26,7 @@ from ..models import InboundMessage, SmsOptOut
 from . import settings
 from .audit import record_event
 from .intake import active_request_for_phone, cancel_request
+from .messages import artisan_locale
 from .unit_of_work import unit_of_work
 
 log = logging.getLogger(__name__)
@@ -99,7 +101,8 @@ def _opt_out(phone: str, now: datetime) -> tuple[str, str]:
     active = active_request_for_phone(phone)
     record_event(request_id=active.id if active else None, action=OPT_OUT_ACTION, actor=ARTISAN, now=now,
                  data={"channel": "sms", "already_opted_out": added is None})
-    return "opted_out", texts.sms_reply_stopped()
+    with force_locale(artisan_locale(active) if active else "fr"):
+        return "opted_out", texts.sms_reply_stopped()
 
 
 def _cancel(phone: str, now: datetime) -> tuple[str, str]:
@@ -107,6 +110,7 @@ def _cancel(phone: str, now: datetime) -> tuple[str, str]:
     request = active_request_for_phone(phone)
     if request is None:
         return "no_request", texts.sms_reply_nothing_to_cancel()
-    if not cancel_request(request, actor=ARTISAN, now=now, reason=CANCEL_REASON):
-        return "not_cancellable", texts.sms_reply_not_cancellable()
-    return "cancelled", texts.sms_reply_cancelled(request.reference)
+    with force_locale(artisan_locale(request)):  # the artisan's language, as for the texts sent before
+        if not cancel_request(request, actor=ARTISAN, now=now, reason=CANCEL_REASON):
+            return "not_cancellable", texts.sms_reply_not_cancellable()
+        return "cancelled", texts.sms_reply_cancelled(request.reference)

@@ -20,7 +20,7 @@ from .audit import record_event
 
 
 class AccountError(ValueError):
-    """Refused, with a French message; ``field`` names the form field it belongs to."""
+    """Refused, with a message (translated); ``field`` names the form field it belongs to."""
 
     def __init__(self, message: str, field: str | None = None):
         super().__init__(message)
@@ -40,27 +40,27 @@ def create_user(*, email: str, role: str, password: str, now: datetime, name: st
                 capacity: int = 1, actor: Actor | None = None, audit_action: str = "staff.created") -> StaffUser:
     email = email.strip().lower()
     if role not in ALL_ROLES:
-        raise AccountError(f"Rôle inconnu « {role} » : {', '.join(ALL_ROLES)}.")
+        raise AccountError(_("Rôle inconnu « %(role)s » : %(roles)s.", role=role, roles=", ".join(ALL_ROLES)))
     check_password_strength(password, email, name)
     unit = None
     if unit_code:
         unit = db.session.scalar(select(RegionalUnit).where(RegionalUnit.code == unit_code))
         if unit is None:
             codes = ", ".join(db.session.scalars(select(RegionalUnit.code).order_by(RegionalUnit.id)))
-            raise AccountError(f"Unité inconnue « {unit_code} » : {codes}.")
+            raise AccountError(_("Unité inconnue « %(unit)s » : %(codes)s.", unit=unit_code, codes=codes))
     if role in NEEDS_UNIT and unit is None:
-        raise AccountError("Un agent ou un senior appartient à une unité (--unit).")
+        raise AccountError(_("Un agent ou un senior appartient à une unité (--unit)."))
     if phone:
         try:
             phone = normalise_phone(phone)
         except IntakeError as error:
-            raise AccountError(error.message) from None
+            raise AccountError(_(error.message, **error.params)) from None
     if capacity < 1:
-        raise AccountError("La capacité est d'au moins 1 appel.")
+        raise AccountError(_("La capacité est d'au moins 1 appel."))
     begin_write()
     if db.session.scalar(select(StaffUser.id).where(StaffUser.email == email)):
         db.session.rollback()
-        raise AccountError(f"Un compte existe déjà pour {email}.")
+        raise AccountError(_("Un compte existe déjà pour %(email)s.", email=email))
     topics = db.session.scalars(select(Topic).where(Topic.code.in_(skills))).all() if skills is not None else \
         db.session.scalars(select(Topic)).all()
     user = StaffUser(email=email, name=one_line(name) or email.split("@")[0], role=role,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..domain.actors import Actor
@@ -24,7 +25,7 @@ MOVABLE = (Status.QUEUED.value, Status.OFFERED.value, Status.RETRY_WAIT.value, S
 
 
 class SupervisionError(ValueError):
-    """The action is not possible; the message is for the person who tried."""
+    """The action is not possible; the message (translated) is for the person who tried."""
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ def _load(reference: str, supervisor: Supervisor) -> CallbackRequest:
     if request is None or not supervisor.may_act_on(request):
         raise LookupError(reference)
     if request.status not in MOVABLE:
-        raise SupervisionError("Un appel est en cours ou la demande est close : elle ne peut plus être déplacée.")
+        raise SupervisionError(_("Un appel est en cours ou la demande est close : elle ne peut plus être déplacée."))
     return request
 
 
@@ -65,12 +66,12 @@ def reassign(reference: str, agent_id: int, supervisor: Supervisor, now: datetim
         request = _load(reference, supervisor)
         agent = lock_agent(agent_id)
         if agent is None or agent.role not in TAKES_CALLS or not agent.is_active_account:
-            raise SupervisionError("Choisissez un conseiller actif.")
+            raise SupervisionError(_("Choisissez un conseiller actif."))
         if locked_to_own_unit(supervisor.user.role) and agent.unit_id != supervisor.user.unit_id:
-            raise SupervisionError("Un senior confie les demandes aux conseillers de son unité ; "
-                                   "pour une autre unité, utilisez « Envoyer à une autre unité ».")
+            raise SupervisionError(_("Un senior confie les demandes aux conseillers de son unité ; "
+                                     "pour une autre unité, utilisez « Envoyer à une autre unité »."))
         if request.assigned_agent_id == agent.id and request.status == Status.OFFERED.value:
-            raise SupervisionError(f"La demande est déjà proposée à {agent.name}.")
+            raise SupervisionError(_("La demande est déjà proposée à %(agent)s.", agent=agent.name))
         old_agent = request.assigned_agent_id or request.preferred_agent_id
         _withdraw_offer(request, supervisor.actor, now, f"reassigned to agent {agent.id}", work)
         request.preferred_agent_id = agent.id
@@ -92,9 +93,9 @@ def move_to_unit(reference: str, unit_id: int, supervisor: Supervisor, now: date
         request = _load(reference, supervisor)
         unit = db.session.get(RegionalUnit, unit_id)
         if unit is None:
-            raise SupervisionError("Choisissez une unité.")
+            raise SupervisionError(_("Choisissez une unité."))
         if unit.id == request.unit_id:
-            raise SupervisionError(f"La demande est déjà dans l'unité {unit.name}.")
+            raise SupervisionError(_("La demande est déjà dans l'unité %(unit)s.", unit=unit.name))
         old_unit = request.unit_id
         _withdraw_offer(request, supervisor.actor, now, f"moved to unit {unit.code}", work)
         request.unit_id = unit.id

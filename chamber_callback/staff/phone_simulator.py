@@ -8,6 +8,7 @@ import secrets
 import xml.etree.ElementTree as ET
 
 from flask import abort, current_app, jsonify, render_template, request
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..auth import roles_required
@@ -30,7 +31,7 @@ def _enabled() -> None:
 def describe(twiml: str) -> dict:
     """What a caller would hear and may key next, read from the TwiML itself."""
     root = ET.fromstring(twiml)
-    says = [element.text or "" if element.tag == "Say" else f"[enregistrement : {element.text}]"
+    says = [element.text or "" if element.tag == "Say" else _("[enregistrement : %(url)s]", url=element.text)
             for element in root.iter() if element.tag in ("Say", "Play")]
     gather = root.find("Gather")
     return {"says": says, "ended": gather is None,

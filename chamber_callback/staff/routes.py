@@ -339,7 +339,7 @@ def start_attempt(reference: str):
     except CallNotPlaced as error:
         flash(_(str(error)), "error")
     except (assignment.AssignmentConflict, LookupError) as error:
-        flash(_(getattr(error, "message", "Demande introuvable.")), "error")
+        flash(_(getattr(error, "message", N_("Demande introuvable."))), "error")
     return _back()
 
 
@@ -351,7 +351,7 @@ def release(reference: str):
         assignment.release_request(reference, current_user, utcnow(), reason="given back by the agent")
         flash(_("Demande %(reference)s remise dans la file.", reference=reference), "success")
     except (assignment.AssignmentConflict, LookupError) as error:
-        flash(_(getattr(error, "message", "Demande introuvable.")), "error")
+        flash(_(getattr(error, "message", N_("Demande introuvable."))), "error")
     return _back()
 
 
@@ -375,7 +375,7 @@ def _report_outcome(close, attempt_id: int, done: str, **extra):
             flash(_(message), "error")
         return _back()
     except (assignment.AssignmentConflict, LookupError) as error:
-        flash(_(getattr(error, "message", "Appel introuvable.")), "error")
+        flash(_(getattr(error, "message", N_("Appel introuvable."))), "error")
         return _back()
     flash(_(done, reference=updated.reference), "success")
     if request.form.get("convert") == "1" and updated.campaign_id is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import wraps
 
 from flask import Response, abort, current_app, request
+from flask_babel import gettext as _
 from twilio.request_validator import RequestValidator
 from twilio.twiml.voice_response import VoiceResponse
 
@@ -71,13 +72,14 @@ def agent_answered():
     (so an agent's voicemail never calls the artisan)."""
     attempt = _attempt()
     if attempt.ended_at is not None:
-        return say_and_hang_up("Cet appel n'est plus d'actualité. Au revoir.")
+        return say_and_hang_up(_("Cet appel n'est plus d'actualité. Au revoir."))
     response = VoiceResponse()
     gather = response.gather(num_digits=1, timeout=8, action=webhook("voice/connect", attempt=attempt.id),
                              method="POST")
-    gather.say(f"Rappel de la chambre des métiers : {attempt.request.business_name}, "
-               f"sujet {attempt.request.topic.label}. Appuyez sur 1 pour appeler l'artisan.", language="fr-FR")
-    response.say("Aucune touche reçue. L'appel est annulé.", language="fr-FR")
+    gather.say(_("Rappel de la chambre des métiers : %(business)s, sujet %(topic)s. Appuyez sur 1 pour appeler "
+                 "l'artisan.", business=attempt.request.business_name, topic=attempt.request.topic.label),
+               language="fr-FR")
+    response.say(_("Aucune touche reçue. L'appel est annulé."), language="fr-FR")
     response.hangup()
     return twiml(response)
 
@@ -88,7 +90,7 @@ def connect():
     """The agent pressed a key: dial the artisan's stored number with the chamber's caller ID."""
     attempt = _attempt()
     if request.form.get("Digits") != "1" or attempt.ended_at is not None:
-        return say_and_hang_up("Appel annulé.")
+        return say_and_hang_up(_("Appel annulé."))
     response = VoiceResponse()
     dial = response.dial(caller_id=current_app.config["TWILIO_CALLER_ID"],
                          timeout=current_app.config["DIAL_TIMEOUT_SECONDS"],
@@ -108,7 +110,7 @@ def dial_done():
     """The artisan leg ended: a short word for the agent, then hang up."""
     _attempt()
     answered = request.form.get("DialCallStatus") == "completed"
-    return say_and_hang_up(None if answered else "L'artisan n'a pas répondu. Le résultat est enregistré.")
+    return say_and_hang_up(None if answered else _("L'artisan n'a pas répondu. Le résultat est enregistré."))
 
 
 @bp.post("/status")

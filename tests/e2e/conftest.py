@@ -62,8 +62,10 @@ def browser():
 
 @pytest.fixture
 def shots(tmp_path):
-    """Where screenshots go: docs/screenshots with `make screenshots`, else a temporary folder."""
-    target = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path)
+    """Where screenshots go: docs/screenshots with `make screenshots` (SCREENSHOT_DIR) or SCREENSHOTS=1,
+    else a temporary folder."""
+    docs = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+    target = Path(os.environ.get("SCREENSHOT_DIR") or (docs if os.environ.get("SCREENSHOTS") == "1" else tmp_path))
     target.mkdir(parents=True, exist_ok=True)
     return lambda page, name: page.screenshot(path=str(target / f"{name}.png"), full_page=True)
 

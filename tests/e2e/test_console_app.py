@@ -57,7 +57,8 @@ def test_install_subscribe_receive_an_offer_and_open_it(live_server, browser, pu
         const registration = await navigator.serviceWorker.ready;
         const worker = registration.active;
         if (worker.state !== "activated") {
-            await new Promise(done => worker.addEventListener("statechange", () => worker.state === "activated" && done()));
+            await new Promise(done => worker.addEventListener(
+                "statechange", () => worker.state === "activated" && done()));
         }
         return [registration.scope, worker.state];
     }""") == [base + "/", "activated"]

@@ -49,8 +49,11 @@ def test_placeholders_match(locale):
 
 @pytest.mark.parametrize("locale", LOCALES)
 def test_the_compiled_catalogue_is_current(locale):
+    def plain(value):  # a plural's ids and strings come as a list from the .mo, a tuple from the .po
+        return tuple(value) if isinstance(value, list | tuple) else value
+
     with open(TRANSLATIONS / locale / "LC_MESSAGES" / "messages.mo", "rb") as handle:
-        compiled = {message.id: message.string for message in mofile.read_mo(handle) if message.id}
-    source = {message.id: message.string for message in catalogue(locale)
+        compiled = {plain(message.id): plain(message.string) for message in mofile.read_mo(handle) if message.id}
+    source = {plain(message.id): plain(message.string) for message in catalogue(locale)
               if message.id and message.string and not message.fuzzy}
     assert compiled == source, "run `make translations` to compile the catalogue"

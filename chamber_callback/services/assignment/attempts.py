@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -19,6 +20,7 @@ from ...domain.attempts import (
     check_report,
     may_correct,
 )
+from ...domain.intake import N_
 from ...domain.lifecycle import Status
 from ...extensions import db
 from ...models import CallAttempt, CallbackRequest, StaffUser
@@ -33,7 +35,10 @@ from .common import AssignmentConflict, Settings, available_after_call, lock_age
 from .offers import offer_next_to_agent
 from .pulls import held_request
 
-CHANGED = "Cette demande a changé entre-temps : rechargez la page."
+CHANGED = N_("Cette demande a changé entre-temps : rechargez la page.")
+# Added to the note of an automatic outcome an agent corrects: stored, in the chamber's language like
+# the automatic note itself (``services.calls.ATTEMPT_NOTES``), so not translated.
+CORRECTION_NOTE = " Corrigé par le conseiller : "
 
 
 def start_attempt(reference_or_id, agent: StaffUser, now: datetime) -> CallAttempt:
@@ -46,7 +51,7 @@ def start_attempt(reference_or_id, agent: StaffUser, now: datetime) -> CallAttem
             with db.session.begin_nested():
                 db.session.add(attempt)
         except IntegrityError:
-            raise AssignmentConflict("Un appel est déjà en cours pour cette demande.") from None
+            raise AssignmentConflict(_("Un appel est déjà en cours pour cette demande.")) from None
         record_event(request_id=request.id, action="attempt.started", actor=Actor.staff(agent.id), now=now,
                      data={"attempt_id": attempt.id}, staff_user_id=agent.id)
         record_contact(request, now, reached=False)
@@ -73,9 +78,9 @@ def record_outcome(attempt_id: int, agent: StaffUser, outcome: Outcome | str, no
         if attempt is None:
             raise LookupError(attempt_id)
         if attempt.agent_id != agent.id:
-            raise AssignmentConflict("Cet appel n'est pas le vôtre.")
+            raise AssignmentConflict(_("Cet appel n'est pas le vôtre."))
         if attempt.ended_at is not None:
-            raise AssignmentConflict("Le résultat de cet appel est déjà enregistré.")
+            raise AssignmentConflict(_("Le résultat de cet appel est déjà enregistré."))
         request = held_request(attempt.request_id, agent)
         checked = campaigns.check_answers(request, answers or {}) if request.campaign_id is not None else {}
         settings = _settings_for(request)
@@ -88,10 +93,10 @@ def record_outcome(attempt_id: int, agent: StaffUser, outcome: Outcome | str, no
             .execution_options(synchronize_session=False)
         ).rowcount
         if not closed:
-            raise AssignmentConflict("Le résultat de cet appel est déjà enregistré.")
+            raise AssignmentConflict(_("Le résultat de cet appel est déjà enregistré."))
         if not transition(request, step.status, actor=Actor.staff(agent.id), now=now,
                           action=f"attempt.{report.outcome.value}", reason=(report.note or "")[:500] or None):
-            raise AssignmentConflict(CHANGED)
+            raise AssignmentConflict(_(CHANGED))
         _apply_step(request, step, agent_id=agent.id, reached_at=now, now=now, work=work)
         if request.campaign_id is not None:
             campaigns.store_answers(request, checked, agent_id=agent.id, now=now)
@@ -112,7 +117,7 @@ def correct_outcome(attempt_id: int, agent: StaffUser, outcome: Outcome | str, n
     with unit_of_work() as work:
         attempt = db.session.get(CallAttempt, attempt_id, populate_existing=True)
         if attempt is None or attempt.agent_id != agent.id:
-            raise AssignmentConflict("Cet appel n'est pas le vôtre.")
+            raise AssignmentConflict(_("Cet appel n'est pas le vôtre."))
         request = db.session.get(CallbackRequest, attempt.request_id, populate_existing=True)
         settings = _settings_for(request)
         latest = db.session.scalar(select(CallAttempt.id).where(CallAttempt.request_id == request.id)
@@ -120,13 +125,13 @@ def correct_outcome(attempt_id: int, agent: StaffUser, outcome: Outcome | str, n
         if not may_correct(automatic=(attempt.note or "").startswith(AUTOMATIC_NOTE_PREFIX),
                            latest=latest == attempt.id, status=request.status, ended_at=attempt.ended_at, now=now):
             raise AssignmentConflict(
-                "Seul le dernier résultat relevé automatiquement, dans l'heure, peut être corrigé.")
+                _("Seul le dernier résultat relevé automatiquement, dans l'heure, peut être corrigé."))
         previous = attempt.outcome
         step = after_correction(previous, report.outcome, failed_attempts=request.failed_attempts,
                                 max_attempts=settings.max_attempts, now=now, retry_gap=settings.retry_gap,
                                 follow_up_at=report.follow_up_at)
         attempt.outcome = report.outcome.value
-        attempt.note = f"{attempt.note} Corrigé par le conseiller : {report.note or report.outcome.value}"[:2000]
+        attempt.note = f"{attempt.note}{CORRECTION_NOTE}{report.note or report.outcome.value}"[:2000]
         attempt.follow_up_at = step.next_attempt_at if step.status == Status.SCHEDULED else None
         why = f"{previous} → {report.outcome.value}"
         if step.status.value == request.status:
@@ -134,7 +139,7 @@ def correct_outcome(attempt_id: int, agent: StaffUser, outcome: Outcome | str, n
                          reason=why)
         elif not transition(request, step.status, actor=Actor.staff(agent.id), now=now, action="attempt.corrected",
                             reason=why):
-            raise AssignmentConflict(CHANGED)
+            raise AssignmentConflict(_(CHANGED))
         _apply_step(request, step, agent_id=agent.id, reached_at=attempt.started_at, now=now, work=work)
     return request
 

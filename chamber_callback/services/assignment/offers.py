@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import func, or_, select, update
 
 from ...domain.actors import SYSTEM, Actor
@@ -242,12 +243,12 @@ def accept_offer(offer_id: int, agent: StaffUser, now: datetime) -> CallbackRequ
             .values(status="accepted", responded_at=now).execution_options(synchronize_session=False)
         ).rowcount
         if not accepted:
-            raise AssignmentConflict("Cette proposition n'est plus valable (expirée ou déjà traitée).")
+            raise AssignmentConflict(_("Cette proposition n'est plus valable (expirée ou déjà traitée)."))
         offer = db.session.get(Offer, offer_id, populate_existing=True)
         request = db.session.get(CallbackRequest, offer.request_id, populate_existing=True)
         if request.status != Status.OFFERED.value or request.assigned_agent_id != agent.id or not transition(
                 request, Status.IN_CALL, actor=Actor.staff(agent.id), now=now, action="request.accepted"):
-            raise AssignmentConflict("Cette demande n'est plus disponible.")
+            raise AssignmentConflict(_("Cette demande n'est plus disponible."))
         agent.missed_offers = 0
         change_availability(agent, Availability.BUSY, actor=Actor.staff(agent.id), now=now, reason="offer accepted")
         work.after_commit(cancel_offer_expiry, offer_id)
@@ -263,7 +264,7 @@ def decline_offer(offer_id: int, agent: StaffUser, now: datetime, reason: str | 
             .values(status="declined", responded_at=now).execution_options(synchronize_session=False)
         ).rowcount
         if not declined:
-            raise AssignmentConflict("Cette proposition n'est plus valable (expirée ou déjà traitée).")
+            raise AssignmentConflict(_("Cette proposition n'est plus valable (expirée ou déjà traitée)."))
         request_id = db.session.scalar(select(Offer.request_id).where(Offer.id == offer_id))
         release_offered(request_id, agent_id=agent.id, actor=Actor.staff(agent.id), now=now,
                         action="request.declined", reason=reason)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ...domain.actors import Actor
@@ -26,7 +27,7 @@ def claim_next(agent: StaffUser, now: datetime) -> CallbackRequest | None:
     with unit_of_work():
         agent = lock_agent(agent.id)
         if held_count(agent.id) >= agent.capacity:
-            raise AssignmentConflict("Vous avez déjà autant d'appels en cours que votre capacité le permet.")
+            raise AssignmentConflict(_("Vous avez déjà autant d'appels en cours que votre capacité le permet."))
         taken = None
         for request_id in work_for(agent, now, exclude_recent=False, limit=1, lock=True):
             if claim_queued(request_id, agent.id, Status.IN_CALL, now):
@@ -65,7 +66,7 @@ def held_request(reference_or_id, agent: StaffUser) -> CallbackRequest:
     if request is None:
         raise LookupError(reference_or_id)
     if request.status != Status.IN_CALL.value or request.assigned_agent_id != agent.id:
-        raise AssignmentConflict("Vous ne tenez pas cette demande : acceptez-la ou prenez-la d'abord.")
+        raise AssignmentConflict(_("Vous ne tenez pas cette demande : acceptez-la ou prenez-la d'abord."))
     return request
 
 
@@ -75,7 +76,7 @@ def release_request(reference_or_id, agent: StaffUser, now: datetime, reason: st
         lock_agent(agent.id)
         request = held_request(reference_or_id, agent)
         if not release_held(request, actor=Actor.staff(agent.id), now=now, reason=reason):
-            raise AssignmentConflict("Enregistrez d'abord le résultat de l'appel en cours.")
+            raise AssignmentConflict(_("Enregistrez d'abord le résultat de l'appel en cours."))
         # Recorded as a declined offer, so the request goes to someone else first.
         db.session.add(Offer(request_id=request.id, agent_id=agent.id, status="declined", created_at=now,
                              expires_at=now, responded_at=now))

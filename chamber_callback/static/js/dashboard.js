@@ -7,6 +7,11 @@
   var url = panel.getAttribute("data-panel-url");
   var every = (parseInt(panel.getAttribute("data-poll-seconds"), 10) || 10) * 1000;
   var status = document.getElementById("dashboard-status");
+  // The announcement, in the page's language (manager/dashboard.html, #dashboard-strings); else French.
+  var breachedText = "Demandes hors délai : {n}";
+  try {
+    breachedText = JSON.parse(document.getElementById("dashboard-strings").textContent).breached || breachedText;
+  } catch (e) { /* French */ }
 
   function busy() {
     var active = document.activeElement;
@@ -29,7 +34,7 @@
           panel.innerHTML = html;
           open.forEach(function (id) { var d = id && document.getElementById(id); if (d) d.open = true; });
           var after = (panel.querySelector("[data-tile=breached]") || {}).textContent;
-          if (status && before !== after) status.textContent = "Demandes hors délai : " + after;
+          if (status && before !== after) status.textContent = breachedText.split("{n}").join(after || "");
         });
       }
     }).catch(function () { /* offline for a moment: next tick */ });

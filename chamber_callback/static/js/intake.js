@@ -4,6 +4,19 @@
   var form = document.querySelector("form.intake");
   if (!form) return;
 
+  // Texts in the page's language, written by the template (public/form.html, #intake-strings);
+  // the French below if they are missing.
+  var texts = {};
+  try { texts = JSON.parse(document.getElementById("intake-strings").textContent) || {}; } catch (e) { /* French */ }
+  function text(key, french, values) {
+    return (texts[key] || french).replace(/\{(\w+)\}/g, function (all, name) {
+      return values && name in values ? String(values[name]) : all;
+    });
+  }
+  var plural = null;
+  try { plural = new Intl.PluralRules(document.documentElement.lang || "fr"); } catch (e) { /* no Intl */ }
+  function isOne(n) { return plural ? plural.select(n) === "one" : n <= 1; }
+
   // Urgency reasons only matter when the request is urgent.
   var urgent = document.getElementById("urgent");
   var reasons = document.querySelector("[data-urgency-reasons]");
@@ -17,10 +30,11 @@
   function syncCounter() {
     if (!description || !counter) return;
     var left = 1000 - description.value.length;
-    var text = left + " caractère" + (left > 1 ? "s" : "") + " restant" + (left > 1 ? "s" : "");
-    counter.textContent = text;
+    var shown = isOne(left) ? text("left_one", "{n} caractère restant", { n: left })
+      : text("left_other", "{n} caractères restants", { n: left });
+    counter.textContent = shown;
     // Screen readers hear the count only near the limit, not at every key.
-    if (alertBox) alertBox.textContent = left <= 100 ? text : "";
+    if (alertBox) alertBox.textContent = left <= 100 ? shown : "";
   }
   if (description) { description.addEventListener("input", syncCounter); syncCounter(); }
 
@@ -58,7 +72,7 @@
   // One tap, one request: the button is disabled while the form is sent.
   form.addEventListener("submit", function () {
     var button = form.querySelector("button[type=submit]");
-    if (button) { button.disabled = true; button.textContent = "Envoi en cours…"; }
+    if (button) { button.disabled = true; button.textContent = text("sending", "Envoi en cours…"); }
   });
 
   // Take people to the first problem after a failed submission.

@@ -11,6 +11,15 @@
   var result = document.getElementById("sim-result");
   var state = { call: null, n: null, gather: null, buffer: "" };
 
+  // Texts in the page's language (staff/phone_simulator.html, #phone-simulator-strings); else French.
+  var texts = {};
+  try { texts = JSON.parse(document.getElementById("phone-simulator-strings").textContent) || {}; } catch (e) { /* French */ }
+  function text(key, french, values) {
+    return (texts[key] || french).replace(/\{(\w+)\}/g, function (all, name) {
+      return values && name in values ? String(values[name]) : all;
+    });
+  }
+
   function line(text, css) {
     var p = document.createElement("p");
     p.className = css;
@@ -28,7 +37,7 @@
       if (!response.ok) { throw new Error(String(response.status)); }
       return response.json();
     }).then(show).catch(function (error) {
-      result.textContent = "Erreur du simulateur (" + error.message + ").";
+      result.textContent = text("error", "Erreur du simulateur ({error}).", { error: error.message });
     });
   }
 
@@ -43,12 +52,12 @@
     keypad.hidden = !live;
     actions.hidden = !live;
     if (!live) {
-      var message = "Appel terminé.";
+      var message = text("ended", "Appel terminé.");
       if (data.reference) {
-        message += " Demande créée : " + data.reference + ".";
+        message += " " + text("created", "Demande créée : {reference}.", { reference: data.reference });
         var link = document.createElement("a");
         link.href = root.getAttribute("data-card-url").replace("REF", data.reference);
-        link.textContent = "Voir la demande " + data.reference;
+        link.textContent = text("see", "Voir la demande {reference}", { reference: data.reference });
         result.textContent = message + " ";
         result.appendChild(link);
       } else {
@@ -70,7 +79,7 @@
     }
     if (gather.digits) { line(key, "pressed"); }
     state.buffer += key;
-    typed.textContent = "Touches : " + state.buffer;
+    typed.textContent = text("keys", "Touches : {keys}", { keys: state.buffer });
     if (gather.digits && state.buffer.length >= gather.digits) {
       send({ call: state.call, n: state.n, digits: state.buffer });
     }
@@ -92,7 +101,7 @@
     if (/^[0-9*#]$/.test(event.key)) { event.preventDefault(); press(event.key); }
   });
   document.getElementById("sim-silence").addEventListener("click", function () {
-    line("(silence)", "pressed");
+    line(text("silence", "(silence)"), "pressed");
     var emptyOk = state.gather && state.gather.empty_ok;
     send({ call: state.call, n: state.n, digits: emptyOk ? "" : null });
   });

@@ -15,11 +15,17 @@
  *
  * The same file runs inside the iframe (the embedded pages load it): there it only lets Escape close
  * the dialog, since a key pressed in the form never reaches the partner's page.
+ *
+ * Its texts are in the language the chamber's server picks for the browser, as it does for the form in
+ * the dialog (the browser's Accept-Language): /widget.js writes them in TEXTS below (public/routes.py).
+ * Served as a plain static file, TEXTS stays empty and the French below is shown.
  */
 (function () {
   "use strict";
 
   var CLOSE_MESSAGE = "chamber-callback:close";
+  var TEXTS = /*chamber-callback:texts*/{};
+  function text(key, french) { return (TEXTS && TEXTS[key]) || french; }
   var root = document.documentElement;
 
   // --- Inside the dialog (the embedded form): Escape asks the partner's page to close it. ----------
@@ -116,20 +122,24 @@
     var formUrl = chamber + "/?partenaire=" + encodeURIComponent(code);
     var shadow = shadowFor(host);
     addStyles(shadow);
-    var button = element("button", { type: "button", "class": "open", "aria-haspopup": "dialog" }, "Être rappelé");
+    var button = element("button", { type: "button", "class": "open", "aria-haspopup": "dialog" },
+                          text("open", "Être rappelé"));
+    if (TEXTS && TEXTS.lang) button.setAttribute("lang", TEXTS.lang); // the partner's page may be in another
     shadow.appendChild(button);
 
     var dialog = null, frame = null, closeButton = null, overflow = "";
 
     function build() {
       dialog = element("dialog", { "class": "panel", "aria-labelledby": "chamber-callback-title" });
+      if (TEXTS && TEXTS.lang) dialog.setAttribute("lang", TEXTS.lang);
       var bar = element("div", { "class": "bar" });
-      bar.appendChild(element("h2", { "class": "title", id: "chamber-callback-title" }, "Être rappelé"));
-      closeButton = element("button", { type: "button", "class": "close" }, "Fermer");
+      bar.appendChild(element("h2", { "class": "title", id: "chamber-callback-title" }, text("title", "Être rappelé")));
+      closeButton = element("button", { type: "button", "class": "close" }, text("close", "Fermer"));
       bar.appendChild(closeButton);
       dialog.appendChild(bar);
       // Loaded at the first opening, then kept: closing and reopening keeps what was typed.
-      frame = element("iframe", { "class": "frame", title: "Formulaire de demande de rappel", src: formUrl });
+      frame = element("iframe", { "class": "frame", title: text("frame", "Formulaire de demande de rappel"),
+                                    src: formUrl });
       dialog.appendChild(frame);
       shadow.appendChild(dialog);
 

@@ -8,7 +8,7 @@ PORT ?= 5000
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run install install-test migrate seed test test-postgres lint translations screenshots bench clean
+.PHONY: run install install-test migrate seed test test-postgres lint translations screenshots bench faults clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -78,6 +78,11 @@ bench: $(TEST_STAMP)
 	$(BIN)/python bench/sla_tick.py --open 1000000
 	$(BIN)/python bench/dashboard.py
 	$(BIN)/python bench/eta.py
+	$(BIN)/python bench/intake.py
+
+## Fault injection (Redis, a worker, PostgreSQL killed under load; races): see bench/README.md.
+faults: $(TEST_STAMP)
+	$(BIN)/python bench/faults.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -176,6 +176,8 @@ def load_config() -> dict:
         "ETA_DELAY_NOTICE_MINUTES": float(_env("ETA_DELAY_NOTICE_MINUTES", "120")),
         # A submission's window reuses its unit's pace, roster and calendar this long (per web process).
         "ETA_CONTEXT_SECONDS": float(_env("ETA_CONTEXT_SECONDS", "10")),
+        # Topics, départements and admins' settings are kept this long per process (services/reference.py).
+        "REFERENCE_CACHE_SECONDS": float(_env("REFERENCE_CACHE_SECONDS", "5")),
         "LOGIN_LIMIT": _env("LOGIN_LIMIT", "5/minute;20/hour"),
         # Failed sign-ins and codes for one account from anywhere: a ceiling against many addresses.
         "LOGIN_ACCOUNT_LIMIT": _env("LOGIN_ACCOUNT_LIMIT", "100/day"),

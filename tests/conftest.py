@@ -79,6 +79,7 @@ TEST_CONFIG = {
     "DASHBOARD_CACHE_SECONDS": 0,  # each test sees its own figures
     "FORECAST_CACHE_SECONDS": 0,
     "ETA_CONTEXT_SECONDS": 0,
+    "REFERENCE_CACHE_SECONDS": 0,  # tests write topics and settings directly
     "MAIL_LOG": os.path.join(os.environ["INSTANCE_PATH"], "mail.log"),
 }
 

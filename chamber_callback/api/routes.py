@@ -19,7 +19,7 @@ from ..labels import duplicate_message
 from ..models import CallbackRequest
 from ..public.forms import IntakeForm, topic_choices
 from ..public.routes import intake_rate_limit, status_url
-from ..services import settings
+from ..services import reference, settings
 from ..services.intake import cancel_request, find_by_token, submit_request
 from ..web import problem
 from . import bp
@@ -44,8 +44,8 @@ def request_json(callback: CallbackRequest, **extra) -> dict:
         "status": callback.status,
         "sla_deadline": callback.sla_deadline.isoformat(),
         "submitted_at": callback.submitted_at.isoformat(),
-        "unit": callback.unit.code,
-        "topic": callback.topic.code,
+        "unit": reference.unit_code(callback.unit_id),
+        "topic": reference.topic_code(callback.topic_id),
         "urgent": callback.urgent,
         "expected_callback": _expected(callback),
     }

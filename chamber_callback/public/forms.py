@@ -7,7 +7,6 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
 from wtforms import BooleanField, EmailField, RadioField, SelectField, StringField, TelField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
@@ -26,8 +25,6 @@ from ..domain.intake import (
     resolve_postal_code,
     slot_window,
 )
-from ..extensions import db
-from ..models import Topic
 from ..validators import CleanForm, PlainText, without_invisible
 
 
@@ -45,8 +42,9 @@ def options(pairs) -> list[SelectChoice]:
 
 
 def topic_choices() -> list[SelectChoice]:
-    topics = db.session.scalars(select(Topic).where(Topic.active.is_(True)).order_by(Topic.position, Topic.id))
-    return options((topic.code, topic.label) for topic in topics)
+    from ..services import reference
+
+    return options((topic.code, topic.label) for topic in reference.active_topics())
 
 
 def urgent_only_message() -> str:

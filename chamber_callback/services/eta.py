@@ -131,17 +131,17 @@ _contexts: dict[int, tuple[float, UnitContext]] = {}
 _contexts_lock = threading.Lock()
 
 
-def _shared_context(unit: RegionalUnit, now: datetime) -> UnitContext:
+def _shared_context(unit_id: int, now: datetime) -> UnitContext:
     keep = current_app.config["ETA_CONTEXT_SECONDS"]
-    if keep <= 0:
-        return unit_context(unit, now)
-    with _contexts_lock:
-        found = _contexts.get(unit.id)
-    if found is not None and found[0] > time.monotonic():
-        return found[1]
-    context = unit_context(unit, now)
-    with _contexts_lock:
-        _contexts[unit.id] = (time.monotonic() + keep, context)
+    if keep > 0:
+        with _contexts_lock:
+            found = _contexts.get(unit_id)
+        if found is not None and found[0] > time.monotonic():
+            return found[1]
+    context = unit_context(db.session.get(RegionalUnit, unit_id), now)
+    if keep > 0:
+        with _contexts_lock:
+            _contexts[unit_id] = (time.monotonic() + keep, context)
     return context
 
 
@@ -168,7 +168,7 @@ def window_for_new(request: CallbackRequest, now: datetime) -> Window:
     timed = (R.status.in_((Status.RETRY_WAIT.value, Status.SCHEDULED.value))) | R.preferred_start.is_not(None)
     untimed = db.session.scalar(select(func.count()).where(*ahead, ~timed))
     waiting_for_a_time = db.session.execute(select(*AHEAD_COLUMNS).where(*ahead, timed).order_by(*queue_order()))
-    context = _shared_context(request.unit, now)
+    context = _shared_context(request.unit_id, now)
     return estimate_last([*map(_waiting, waiting_for_a_time), _waiting(request)], context.shifts, now,
                          context.stats, context.calendar, context.busy, first=untimed)
 

@@ -16,14 +16,14 @@ from ..domain.lifecycle import ACTIVE_STATUSES, Status
 from ..domain.reference import new_reference, new_status_token, token_digest
 from ..domain.sla import sla_deadline
 from ..extensions import db
-from ..models import CallbackRequest, Departement, Offer, Topic
+from ..models import CallbackRequest, Offer
 from ..queues import cancel_offer_expiry, enqueue_assignment, enqueue_message
-from . import eta
+from . import eta, reference
 from .audit import record_event
 from .lifecycle import transition
 from .messages import add_message
 from .queue import CALLBACKS, ahead_of
-from .sla import calendar_for, first_escalation_at
+from .sla import first_escalation_at, unit_calendar
 from .unit_of_work import unit_of_work
 
 log = logging.getLogger(__name__)
@@ -82,16 +82,17 @@ def submit_request(intake: Intake, *, actor: Actor, now: datetime, sla_hours: fl
     link is sent again to the contact details on file (at most once every few hours), unless the
     submitter already holds that link (``requester_token``: a double tap in the same browser).
     """
-    topic = db.session.scalar(select(Topic).where(Topic.code == intake.topic, Topic.active.is_(True)))
+    topic = reference.active_topic(intake.topic)
     if topic is None:
         raise UnknownTopic(intake.topic)
-    departement = db.session.get(Departement, intake.commune.departement)
+    departement = reference.departement(intake.commune.departement)
     if departement is None:
         raise LookupError(f"departement {intake.commune.departement} has no regional unit")
     topic_id, unit_id = topic.id, departement.unit_id
-    calendar = calendar_for(departement.unit, departement.code)
+    calendar = unit_calendar(unit_id, departement.code)
 
-    with unit_of_work() as work:
+    # The new request stays loaded once committed: the answer is built from it without reading it back.
+    with unit_of_work(keep_loaded=True) as work:
         existing = active_request_for_phone(intake.phone)
         if existing is None:
             token = new_status_token()

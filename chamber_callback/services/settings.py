@@ -24,6 +24,7 @@ from ..domain.escalation import PRIORITY_RAISED, PRIORITY_TOP, EscalationLevel, 
 from ..domain.intake import one_line
 from ..extensions import begin_write, db
 from ..models import Setting
+from . import reference
 from .audit import record_event
 
 _CACHE_KEY = "chamber_callback.settings"
@@ -311,7 +312,7 @@ def _overrides() -> dict:
 
 
 def _load() -> dict:
-    return {key: value for key, value in db.session.execute(select(Setting.key, Setting.value))}
+    return reference.setting_overrides()
 
 
 def _forget() -> None:

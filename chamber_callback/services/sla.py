@@ -52,6 +52,13 @@ def calendar_for(unit: RegionalUnit | None, departement: str | None) -> Business
                             departement=departement, closed_days=closed_days(unit.id if unit else None))
 
 
+def unit_calendar(unit_id: int, departement: str | None) -> BusinessCalendar | None:
+    """``calendar_for`` by the unit's id: the unit is only read for the business clock."""
+    if settings.get("SLA_CLOCK") != "business":
+        return None
+    return calendar_for(db.session.get(RegionalUnit, unit_id), departement)
+
+
 def request_calendar(request: CallbackRequest) -> BusinessCalendar | None:
     return calendar_for(request.unit, request.departement_code)
 

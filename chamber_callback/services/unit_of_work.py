@@ -34,7 +34,9 @@ class UnitOfWork:
 
 
 @contextmanager
-def unit_of_work() -> Iterator[UnitOfWork]:
+def unit_of_work(*, keep_loaded: bool = False) -> Iterator[UnitOfWork]:
+    """``keep_loaded``: the objects the block loaded or wrote keep their values after the commit
+    (no reading back what was just written); for a block whose caller only reads its own rows next."""
     begin_write()
     work = UnitOfWork()
     try:
@@ -42,7 +44,12 @@ def unit_of_work() -> Iterator[UnitOfWork]:
     except BaseException:
         db.session.rollback()
         raise
-    db.session.commit()
+    session = db.session()
+    expire, session.expire_on_commit = session.expire_on_commit, session.expire_on_commit and not keep_loaded
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expire
     for action in work._after:
         try:
             work.results.append(action())

@@ -7,12 +7,14 @@ outage; it reports False, and the reconciler or the periodic ticks do the work a
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import redis
 from flask import current_app
-from rq import Queue
+from rq import Queue, Worker
 from rq.exceptions import DuplicateJobError, NoSuchJobError
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
@@ -61,10 +63,19 @@ def job_needs_enqueue(job_id: str, connection: redis.Redis | None = None) -> boo
 
 
 def is_orphan(job: Job) -> bool:
-    """A job marked ``queued`` that is in no queue: a worker listening on several queues pops it
-    (BLPOP) before marking it started, and one killed in between leaves it so, with no TTL, where
-    nothing would ever run it. A job popped a moment ago is not one yet (ORPHAN_AFTER)."""
-    if job.get_status(refresh=False) != JobStatus.QUEUED:
+    """A job that nothing will ever run or finish:
+
+    - marked ``queued`` but in no queue: a worker listening on several queues pops it (BLPOP) before
+      marking it started, and one killed in between leaves it so, with no TTL. A job popped a moment
+      ago is not one yet (ORPHAN_AFTER);
+    - marked ``started`` by a worker that is gone: killed on this host (its process no longer
+      exists), or anywhere once its heartbeat has expired (``RQ_WORKER_TTL`` + 60 s). RQ itself
+      would only fail it once its timeout has passed, minutes later.
+    """
+    status = job.get_status(refresh=False)
+    if status == JobStatus.STARTED:
+        return not _worker_alive(job)
+    if status != JobStatus.QUEUED:
         return False
     queue = get_queue(job.origin, job.connection)
     if job.connection.lpos(queue.key, job.id) is not None or \
@@ -74,6 +85,23 @@ def is_orphan(job: Job) -> bool:
     if enqueued is None:
         return True
     return datetime.now(UTC) - enqueued.replace(tzinfo=enqueued.tzinfo or UTC) > ORPHAN_AFTER
+
+
+def _worker_alive(job: Job) -> bool:
+    if not job.worker_name:
+        return True  # marked started by something else than a worker: not ours to judge
+    key = Worker.redis_worker_namespace_prefix + job.worker_name
+    hostname, pid = job.connection.hmget(key, "hostname", "pid")
+    if hostname is None:
+        return False  # its heartbeat expired, or it said goodbye without finishing the job
+    if hostname.decode() == socket.gethostname() and pid:
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True  # someone else's process
+    return True
 
 
 def enqueue_once(queue: Queue, func: Callable | str, *args, job_id: str, **kwargs) -> Job:

@@ -1,9 +1,15 @@
 """Agents pulling at the same time: every request held once, no agent over capacity."""
+import os
+import socket
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
 from datetime import timedelta
 
+import pytest
+from rq import Worker
 from rq.executions import Execution
 from rq.job import JobStatus
 from rq.registry import StartedJobRegistry
@@ -97,6 +103,40 @@ def test_request_still_assigned_when_the_worker_dies_mid_job(app, redis_conn, ru
     StartedJobRegistry(queue=queue).cleanup(timestamp=time.time() + 60)
     assert job.get_status(refresh=True) == JobStatus.FAILED
     assert reconcile(T0) == 1
+    run_jobs()
+    db.session.expire_all()
+    [offer] = db.session.scalars(select(Offer).where(Offer.status == "pending")).all()
+    assert (offer.request_id, offer.agent_id) == (request.id, agent.id)
+
+
+@pytest.mark.parametrize("death", ["killed on this host", "heartbeat expired"])
+def test_a_job_started_by_a_dead_worker_is_enqueued_again_at_once(app, redis_conn, run_jobs, death):
+    """A worker SIGKILLed in the middle of a job leaves it ``started``: the reconciler sees that its
+    worker is gone (no such process on this host, or no heartbeat left) without waiting minutes
+    for RQ to fail it; a job whose worker is alive is left to it."""
+    agent = make_staff()
+    request = make_request()
+    queue = get_queue(ASSIGNMENT_QUEUE, redis_conn)
+    job_id = assignment_job_id(request.id)
+    job = queue.fetch_job(job_id)
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    workers = {"live-worker": os.getpid(), "dead-worker": ended.pid}
+    for name, pid in workers.items():
+        redis_conn.hset(Worker.redis_worker_namespace_prefix + name,
+                        mapping={"hostname": socket.gethostname(), "pid": pid})
+    if death == "heartbeat expired":
+        redis_conn.delete(Worker.redis_worker_namespace_prefix + "dead-worker")
+    queue.remove(job)
+    job.worker_name = "live-worker"
+    job.set_status(JobStatus.STARTED)
+    job.save()
+    assert reconcile(T0) == 0  # running, in a live worker
+    job.worker_name = "dead-worker"
+    job.save()
+    assert reconcile(T0) == 1
+    assert queue.job_ids == [job_id]
+    assert reconcile(T0) == 0  # queued again: not twice
     run_jobs()
     db.session.expire_all()
     [offer] = db.session.scalars(select(Offer).where(Offer.status == "pending")).all()

@@ -160,14 +160,22 @@ def claim_queued(request_id: int, agent_id: int, target: Status, now: datetime) 
     ).rowcount == 1
 
 
-def make_offer(request_id: int, agent: StaffUser, now: datetime, settings: Settings, work: UnitOfWork
-               ) -> Offer | None:
+def has_room(agent: StaffUser | None) -> bool:
+    """Whether the agent (locked by the caller) may be offered a request now: available, with free
+    capacity, and no proposal pending (the console shows one at a time)."""
+    if agent is None or agent.availability != Availability.AVAILABLE.value or held_count(agent.id) >= agent.capacity:
+        return False
+    return not db.session.scalar(select(Offer.id).where(Offer.agent_id == agent.id, Offer.status == "pending")
+                                 .limit(1))
+
+
+def make_offer(request_id: int, agent: StaffUser, now: datetime, settings: Settings, work: UnitOfWork, *,
+               room_checked: bool = False) -> Offer | None:
     """Offer a queued request to an available agent with free capacity (the caller holds the agent's
-    lock); its expiry is scheduled once ``work`` commits."""
-    if agent.availability != Availability.AVAILABLE.value or held_count(agent.id) >= agent.capacity:
+    lock); its expiry is scheduled once ``work`` commits. None when the agent has no room, or the
+    request is no longer queued (claimed meanwhile)."""
+    if not room_checked and not has_room(agent):
         return None
-    if db.session.scalar(select(Offer.id).where(Offer.agent_id == agent.id, Offer.status == "pending").limit(1)):
-        return None  # one proposal at a time: the console shows one
     if not claim_queued(request_id, agent.id, Status.OFFERED, now):
         return None
     offer = Offer(request_id=request_id, agent_id=agent.id, status="pending", created_at=now,
@@ -198,8 +206,12 @@ def assign_request(request_id: int, now: datetime) -> int | None:
             return None
         view = request_view(request, now)
         for candidate in rank_agents(view, _available_agents(request), _affinity(request)):
-            offer = make_offer(request.id, lock_agent(candidate.id), now, settings, work)
-            if offer is not None:
+            agent = lock_agent(candidate.id)
+            if has_room(agent):
+                # The claim decides: offered, or another agent's transaction took the request first;
+                # either way no other candidate is tried (nor locked, which could deadlock with
+                # that agent's own transaction).
+                offer = make_offer(request.id, agent, now, settings, work, room_checked=True)
                 break
         if offer is None:
             request.assignment_checked_at = now

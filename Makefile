@@ -79,6 +79,7 @@ bench: $(TEST_STAMP)
 	$(BIN)/python bench/dashboard.py
 	$(BIN)/python bench/eta.py
 	$(BIN)/python bench/intake.py
+	$(BIN)/python bench/assignment.py
 
 ## Fault injection (Redis, a worker, PostgreSQL killed under load; races): see bench/README.md.
 faults: $(TEST_STAMP)

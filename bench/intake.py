@@ -37,10 +37,11 @@ PAYLOAD = {
     "sector": "batiment", "postal_code": "13008", "topic": "pge",
     "description": "Ma banque hésite pour le prêt garanti.", "urgent": False, "consent": True,
 }
-# Each wrk thread numbers its own mobile range (06 1x, 06 2x, 06 4x…): every submission is new.
+# Each wrk thread numbers its own mobile range (06 1x, 06 2x, 06 4x…; 07 3x and 07 4x for the
+# warm-up): every submission is new, none is answered as a duplicate.
 WRK_SCRIPT = """
 local body_prefix = %(prefix)s
-local ranges = {"61", "62", "64", "65", "66", "67", "68", "69"}
+local ranges = %(ranges)s
 local threads, counter = {}, 0
 function setup(thread)
   thread:set("range", ranges[#threads + 1])
@@ -135,18 +136,24 @@ def serve(app_spec: str, url: str, redis_url: str, port: int, extra_env: dict) -
 
 
 def load(label: str, port: int, args, url: str, table: str) -> Run:
-    prefix = json.dumps(PAYLOAD, ensure_ascii=False)[:-1] + ", "
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(WRK_SCRIPT % {"prefix": json.dumps(prefix, ensure_ascii=False)})
+    prefix = json.dumps(json.dumps(PAYLOAD, ensure_ascii=False)[:-1] + ", ", ensure_ascii=False)
+
+    def script(ranges: list[str]) -> str:
+        with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as file:
+            file.write(WRK_SCRIPT % {"prefix": prefix, "ranges": "{" + ", ".join(f'"{r}"' for r in ranges) + "}"})
+        return file.name
+
     # A short warm-up (imports, connection pools, caches), then the measured run.
     target = f"http://127.0.0.1:{port}/api/v1/callback-requests"
-    subprocess.run(["wrk", "-t", "2", "-c", "4", "-d", "3s", "-s", script.name, target], capture_output=True,
-                   check=True)
+    warm_up = script(["73", "74"])
+    subprocess.run(["wrk", "-t", "2", "-c", "4", "-d", "3s", "-s", warm_up, target], capture_output=True, check=True)
+    os.unlink(warm_up)
+    measured = script(["61", "62", "64", "65", "66", "67", "68", "69"][:args.threads])
     before = count_rows(url, table)
     result = subprocess.run(["wrk", "-t", str(args.threads), "-c", str(args.connections), "-d", f"{args.duration}s",
-                             "--timeout", "10s", "-s", script.name, target],
+                             "--timeout", "10s", "-s", measured, target],
                             capture_output=True, text=True, check=True)
-    os.unlink(script.name)
+    os.unlink(measured)
     numbers = [int(value) for value in re.search(r"^RESULT (.*)$", result.stdout, re.MULTILINE).group(1).split()]
     requests, duration_us, connect, read, write, status, timeout, p50, p95, p99, worst = numbers
     return Run(label, requests, duration_us / 1e6, connect, read, write, status, timeout, p50 / 1000, p95 / 1000,

@@ -158,7 +158,7 @@ def simulate_call(attempt_id: int) -> str:
     from .models import CallAttempt
     from .services.calls import apply_call_event
     from .telephony import get_telephony
-    from .telephony.console import simulated_events, simulated_result
+    from .telephony.console import simulated_events, simulated_result, simulated_sid
 
     with app_context():
         attempt = db.session.get(CallAttempt, attempt_id)
@@ -166,7 +166,8 @@ def simulate_call(attempt_id: int) -> str:
             return "skipped"
         result = simulated_result(attempt_id, get_telephony().weights)
         for leg, status, duration, answered_by in simulated_events(result):
-            sid = attempt.call_sid if leg == "agent" else f"SIMA{attempt_id:031d}"
+            # The job may run before the bridge's commit stored the call id: it is known anyway.
+            sid = (attempt.call_sid or simulated_sid(attempt_id)) if leg == "agent" else f"SIMA{attempt_id:031d}"
             apply_call_event(attempt_id, leg, sid, status, utcnow(), duration_s=duration, answered_by=answered_by)
         return result
 

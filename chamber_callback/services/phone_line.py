@@ -23,7 +23,7 @@ from ..domain.intake import UNKNOWN_SECTOR, AmbiguousPostalCode, Intake, IntakeE
 from ..domain.lifecycle import Status
 from ..domain.messages import moment_words, window_words
 from ..domain.phone_line import CallState, Chosen, Context, Reply, Say, Step
-from ..extensions import db, insert_or_ignore
+from ..extensions import begin_write, db, insert_or_ignore
 from ..models import CallbackRequest, InboundCall, RegionalUnit, StaffUser, Topic
 from ..telephony import get_telephony
 from . import assignment, eta, settings
@@ -87,7 +87,11 @@ def _unit_of(postal_code: str) -> RegionalUnit | None:
 
 # --- the call's row --------------------------------------------------------------------------------
 
-def _locked(call_sid: str) -> InboundCall | None:
+def _locked(call_sid: str, *, began: bool = False) -> InboundCall | None:
+    """The call's row, in a write transaction (on SQLite the write lock is taken first: a read
+    then a write in one transaction would be refused at once while another call writes)."""
+    if not began:
+        begin_write()
     return db.session.scalar(select(InboundCall).where(InboundCall.call_sid == call_sid).with_for_update()
                              .execution_options(populate_existing=True))
 
@@ -119,9 +123,10 @@ class UnknownCall(Exception):
 
 def start(call_sid: str, caller_raw: str | None, now: datetime) -> tuple[int, Reply]:
     """The call comes in: the welcome and the first question (the same reply if Twilio asks twice)."""
+    begin_write()
     db.session.execute(insert_or_ignore(InboundCall, "call_sid").values(
         call_sid=call_sid, caller=menu.caller_number(caller_raw), step="welcome", started_at=now, updated_at=now))
-    call = _locked(call_sid)
+    call = _locked(call_sid, began=True)
     if call.choices:
         db.session.commit()
         return call.choices["n"], _reply_of(call.choices["reply"])

@@ -48,6 +48,11 @@ def simulated_events(result: str) -> list[tuple[str, str, int | None, str | None
     return agent + artisan + [("artisan", final, 0, None), ("agent", "completed", 30, None)]
 
 
+def simulated_sid(attempt_id: int) -> str:
+    """The agent leg's call id of a simulated call: known before the attempt has stored it."""
+    return f"SIM{attempt_id:032d}"
+
+
 class ConsoleTelephony:
     def __init__(self, sms_log: str | Path, simulate: str | None = None):
         self.sms_log = Path(sms_log)
@@ -60,7 +65,7 @@ class ConsoleTelephony:
         from ..queues import schedule_simulation
 
         schedule_simulation(attempt_id, utcnow() + timedelta(seconds=2))
-        return f"SIM{attempt_id:032d}"
+        return simulated_sid(attempt_id)
 
     def cancel(self, call_sid: str) -> None:
         return None

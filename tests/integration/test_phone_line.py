@@ -312,6 +312,23 @@ def test_two_direct_connections_at_once_give_the_request_to_one_agent(twilio_app
     assert db.session.get(CallbackRequest, request.id).assigned_agent_id == agents[won[0]].id
 
 
+def test_callers_going_through_the_menu_at_once_all_get_their_request(twilio_app, freeze_clock):
+    """Each step reads the call's row, then writes it: on SQLite the write lock is taken first, so
+    callers keying at the same moment wait for each other instead of hearing the failure message."""
+    from tests.integration.helpers import run_at_once
+
+    freeze_clock(NOW)
+    callers = [f"+336123456{index:02d}" for index in range(6)]
+
+    def call(index):
+        done = Call(twilio_app, caller=callers[index], sid=f"CA{index:032d}").dial()
+        done.press("1").press("3").press("1").press("35000")
+        assert "Votre demande est enregistrée" in done.spoken, done.spoken
+
+    run_at_once(twilio_app, lambda index: call(index), len(callers))
+    assert sorted(request.phone for request in _requests()) == callers
+
+
 # --- faults: the caller always hears a reply, and nothing is made twice --------------------------
 
 def _post_step(call, digits):

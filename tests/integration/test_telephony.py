@@ -185,6 +185,17 @@ def test_console_simulator_plays_the_whole_flow(_migrated):
             assert (attempt.agent_status, attempt.artisan_status, attempt.outcome) == ("completed", "busy", "no_answer")
             assert request_by_id(request.id).status == "retry_wait"
             assert simulate_call(attempt.id) == "skipped"  # already over: nothing replayed
+
+            # The simulated call's job may run before the bridge's commit has stored its call id.
+            request.status, request.assigned_agent_id = "in_call", agent.id
+            early = CallAttempt(request_id=request.id, agent_id=agent.id, started_at=T0)
+            db.session.add(early)
+            db.session.commit()
+            assert early.call_sid is None
+            assert simulate_call(early.id) == "busy"
+            db.session.expire_all()
+            early = db.session.get(CallAttempt, early.id)
+            assert (early.agent_status, early.artisan_status, early.outcome) == ("completed", "busy", "no_answer")
         finally:
             for table in ("call_events", "artisan_messages", "audit_events", "call_attempts", "offers",
                           "callback_requests", "agent_skills", "staff_users"):

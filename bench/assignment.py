@@ -162,8 +162,9 @@ def build_agents(total: int, now: datetime) -> list[int]:
 def build_requests(count: int, now: datetime) -> list[int]:
     """``count`` queued callback requests, as intake stores them, spread over the units and topics
     (oldest first, one in ten urgent), inserted in bulk; returns their ids."""
-    from sqlalchemy import insert, select, text
+    from sqlalchemy import select
 
+    from bench._schema import insert_requests
     from chamber_callback.domain.lifecycle import Status
     from chamber_callback.extensions import db
     from chamber_callback.models import CallbackRequest, Departement, RegionalUnit, Topic
@@ -183,12 +184,7 @@ def build_requests(count: int, now: datetime) -> list[int]:
                      "description": "Question", "urgent": i % 10 == 0, "channel": "web", "consent_at": submitted,
                      "submitted_at": submitted, "queued_at": submitted, "enqueued_at": now,
                      "sla_deadline": submitted + timedelta(hours=24), "priority": 0, "failed_attempts": 0})
-    for start in range(0, len(rows), CHUNK):
-        db.session.execute(insert(CallbackRequest), rows[start:start + CHUNK])
-    db.session.commit()
-    if db.engine.dialect.name == "postgresql":
-        db.session.execute(text("ANALYZE"))
-        db.session.commit()
+    insert_requests(rows)
     return db.session.scalars(select(CallbackRequest.id).order_by(CallbackRequest.id)).all()
 
 

@@ -30,8 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("INSTANCE_PATH", tempfile.mkdtemp(prefix="cc-bench-"))
 
-from _schema import fresh_schema
-from sqlalchemy import func, insert, select, text, update
+from _schema import fresh_schema, insert_requests
+from sqlalchemy import func, insert, select, update
 
 from chamber_callback import create_app
 from chamber_callback.domain.eta import CallStats
@@ -77,12 +77,7 @@ def build(now: datetime) -> None:
                      "submitted_at": submitted, "queued_at": submitted, "sla_deadline": submitted + timedelta(hours=24),
                      "reference": f"{number:09d}", "token_digest": f"{number:064x}", "phone": f"+3319{number:08d}"})
         number += 1
-    for start in range(0, len(rows), CHUNK):
-        db.session.execute(insert(CallbackRequest), rows[start:start + CHUNK])
-    db.session.commit()
-    if db.engine.dialect.name == "postgresql":
-        db.session.execute(text("ANALYZE"))
-        db.session.commit()
+    insert_requests(rows)
 
 
 def timed(action, runs: int, before=None) -> list[float]:

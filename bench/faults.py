@@ -76,6 +76,7 @@ from twilio.http.response import Response
 from twilio.request_validator import RequestValidator
 
 from bench._processes import free_port
+from bench._schema import empty_postgres
 from chamber_callback import create_app
 from chamber_callback.extensions import db
 from chamber_callback.models import AuditEvent, CallAttempt, CallbackRequest, CallEvent, Offer
@@ -299,11 +300,7 @@ def database_for(stack: Stack, database: str | None) -> str:
     """A fresh SQLite file, or the given PostgreSQL database with its schema dropped."""
     if database is None:
         return f"sqlite:///{stack.dir / 'faults.sqlite3'}"
-    engine = create_engine(database)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
+    empty_postgres(database)
     return database
 
 
@@ -559,6 +556,19 @@ def queue_row(row: Row, answers: list[Answer], check: QueueCheck, seen_twice: se
         row.notes.append(f"never queued again: requests {check.not_queued[:10]}")
 
 
+def migrated_stack(stack: Stack, args, agent_email: str) -> tuple[PrivateRedis, dict, object]:
+    """A private Redis, a fresh migrated database, the processes' environment, this harness's own
+    application on them, and one available agent: (redis, env, app)."""
+    server = PrivateRedis(stack.procs, stack.dir)
+    server.start()
+    url = database_for(stack, args.database)
+    env = stack.env(url, server.url)
+    stack.migrate(env)
+    app = harness_app(url, server.url)
+    make_agent(app, agent_email, "sud-est", "available")
+    return server, env, app
+
+
 # --- 1. Redis killed mid-load, restarted empty ------------------------------------------------
 
 def fault_redis(args) -> Row:
@@ -566,13 +576,7 @@ def fault_redis(args) -> Row:
     duration, kill_at, outage = (10, 3, 3) if args.quick else (20, 7, 5)
     stack = Stack("redis")
     try:
-        server = PrivateRedis(stack.procs, stack.dir)
-        server.start()
-        url = database_for(stack, args.database)
-        env = stack.env(url, server.url)
-        stack.migrate(env)
-        app = harness_app(url, server.url)
-        make_agent(app, "agent.redis@faults.example.fr", "sud-est", "available")
+        server, env, app = migrated_stack(stack, args, "agent.redis@faults.example.fr")
         port = stack.start_web(env)
         stack.start_worker(env)
         stack.start_scheduler(env)
@@ -638,13 +642,7 @@ def fault_worker(args) -> Row:
     count = 120 if args.quick else 300
     stack = Stack("worker")
     try:
-        server = PrivateRedis(stack.procs, stack.dir)
-        server.start()
-        url = database_for(stack, args.database)
-        env = stack.env(url, server.url)
-        stack.migrate(env)
-        app = harness_app(url, server.url)
-        make_agent(app, "agent.worker@faults.example.fr", "sud-est", "available")
+        _server, env, app = migrated_stack(stack, args, "agent.worker@faults.example.fr")
         port = stack.start_web(env)
         stack.start_scheduler(env)
         wait_for_scheduler(app)

@@ -12,14 +12,14 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import or_, select
 
 from ..domain.actors import SYSTEM
 from ..domain.escalation import EscalationLevel, SlaState, due_now, next_escalation, sla_state
 from ..domain.lifecycle import ACTIVE_STATUSES
 from ..domain.messages import CALLED_WORD
 from ..domain.sla import DEFAULT_OPENING_HOURS, BusinessCalendar, sla_used
-from ..extensions import begin_write, db, insert_or_ignore
+from ..extensions import begin_write, db, insert_many, update_many
 from ..models import AuditEvent, CallbackRequest, ClosedDay, Escalation, RegionalUnit
 from . import settings
 from .audit import record_event
@@ -223,8 +223,7 @@ def sla_tick(now: datetime, limit: int = 500) -> dict[str, int]:
             priority = max(priority, level.priority)
             if level.overflow and overflow_at is None:
                 overflow_at = now  # every unit may take it; its deadline does not move
-            events.append({"created_at": now, "request_id": row.id, "actor_type": SYSTEM.type, "actor_id": SYSTEM.id,
-                           "action": f"sla.{level.code}",
+            events.append({"request_id": row.id, "action": f"sla.{level.code}",
                            "data": {"priority": priority, "overflow": overflow_at is not None}})
             if level.notify:
                 new_notifications += notify_level(db.session.get(CallbackRequest, row.id), level, escalation_id,
@@ -232,24 +231,21 @@ def sla_tick(now: datetime, limit: int = 500) -> dict[str, int]:
         step = next_escalation(row.submitted_at, row.sla_deadline, fired[row.id], configured, every, calendar)
         updates.append({"id": row.id, "priority": priority, "overflow_at": overflow_at,
                         "next_escalation_at": step.at if step else None})
-    if events:
-        db.session.execute(insert(AuditEvent), events)
-    db.session.execute(update(CallbackRequest), updates)  # bulk UPDATE by primary key
+    insert_many(AuditEvent, events, {"created_at": now, "actor_type": SYSTEM.type, "actor_id": SYSTEM.id})
+    update_many(CallbackRequest, updates)  # one UPDATE … FROM unnest on PostgreSQL
+    notification_ids = [n.id for n in new_notifications]  # flushed: read before the commit expires them
     db.session.commit()
-    counts["notified"] = len(new_notifications)
-    send_pending_emails([n.id for n in new_notifications])
+    counts["notified"] = len(notification_ids)
+    if notification_ids:
+        send_pending_emails(notification_ids)
     log.info("sla tick: %(due)d due, %(fired)d level(s) fired, %(notified)d notification(s)", counts)
     return counts
 
 
 def _insert_escalations(pairs: list[tuple[int, str]], now: datetime) -> dict[tuple[int, str], int]:
-    """Insert (request, level) rows in one statement; returns those this call created."""
-    if not pairs:
-        return {}
-    # executemany with RETURNING: one cached statement, sent in batches ("insertmanyvalues").
-    statement = (insert_or_ignore(Escalation, "request_id", "level")
-                 .returning(Escalation.request_id, Escalation.level, Escalation.id))
-    rows = [{"request_id": rid, "level": level, "fired_at": now} for rid, level in pairs]
-    return {(rid, level): eid for rid, level, eid in db.session.execute(statement, rows)}
-
-
+    """Insert (request, level) rows in one statement; returns those this call created (a level
+    another worker fired first conflicts on the unique key and returns nothing)."""
+    rows = [{"request_id": rid, "level": level} for rid, level in pairs]
+    created = insert_many(Escalation, rows, {"fired_at": now}, ignore_conflicts_on=("request_id", "level"),
+                          returning=("request_id", "level", "id"))
+    return {(rid, level): eid for rid, level, eid in created}

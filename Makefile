@@ -80,6 +80,7 @@ bench: $(TEST_STAMP)
 	$(BIN)/python bench/eta.py
 	$(BIN)/python bench/intake.py
 	$(BIN)/python bench/assignment.py
+	$(BIN)/python bench/crisis_day.py --quick
 
 ## Fault injection (Redis, a worker, PostgreSQL killed under load; races): see bench/README.md.
 faults: $(TEST_STAMP)

@@ -699,13 +699,9 @@ def prepare_database(database: str | None) -> str:
     if database is None:
         return f"sqlite:///{WORK / 'crisis.sqlite3'}"
     if database.startswith("postgresql"):
-        from sqlalchemy import create_engine, text
+        from _schema import empty_postgres
 
-        engine = create_engine(database)
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
+        empty_postgres(database)
     return database
 
 

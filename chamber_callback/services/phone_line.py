@@ -290,6 +290,7 @@ def _submit(call: InboundCall, state: CallState, ctx: Context, now: datetime, co
         log.exception("phone line: the request could not be routed")
         return menu.failed(ctx)
     request = submission.request
+    begin_write()  # the request is committed; the rest of the step writes the call's row: lock first
     call.request_id = request.id
     if not submission.created:  # another channel made one for this number meanwhile
         return menu.existing(request.reference if state.source == "caller" else None, _window_words(request, now),

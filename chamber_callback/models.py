@@ -179,12 +179,14 @@ class CallbackRequest(db.Model):
         Index("ix_callback_requests_status_next_attempt", "status", "next_attempt_at"),
         # The SLA tick reads only what is due: its cost follows the due items, not the table.
         Index("ix_callback_requests_next_escalation", "next_escalation_at"),
-        Index("ix_callback_requests_closed", "closed_at"),
-        # The dashboard and reports count time windows through these (services/stats.py); they carry
-        # the columns counted, for index-only scans.
-        Index("ix_callback_requests_submitted_at", "submitted_at"),
-        Index("ix_callback_requests_sla_deadline", "sla_deadline", "sla_met", "closed_at", "unit_id"),
-        Index("ix_callback_requests_sla_met_at", "sla_met_at", "sla_met", "unit_id"),
+        # The dashboard and reports count time windows through these (services/stats); they carry
+        # the columns counted and campaign_id (callback requests only), for index-only scans. Not the
+        # one on first_attempt_at, which holds id: it would then cover the join of calls with their
+        # requests, and PostgreSQL would read all of it (migration 0021).
+        Index("ix_callback_requests_closed", "closed_at", "status", "unit_id", "campaign_id"),
+        Index("ix_callback_requests_submitted_at", "submitted_at", "channel", "unit_id", "campaign_id"),
+        Index("ix_callback_requests_sla_deadline", "sla_deadline", "sla_met", "closed_at", "unit_id", "campaign_id"),
+        Index("ix_callback_requests_sla_met_at", "sla_met_at", "sla_met", "unit_id", "campaign_id"),
         Index("ix_callback_requests_first_attempt_at", "first_attempt_at", "id", "time_to_first_attempt_s", "sla_met",
               "unit_id"),
         # Active requests by deadline: the breached and at-risk lists.

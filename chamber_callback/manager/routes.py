@@ -155,8 +155,12 @@ def _compute_figures(filters: Filters, now: datetime) -> dict:
     scope = filters.scope
     days, by_day = stats.within_sla_by_day(scope, filters.first, filters.last, now, tz())
     last_7_days = filters.last == filters.today and (filters.last - filters.first).days == 6
-    headline = stats.headline(scope, now, tz(), week_by_day=by_day if last_7_days else None)
-    activity = stats.hourly_activity(scope, now - timedelta(hours=HOURLY_CHART_HOURS), now, tz())
+    # The calls today and the requests per channel are counted in the chart's passes.
+    activity = stats.hourly_activity(scope, now - timedelta(hours=HOURLY_CHART_HOURS), now, tz(),
+                                     calls_since=stats.local_midnight(now, tz()),
+                                     channels_between=(filters.start, filters.end))
+    headline = stats.headline(scope, now, tz(), week_by_day=by_day if last_7_days else None,
+                              calls_today=activity.calls_since)
     histogram = stats.ttfa_histogram(scope, filters.start, filters.end)
     unit_names = {u.id: u.name for u in filters.units}
     sla_series = {short_unit_name(unit_names.get(unit_id, str(unit_id))): [by_day[unit_id][d].rate * 100
@@ -182,7 +186,7 @@ def _compute_figures(filters: Filters, now: datetime) -> dict:
         "charts": charts, "activity": activity, "histogram": histogram, "sla_days": days,
         "sla_by_day": {unit: dict(days_) for unit, days_ in by_day.items()}, "unit_names": unit_names,
         "agents_within": stats.within_sla_by_agent(stats.Scope(), stats.local_midnight(now, tz(), days_back=6), now),
-        "channels": stats.requests_by_channel(scope, filters.start, filters.end),
+        "channels": activity.channels,
         "phone_line": phone_line.figures(filters.start, filters.end, now),
     }
 

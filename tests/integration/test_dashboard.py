@@ -8,15 +8,16 @@ import contextlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from chamber_callback.domain.actors import Actor
 from chamber_callback.extensions import db
-from chamber_callback.models import AuditEvent, Escalation, Offer, RegionalUnit
+from chamber_callback.models import AuditEvent, CallAttempt, CallbackRequest, Escalation, Offer, RegionalUnit
 from chamber_callback.services import assignment, stats, supervision
 from chamber_callback.services.intake import cancel_request
 from chamber_callback.services.retention import purge_personal_data
 from chamber_callback.services.sla import sla_tick
+from tests.integration.campaign_helpers import make_campaign, make_contact
 from tests.integration.helpers import make_request, make_staff, reload, run_at_once, token_for
 from tests.integration.test_staff_access import login
 
@@ -136,6 +137,52 @@ def test_queue_depth_lists_and_charts(day):
     board = stats.agents_board(stats.Scope(unit_id=idf()), NOW, TZ)
     caller = next(row for row in board if row.agent.id == day["agent"].id)
     assert caller.calls_today == 3 and (caller.within_7_days.part, caller.within_7_days.whole) == (2, 3)
+
+
+@pytest.mark.parametrize("scope", [stats.Scope(), stats.Scope(unit_id=1), stats.Scope(urgent_only=True)])
+def test_figures_counted_in_the_charts_passes_equal_their_own_queries(day, scope):
+    """The calls today and the requests per channel, counted in the hourly chart's passes, give
+    exactly what their own queries give, whatever the periods (overlapping or not); a campaign's
+    call counts nowhere; the calibration tile's single query gives the per-unit counts summed
+    and the nearest-rank median of the widths."""
+    scope = stats.Scope(unit_id=idf()) if scope.unit_id else scope
+    contact = make_contact(make_campaign(), now=NOW - 3 * H)  # a campaign's call: in no figure
+    db.session.add(CallAttempt(request_id=contact.id, agent_id=day["agent"].id, started_at=NOW - 2 * H,
+                               ended_at=NOW - 2 * H + M, outcome="reached_resolved"))
+    db.session.commit()
+    midnight = stats.local_midnight(NOW, TZ)
+    for since, channels_between in ((midnight, (NOW - 7 * 24 * H, NOW + 10 * H)),
+                                    (NOW - 90 * M, (NOW - 30 * H, NOW - 2 * H)),
+                                    (NOW - 80 * H, (NOW - 400 * H, NOW - 100 * H)),  # before the chart
+                                    (midnight + 30 * M, (NOW - 26 * H, NOW - 26 * H + M))):
+        alone = stats.hourly_activity(scope, NOW - 72 * H, NOW, TZ)
+        together = stats.hourly_activity(scope, NOW - 72 * H, NOW, TZ, calls_since=since,
+                                         channels_between=channels_between)
+        assert (together.keys, together.values) == (alone.keys, alone.values)
+        joined = db.session.scalar(select(func.count()).select_from(CallAttempt).join(
+            CallbackRequest, CallbackRequest.id == CallAttempt.request_id).where(
+            CallAttempt.started_at >= since, CallAttempt.started_at < NOW, *scope.conditions()))
+        assert together.calls_since == stats.calls_between(scope, since, NOW) == joined
+        assert together.channels == stats.requests_by_channel(scope, *channels_between)
+    assert stats.hourly_activity(scope, NOW - 72 * H, NOW, TZ, calls_since=midnight).calls_since == \
+        stats.headline(scope, NOW, TZ).calls_today == (3 if not scope.urgent_only else 0)
+    called = db.session.scalars(select(CallbackRequest).where(CallbackRequest.first_attempt_at.is_not(None))
+                                .order_by(CallbackRequest.id)).all()
+    assert len(called) >= 3
+    for n, request in enumerate(called):  # windows announced: some kept, some not, some widths equal
+        request.announced_from = request.first_attempt_at - (n % 3 - 1) * 20 * M
+        request.announced_to = request.announced_from + (30 + 15 * (n % 2)) * M
+        request.announced_width_s = int((request.announced_to - request.announced_from).total_seconds())
+    db.session.commit()
+    calibration = stats.calibration(scope, NOW)
+    by_unit = stats.calibration_by_unit(scope, NOW)
+    assert calibration.last_week == stats.definitions.total(row.last_week for row in by_unit.values())
+    assert calibration.last_day == stats.definitions.total(row.last_day for row in by_unit.values())
+    in_scope = {r.id for r in db.session.scalars(select(CallbackRequest).where(*scope.conditions()))}
+    widths = sorted(r.announced_width_s for r in called
+                    if r.id in in_scope and NOW - 7 * 24 * H <= r.first_attempt_at < NOW)
+    assert calibration.last_week.whole == len(widths)
+    assert calibration.median_width_s == (widths[(len(widths) + 1) // 2 - 1] if widths else None)
 
 
 def test_reports_per_unit_and_per_agent(day):

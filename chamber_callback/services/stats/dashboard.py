@@ -5,14 +5,14 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, not_, select
 from sqlalchemy.orm import joinedload
 
 from ...domain.lifecycle import Status
 from ...domain.roles import TAKES_CALLS
 from ...extensions import db, zone_named
 from ...models import CallbackRequest, RegionalUnit, StaffUser, Topic
-from ..queue import queue_order
+from ..queue import CALLBACKS, queue_order
 from .definitions import (
     ACTIVE,
     CLOSED_COUNTED,
@@ -72,16 +72,21 @@ def calibration_by_unit(scope: Scope, now: datetime) -> dict[int, Calibration]:
 
 
 def calibration(scope: Scope, now: datetime) -> Calibration:
-    """The same for the whole scope (the median width over every window of the week)."""
-    week = now - timedelta(days=7)
-    total = Calibration()
-    for row in calibration_by_unit(scope, now).values():
-        total.last_week = Share(total.last_week.part + row.last_week.part, total.last_week.whole + row.last_week.whole)
-        total.last_day = Share(total.last_day.part + row.last_day.part, total.last_day.whole + row.last_day.whole)
+    """The same for the whole scope (the median width over every window of the week), in one
+    pass: the counts of ``calibration_by_unit`` summed, and the median of the rows ranked."""
+    week, day = now - timedelta(days=7), now - timedelta(days=1)
+    inside = and_(R.first_attempt_at >= R.announced_from, R.first_attempt_at <= R.announced_to)
     where = [R.first_attempt_at >= week, R.first_attempt_at < now, R.announced_from.is_not(None), *scope.conditions()]
-    row = db.session.execute(percentile_query(ranked(R.announced_width_s, where, []), 0)).one_or_none()
-    total.median_width_s = row[1] if row and row[0] else None
-    return total
+    rows = select(R.announced_width_s.label("v"), case((inside, 1), else_=0).label("inside"),
+                  case((R.first_attempt_at >= day, 1), else_=0).label("day"),
+                  func.row_number().over(order_by=R.announced_width_s).label("rn"),
+                  func.count().over().label("n")).where(*where).subquery()
+    counted, median, kept, counted_day, kept_day = db.session.execute(select(
+        func.count(), func.max(case((rows.c.rn == (rows.c.n + 1) // 2, rows.c.v))),
+        func.count().filter(rows.c.inside == 1), func.count().filter(rows.c.day == 1),
+        func.count().filter(rows.c.inside == 1, rows.c.day == 1))).one()
+    return Calibration(last_day=Share(kept_day, counted_day), last_week=Share(kept, counted),
+                       median_width_s=median if counted else None)
 
 
 def abandonment(scope: Scope, start: datetime, end: datetime) -> tuple[Share, dict[str, int]]:
@@ -94,10 +99,19 @@ def abandonment(scope: Scope, start: datetime, end: datetime) -> tuple[Share, di
     return Share(gave_up, sum(counts.values())), counts
 
 
+def calls_of(scope: Scope, *columns):
+    """``SELECT columns FROM call_attempts`` for the calls of the requests in ``scope``.
+
+    Without a unit, topic or urgency filter the only condition is on callback requests, and a
+    campaign's contacts are few: their calls are left out by the contacts' ids instead of looking
+    up every call's request (a week of calls, one index lookup each)."""
+    if scope == Scope():
+        return select(*columns).select_from(A).where(A.request_id.not_in(select(R.id).where(not_(CALLBACKS))))
+    return select(*columns).select_from(A).join(R, R.id == A.request_id).where(*scope.conditions())
+
+
 def calls_between(scope: Scope, start: datetime, end: datetime) -> int:
-    query = select(func.count()).select_from(A).join(R, R.id == A.request_id).where(
-        A.started_at >= start, A.started_at < end, *scope.conditions())
-    return db.session.scalar(query)
+    return db.session.scalar(calls_of(scope, func.count()).where(A.started_at >= start, A.started_at < end))
 
 
 PARTNER_PREFIX = "web:"  # requests made through a partner site's button: web:<partner>
@@ -107,6 +121,10 @@ def requests_by_channel(scope: Scope, start: datetime, end: datetime) -> tuple[d
     """Requests received in [start, end) per channel (web, api, phone, partners), and per partner."""
     rows = db.session.execute(select(R.channel, func.count()).where(
         R.submitted_at >= start, R.submitted_at < end, *scope.conditions()).group_by(R.channel)).all()
+    return _by_channel(rows)
+
+
+def _by_channel(rows) -> tuple[dict[str, int], dict[str, int]]:
     channels = dict.fromkeys(("web", "api", "phone", "partners"), 0)
     partners: dict[str, int] = {}
     for channel, count in rows:
@@ -223,11 +241,12 @@ def active_breakdown(scope: Scope, now: datetime) -> ActiveBreakdown:
 
 
 def headline(scope: Scope, now: datetime, tz: str,
-             week_by_day: dict[int, dict[str, Share]] | None = None) -> Headline:
+             week_by_day: dict[int, dict[str, Share]] | None = None, calls_today: int | None = None) -> Headline:
     """The dashboard's tiles and its per-unit and per-topic tables.
 
     ``week_by_day``: ``within_sla_by_day`` over the last 7 local days, when the caller has it
-    (the dashboard's chart by default), so it is not counted twice.
+    (the dashboard's chart by default), so it is not counted twice; ``calls_today``: the calls
+    since local midnight, when the caller counted them (``hourly_activity(calls_since=…)``).
     """
     today = local_midnight(now, tz)
     week = local_midnight(now, tz, days_back=6)
@@ -246,7 +265,7 @@ def headline(scope: Scope, now: datetime, tz: str,
     return Headline(
         now=now, by_status=dict(by_status), oldest_waiting_since=active.oldest_never_called,
         at_risk=sum(row.at_risk for row in active.by_unit), breached=sum(row.breached for row in active.by_unit),
-        calls_today=calls_between(scope, today, now),
+        calls_today=calls_between(scope, today, now) if calls_today is None else calls_today,
         within_today=total(within_today.values()), within_7_days=total(within_week.values()),
         ttfa_7_days=time_to_first_attempt(scope, week, now), abandonment_7_days=gave_up, closed_7_days=closed,
         calibration=calibration(scope, now),
@@ -326,12 +345,24 @@ def attention_lists(scope: Scope, now: datetime,
 class Series:
     keys: list[str]
     values: dict[str, list[int]]
+    calls_since: int | None = None  # hourly_activity(calls_since=…)
+    channels: tuple[dict[str, int], dict[str, int]] | None = None  # hourly_activity(channels_between=…)
 
 
+def _overlap(first: tuple[datetime, datetime], second: tuple[datetime, datetime]) -> bool:
+    return first[0] <= second[1] and second[0] <= first[1]
 
 
-def hourly_activity(scope: Scope, start: datetime, now: datetime, tz: str) -> Series:
-    """Requests received and calls made per local hour."""
+def hourly_activity(scope: Scope, start: datetime, now: datetime, tz: str, calls_since: datetime | None = None,
+                    channels_between: tuple[datetime, datetime] | None = None) -> Series:
+    """Requests received and calls made per local hour.
+
+    ``calls_since``: also count the calls made since then (the calls today of the headline), in
+    the same pass over the calls; ``channels_between``: also count the requests received in that
+    period per channel (``requests_by_channel``), in the same pass over the requests when the two
+    periods overlap. Each extra figure is counted with its own condition, not derived from the
+    hours: exactly what the separate query gives.
+    """
     zone = zone_named(tz)
 
     def per_local_hour(rows) -> dict[str, int]:
@@ -342,14 +373,44 @@ def hourly_activity(scope: Scope, start: datetime, now: datetime, tz: str) -> Se
         return counts
 
     received_hour = utc_hour(R.submitted_at)
-    received = per_local_hour(db.session.execute(select(received_hour, func.count()).where(
-        R.submitted_at >= start, R.submitted_at < now, *scope.conditions()).group_by(received_hour)))
+    channels = None
+    if channels_between is not None and _overlap((start, now), channels_between):
+        lower, upper = min(start, channels_between[0]), max(now, channels_between[1])
+        charted = case((and_(R.submitted_at >= start, R.submitted_at < now), 1), else_=0)
+        listed = case((and_(R.submitted_at >= channels_between[0], R.submitted_at < channels_between[1]), 1),
+                      else_=0)
+        rows = db.session.execute(select(received_hour, R.channel, charted, listed, func.count()).where(
+            R.submitted_at >= lower, R.submitted_at < upper, *scope.conditions())
+            .group_by(received_hour, R.channel, charted, listed)).all()
+        received = per_local_hour((hour, count) for hour, _channel, in_chart, _listed, count in rows if in_chart)
+        by_channel: dict[str, int] = defaultdict(int)
+        for _hour, channel, _in_chart, in_list, count in rows:
+            if in_list:
+                by_channel[channel] += count
+        channels = _by_channel(sorted(by_channel.items()))
+    else:
+        received = per_local_hour(db.session.execute(select(received_hour, func.count()).where(
+            R.submitted_at >= start, R.submitted_at < now, *scope.conditions()).group_by(received_hour)))
+        if channels_between is not None:
+            channels = requests_by_channel(scope, *channels_between)
     calls_hour = utc_hour(A.started_at)
-    calls_query = select(calls_hour, func.count()).select_from(A).join(R, R.id == A.request_id).where(
-        A.started_at >= start, A.started_at < now, *scope.conditions())
-    calls = per_local_hour(db.session.execute(calls_query.group_by(calls_hour)))
+    calls_since_count = None
+    if calls_since is not None and start <= calls_since:
+        recent = case((A.started_at >= calls_since, 1), else_=0)
+        rows = db.session.execute(calls_of(scope, calls_hour, recent, func.count())
+                                  .where(A.started_at >= start, A.started_at < now)
+                                  .group_by(calls_hour, recent)).all()
+        calls = per_local_hour((hour, count) for hour, _recent, count in rows)
+        calls_since_count = sum(count for _hour, since, count in rows if since)
+    else:
+        calls = per_local_hour(db.session.execute(calls_of(scope, calls_hour, func.count())
+                                                  .where(A.started_at >= start, A.started_at < now)
+                                                  .group_by(calls_hour)))
+        if calls_since is not None:
+            calls_since_count = calls_between(scope, calls_since, now)
     keys = hour_keys(start.replace(minute=0, second=0, microsecond=0), now, tz)
-    return Series(keys, {"received": [received.get(k, 0) for k in keys], "calls": [calls.get(k, 0) for k in keys]})
+    return Series(keys, {"received": [received.get(k, 0) for k in keys], "calls": [calls.get(k, 0) for k in keys]},
+                  calls_since=calls_since_count, channels=channels)
 
 
 def ttfa_histogram(scope: Scope, start: datetime, end: datetime) -> list[tuple[float | None, int]]:

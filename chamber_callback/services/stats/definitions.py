@@ -64,7 +64,7 @@ class Scope:
     def conditions(self) -> list:
         """The conditions on requests; callback requests only, always (a campaign's contacts have
         their own progress, ``services.campaigns``)."""
-        conditions = [CALLBACKS]
+        conditions = [callbacks()]
         if self.unit_id is not None:
             conditions.append(R.unit_id == self.unit_id)
         if self.topic_id is not None:
@@ -74,6 +74,17 @@ class Scope:
         return conditions
 
 
+
+
+def callbacks():
+    """``CALLBACKS`` (``campaign_id IS NULL``), written on SQLite so that its planner does not read
+    it through the campaigns' index (``campaign_id`` first): with no statistics it takes ``IS NULL``
+    for a selective equality and walks every callback request there, a second per figure at a
+    million requests, instead of the time window's index. ``campaign_id + 0`` is null exactly when
+    ``campaign_id`` is, and no index applies to it."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        return (R.campaign_id + 0).is_(None)
+    return CALLBACKS
 
 
 # --- building blocks ------------------------------------------------------------------------------

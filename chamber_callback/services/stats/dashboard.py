@@ -30,7 +30,7 @@ from .definitions import (
     judged,
     total,
 )
-from .sql import GRAINS, day_bounds, hour_keys, local_midnight, percentile_query, ranked, utc_hour
+from .sql import GRAINS, day_bounds, hour_keys, local_midnight, median, percentile_query, ranked, utc_hour
 
 
 def time_to_first_attempt(scope: Scope, start: datetime, end: datetime) -> Percentiles:
@@ -53,40 +53,42 @@ class Calibration:
                 "median_window_s": self.median_width_s}
 
 
+def _announced(scope: Scope, now: datetime):
+    """The first calls of the last 7 days that had a window announced (conditions), started inside
+    it, and of the last 24 hours."""
+    where = [R.first_attempt_at >= now - timedelta(days=7), R.first_attempt_at < now, R.announced_from.is_not(None),
+             *scope.conditions()]
+    inside = and_(R.first_attempt_at >= R.announced_from, R.first_attempt_at <= R.announced_to)
+    return where, inside, R.first_attempt_at >= now - timedelta(days=1)
+
+
 def calibration_by_unit(scope: Scope, now: datetime) -> dict[int, Calibration]:
     """Per unit: the first calls of the last 24 hours and 7 days that had a window announced, and
     how many started inside it; the window's median width over the week."""
-    week, day = now - timedelta(days=7), now - timedelta(days=1)
-    inside = and_(R.first_attempt_at >= R.announced_from, R.first_attempt_at <= R.announced_to)
-    where = [R.first_attempt_at >= week, R.first_attempt_at < now, R.announced_from.is_not(None), *scope.conditions()]
+    where, inside, last_day = _announced(scope, now)
     result: dict[int, Calibration] = defaultdict(Calibration)
     for unit_id, counted, kept, counted_day, kept_day in db.session.execute(select(
-            R.unit_id, func.count(), func.count().filter(inside), func.count().filter(R.first_attempt_at >= day),
-            func.count().filter(inside, R.first_attempt_at >= day)).where(*where).group_by(R.unit_id)):
+            R.unit_id, func.count(), func.count().filter(inside), func.count().filter(last_day),
+            func.count().filter(inside, last_day)).where(*where).group_by(R.unit_id)):
         result[unit_id].last_week = Share(kept, counted)
         result[unit_id].last_day = Share(kept_day, counted_day)
-    for unit_id, _count, median, _p90 in db.session.execute(
+    for unit_id, _count, width, _p90 in db.session.execute(
             percentile_query(ranked(R.announced_width_s, where, [R.unit_id]), 1)):
-        result[unit_id].median_width_s = median
+        result[unit_id].median_width_s = width
     return dict(result)
 
 
 def calibration(scope: Scope, now: datetime) -> Calibration:
     """The same for the whole scope (the median width over every window of the week), in one
     pass: the counts of ``calibration_by_unit`` summed, and the median of the rows ranked."""
-    week, day = now - timedelta(days=7), now - timedelta(days=1)
-    inside = and_(R.first_attempt_at >= R.announced_from, R.first_attempt_at <= R.announced_to)
-    where = [R.first_attempt_at >= week, R.first_attempt_at < now, R.announced_from.is_not(None), *scope.conditions()]
-    rows = select(R.announced_width_s.label("v"), case((inside, 1), else_=0).label("inside"),
-                  case((R.first_attempt_at >= day, 1), else_=0).label("day"),
-                  func.row_number().over(order_by=R.announced_width_s).label("rn"),
-                  func.count().over().label("n")).where(*where).subquery()
-    counted, median, kept, counted_day, kept_day = db.session.execute(select(
-        func.count(), func.max(case((rows.c.rn == (rows.c.n + 1) // 2, rows.c.v))),
-        func.count().filter(rows.c.inside == 1), func.count().filter(rows.c.day == 1),
+    where, inside, last_day = _announced(scope, now)
+    rows = ranked(R.announced_width_s, where, [], extra=[case((inside, 1), else_=0).label("inside"),
+                                                        case((last_day, 1), else_=0).label("day")])
+    counted, width, kept, counted_day, kept_day = db.session.execute(select(
+        func.count(), median(rows), func.count().filter(rows.c.inside == 1), func.count().filter(rows.c.day == 1),
         func.count().filter(rows.c.inside == 1, rows.c.day == 1))).one()
     return Calibration(last_day=Share(kept_day, counted_day), last_week=Share(kept, counted),
-                       median_width_s=median if counted else None)
+                       median_width_s=width if counted else None)
 
 
 def abandonment(scope: Scope, start: datetime, end: datetime) -> tuple[Share, dict[str, int]]:

@@ -50,19 +50,24 @@ def day_bounds(first: date, last: date, tz: str) -> tuple[datetime, datetime]:
 
 
 
-def ranked(value, where: Iterable, keys: list, source=R):
-    """Rows ranked by ``value`` within each group of ``keys``: for nearest-rank percentiles."""
+def ranked(value, where: Iterable, keys: list, source=R, extra: Iterable = ()):
+    """Rows ranked by ``value`` within each group of ``keys``: for nearest-rank percentiles
+    (``extra``: labelled columns carried along, for counts in the same pass)."""
     partition = {"partition_by": grouping(*keys)} if grouping(*keys) else {}
     columns = [key.label(f"k{i}") for i, key in enumerate(keys)]
-    return select(*columns, value.label("v"),
+    return select(*columns, *extra, value.label("v"),
                   func.row_number().over(order_by=value, **partition).label("rn"),
                   func.count().over(**partition).label("n")).select_from(source).where(*where).subquery()
 
 
+def median(ranked):
+    """The nearest-rank median of the ``ranked`` rows (an aggregate, per group)."""
+    return func.max(case((ranked.c.rn == (ranked.c.n + 1) // 2, ranked.c.v)))
+
+
 def percentile_query(ranked, key_count: int):
     keys = [ranked.c[f"k{i}"] for i in range(key_count)]
-    return select(*keys, func.max(ranked.c.n),
-                  func.max(case((ranked.c.rn == (ranked.c.n + 1) // 2, ranked.c.v))),
+    return select(*keys, func.max(ranked.c.n), median(ranked),
                   func.max(case((ranked.c.rn == (9 * ranked.c.n + 9) // 10, ranked.c.v)))
                   ).group_by(*keys)
 

@@ -75,34 +75,29 @@ def local_datetime(moment: datetime | None, name: str = "long") -> str:
     return (format_time if kind == "time" else format_datetime)(moment, width)
 
 
-def local_date(day: date | str | None, name: str = "day_month") -> str:
-    """A calendar day (a ``date`` or an ISO "YYYY-MM-DD" string) in the reader's language; "" for None."""
-    if day is None or day == "":
-        return ""
-    if isinstance(day, str):
-        try:
-            day = date.fromisoformat(day)
-        except ValueError:
-            return day
-    spec = DATE_FORMATS.get(name)
-    if spec is None:
-        return format_date(day, name)
-    return format_date(day, _pattern(spec) or spec[2])
-
-
-def local_time(value: time | str | None, name: str = "clock") -> str:
-    """A time of day (a ``time``, or an "HH:MM" string as stored) in the reader's language."""
+def _plain(value, parse, formats: dict, name: str, render) -> str:
+    """``value`` (or its ISO string, as stored) rendered with the named format; "" for None or "",
+    and a string that does not parse as it is."""
     if value is None or value == "":
         return ""
     if isinstance(value, str):
         try:
-            value = time.fromisoformat(value)
+            value = parse(value)
         except ValueError:
             return value
-    spec = TIME_FORMATS.get(name)
-    if spec is None:
-        return format_time(value, name, rebase=False)
-    return format_time(value, _pattern(spec) or spec[2], rebase=False)
+    spec = formats.get(name)
+    return render(value, name if spec is None else _pattern(spec) or spec[2])
+
+
+def local_date(day: date | str | None, name: str = "day_month") -> str:
+    """A calendar day (a ``date`` or an ISO "YYYY-MM-DD" string) in the reader's language; "" for None."""
+    return _plain(day, date.fromisoformat, DATE_FORMATS, name, format_date)
+
+
+def local_time(value: time | str | None, name: str = "clock") -> str:
+    """A time of day (a ``time``, or an "HH:MM" string as stored) in the reader's language."""
+    return _plain(value, time.fromisoformat, TIME_FORMATS, name,
+                  lambda moment, pattern: format_time(moment, pattern, rebase=False))
 
 
 def number(value, decimals: int | None = None) -> str:

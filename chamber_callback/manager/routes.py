@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import re
-import threading
-import time
 from datetime import date, datetime, timedelta
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
@@ -19,6 +17,7 @@ from ..domain.roles import EXPORTS_PERSONAL_DATA, SUPERVISES, locked_to_own_unit
 from ..extensions import db, zone_named
 from ..labels import AVAILABILITY_LABELS, outcome_labels
 from ..models import RegionalUnit, Topic
+from ..process_cache import ProcessCache
 from ..services import phone_line, stats, supervision
 from ..services.audit import record_export
 from ..staff.forms import check_action_form
@@ -124,8 +123,7 @@ def _ttfa_label(bound: float | None, previous: float | None) -> str:
     return _("< %(h)s", h=hours(bound))
 
 
-_figures_cache: dict[tuple, tuple[float, dict]] = {}
-_figures_lock = threading.Lock()
+_figures_cache = ProcessCache()
 
 
 def dashboard_figures(filters: Filters, now: datetime) -> dict:
@@ -134,21 +132,9 @@ def dashboard_figures(filters: Filters, now: datetime) -> dict:
     Shared for ``DASHBOARD_CACHE_SECONDS`` by everyone looking at the same unit, topic and dates
     in this process: a dashboard polled by several managers costs the database once per period.
     """
-    ttl = current_app.config["DASHBOARD_CACHE_SECONDS"]
     key = (id(current_app._get_current_object()), filters.scope, filters.first, filters.last, filters.today)
-    if ttl > 0:
-        with _figures_lock:
-            cached = _figures_cache.get(key)
-        if cached and time.monotonic() - cached[0] < ttl:
-            return cached[1]
-    figures = _compute_figures(filters, now)
-    if ttl > 0:
-        with _figures_lock:
-            moment = time.monotonic()
-            for stale in [k for k, (at, _f) in _figures_cache.items() if moment - at >= ttl]:
-                del _figures_cache[stale]
-            _figures_cache[key] = (moment, figures)
-    return figures
+    return _figures_cache.get(key, current_app.config["DASHBOARD_CACHE_SECONDS"],
+                              lambda: _compute_figures(filters, now))
 
 
 def _compute_figures(filters: Filters, now: datetime) -> dict:

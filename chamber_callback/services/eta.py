@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import logging
 import statistics
-import threading
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -25,6 +23,7 @@ from ..domain.routing import Availability
 from ..domain.sla import BusinessCalendar
 from ..extensions import db, update_many
 from ..models import CallAttempt, CallbackRequest, RegionalUnit, StaffUser
+from ..process_cache import ProcessCache
 from ..queues import enqueue_message
 from . import roster
 from .queue import CALLBACKS, ahead_of, queue_order
@@ -127,22 +126,12 @@ def unit_context(unit: RegionalUnit, now: datetime) -> UnitContext:
 
 # A submission's window reuses its unit's context for a few seconds (ETA_CONTEXT_SECONDS, per process):
 # under a burst, one read of the pace, the roster and the calendar serves every request of those seconds.
-_contexts: dict[int, tuple[float, UnitContext]] = {}
-_contexts_lock = threading.Lock()
+_contexts = ProcessCache()
 
 
 def _shared_context(unit_id: int, now: datetime) -> UnitContext:
-    keep = current_app.config["ETA_CONTEXT_SECONDS"]
-    if keep > 0:
-        with _contexts_lock:
-            found = _contexts.get(unit_id)
-        if found is not None and found[0] > time.monotonic():
-            return found[1]
-    context = unit_context(db.session.get(RegionalUnit, unit_id), now)
-    if keep > 0:
-        with _contexts_lock:
-            _contexts[unit_id] = (time.monotonic() + keep, context)
-    return context
+    return _contexts.get(unit_id, current_app.config["ETA_CONTEXT_SECONDS"],
+                         lambda: unit_context(db.session.get(RegionalUnit, unit_id), now))
 
 
 def unit_windows(unit: RegionalUnit, now: datetime, rows) -> dict[int, Window]:

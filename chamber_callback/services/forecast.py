@@ -9,8 +9,6 @@ only changes it in memory.
 from __future__ import annotations
 
 import math
-import threading
-import time
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -23,6 +21,7 @@ from ..domain.forecast import HISTORY_WEEKS, Projection, expected_arrivals, proj
 from ..domain.scenario import Backlog, Rules, Scenario, UnitLoad
 from ..extensions import db, zone_named
 from ..models import CallbackRequest, RegionalUnit
+from ..process_cache import ProcessCache
 from . import eta
 from .queue import CALLBACKS
 from .settings import get as setting
@@ -131,24 +130,14 @@ def build(now: datetime) -> Outlook:
     return Outlook(Scenario(start, tuple(loads), rules(), HOURS), names, staffed, now)
 
 
-_cache: dict[int, tuple[float, Outlook]] = {}
-_cache_lock = threading.Lock()
+_cache = ProcessCache()
 
 
 def current(now: datetime) -> Outlook:
-    """The base scenario, shared for ``FORECAST_CACHE_SECONDS`` (what-ifs are computed on it)."""
-    ttl = current_app.config["FORECAST_CACHE_SECONDS"]
-    key = id(current_app._get_current_object())
-    with _cache_lock:
-        cached = _cache.get(key)
-    if ttl > 0 and cached and time.monotonic() - cached[0] < ttl \
-            and _hour_floor(cached[1].read_at) == _hour_floor(now):
-        return cached[1]
-    outlook = build(now)
-    if ttl > 0:
-        with _cache_lock:
-            _cache[key] = (time.monotonic(), outlook)
-    return outlook
+    """The base scenario, shared for ``FORECAST_CACHE_SECONDS`` within the hour (what-ifs are
+    computed on it)."""
+    return _cache.get(id(current_app._get_current_object()), current_app.config["FORECAST_CACHE_SECONDS"],
+                      lambda: build(now), still_good=lambda outlook: _hour_floor(outlook.read_at) == _hour_floor(now))
 
 
 @dataclass(frozen=True)

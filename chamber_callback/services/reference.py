@@ -12,9 +12,6 @@ that no session's object outlives its session.
 """
 from __future__ import annotations
 
-import contextlib
-import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -24,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from ..extensions import db
 from ..models import Departement, RegionalUnit, Setting, Topic
+from ..process_cache import ProcessCache
 
 WATCHED = (Topic, Departement, RegionalUnit, Setting)
 _CHANGED = "chamber_callback.reference_changed"
@@ -51,39 +49,18 @@ class DepartementRef:
     unit_id: int
 
 
-class _Shared:
-    """One application's cached values, by name: (expiry on the monotonic clock, value)."""
-
-    def __init__(self) -> None:
-        self.values: dict[str, tuple[float, object]] = {}
-        self.lock = threading.Lock()
-
-
-def _store() -> _Shared:
-    return current_app.extensions.setdefault("reference_cache", _Shared())
+_cache = ProcessCache()
 
 
 def shared(name: str, load: Callable[[], object]):
     """``load()``'s value, kept for ``REFERENCE_CACHE_SECONDS`` in this process."""
-    keep = current_app.config.get("REFERENCE_CACHE_SECONDS", 0)
-    if keep <= 0:
-        return load()
-    store = _store()
-    with store.lock:
-        found = store.values.get(name)
-    if found is not None and found[0] > time.monotonic():
-        return found[1]
-    value = load()
-    with store.lock:
-        store.values[name] = (time.monotonic() + keep, value)
-    return value
+    key = (id(current_app._get_current_object()), name)
+    return _cache.get(key, current_app.config.get("REFERENCE_CACHE_SECONDS", 0), load)
 
 
 def forget() -> None:
     """Read everything again next time (this process)."""
-    store = _store()
-    with store.lock:
-        store.values.clear()
+    _cache.clear()
 
 
 def topics() -> tuple[TopicRef, ...]:
@@ -157,8 +134,7 @@ def _note_changes(session: Session, flush_context, instances) -> None:
 @event.listens_for(Session, "after_commit")
 def _forget_on_commit(session: Session) -> None:
     if session.info.pop(_CHANGED, False):
-        with contextlib.suppress(RuntimeError):  # no application context: nothing is cached outside one
-            forget()
+        forget()
 
 
 @event.listens_for(Session, "after_soft_rollback")

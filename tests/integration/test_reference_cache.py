@@ -2,6 +2,7 @@
 longer reads them, and an admin's change is seen at once by the process that made it."""
 from sqlalchemy import event, select, update
 
+from chamber_callback import process_cache
 from chamber_callback.domain.actors import Actor
 from chamber_callback.extensions import db
 from chamber_callback.models import CallbackRequest, Topic
@@ -75,7 +76,7 @@ def test_a_change_by_another_process_is_seen_within_the_period(app, client, vali
     app.config["REFERENCE_CACHE_SECONDS"] = 60
     reference.forget()
     clock = [1000.0]
-    monkeypatch.setattr(reference.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(process_cache.time, "monotonic", lambda: clock[0])
     assert reference.active_topic("pge") is not None
     with db.engine.begin() as other_process:  # not through this session: no event here
         other_process.execute(update(Topic).where(Topic.code == "pge").values(active=False))

@@ -143,6 +143,10 @@ def apply_call_event(attempt_id: int, leg: str, call_sid: str, status: str, now:
     the artisan leg's final status closes the attempt by itself when nobody (or a machine)
     answered. Returns False for a duplicate."""
     begin_write()
+    # The attempt's row first (before the event, whose foreign key would share-lock it): two callbacks
+    # at the same instant (PostgreSQL) would otherwise each compare with the status the other has not
+    # committed yet, and an earlier status could overwrite a final one.
+    db.session.execute(select(CallAttempt.id).where(CallAttempt.id == attempt_id).with_for_update())
     inserted = db.session.scalar(
         insert_or_ignore(CallEvent, "call_sid", "status")
         .values(attempt_id=attempt_id, leg=leg, call_sid=call_sid, status=status, duration_s=duration_s,

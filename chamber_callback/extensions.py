@@ -11,6 +11,7 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import bindparam, event, func, select, update
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
@@ -63,9 +64,16 @@ def _sqlite_begin(conn):
 
 def insert_or_ignore(model, *conflict_columns: str):
     """``INSERT … ON CONFLICT (columns) DO NOTHING`` for the database in use (PostgreSQL or SQLite):
-    the unique key decides, so running the same write twice (retries, two workers) changes nothing."""
+    the unique key decides, so running the same write twice (retries, two workers) changes nothing.
+    Without columns, any unique key of the table decides."""
     dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    return dialect.insert(model).on_conflict_do_nothing(index_elements=list(conflict_columns))
+    return dialect.insert(model).on_conflict_do_nothing(index_elements=list(conflict_columns) or None)
+
+
+def column_values(instance) -> dict:
+    """The column attributes set on a new ORM object, for a Core or ORM-enabled ``INSERT``."""
+    state = sa_inspect(instance)
+    return {attr.key: state.dict[attr.key] for attr in state.mapper.column_attrs if attr.key in state.dict}
 
 
 # --- many rows, each with its own values, in one statement ------------------------------------

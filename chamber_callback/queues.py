@@ -21,6 +21,9 @@ from rq.serializers import JSONSerializer
 
 log = logging.getLogger(__name__)
 
+# Workers take the queues in this order. What an agent is waiting for comes first (offers, their
+# expiry, retries, a call's bridge, an offer's push): in a crisis the messages queue holds thousands
+# of confirmations, and an agent's call must not wait behind them.
 ASSIGNMENT_QUEUE = "assignment"
 TICKS_QUEUE = "ticks"
 MESSAGES_QUEUE = "messages"  # texts and e-mails to artisans
@@ -191,8 +194,7 @@ def schedule_requeue(request_id: int, at: datetime) -> bool:
 
 def schedule_bridge(attempt_id: int, at: datetime) -> bool:
     """Place a bridged call at ``at`` (over the account's calls per second, it waits a second)."""
-    return schedule_job(JOBS + "bridge_call", attempt_id, job_id=f"bridge-{attempt_id}-{int(at.timestamp())}",
-                        at=at, queue=MESSAGES_QUEUE)
+    return schedule_job(JOBS + "bridge_call", attempt_id, job_id=f"bridge-{attempt_id}-{int(at.timestamp())}", at=at)
 
 
 def schedule_simulation(attempt_id: int, at: datetime) -> bool:
@@ -218,8 +220,8 @@ def enqueue_offer_push(offer_id: int) -> bool:
     """Tell the agent's phone about an offer (Web Push). Best effort: the console's polling shows
     the offer anyway, so a Redis outage costs only the notification."""
     try:
-        enqueue_once(get_queue(MESSAGES_QUEUE), JOBS + "send_offer_push", offer_id, job_id=f"push-offer-{offer_id}",
-                     ttl=600)
+        enqueue_once(get_queue(ASSIGNMENT_QUEUE), JOBS + "send_offer_push", offer_id,
+                     job_id=f"push-offer-{offer_id}", ttl=600)
     except (*REDIS_ERRORS, RuntimeError) as exc:
         log.warning("redis unavailable, no push for offer %s: %s", offer_id, type(exc).__name__)
         return False

@@ -144,16 +144,16 @@ AHEAD_COLUMNS = (R.id, R.status, R.sla_deadline, R.preferred_start, R.next_attem
 
 
 def window_for_new(request: CallbackRequest, now: datetime) -> Window:
-    """The window of a request just submitted (in the caller's transaction): the unit's queue
-    ahead of it takes its call slots, then it gets its window.
+    """The window of a request being submitted (in the caller's transaction, before its row is
+    written, so that the row is written once with it): the unit's queue ahead of it takes its call
+    slots, then it gets its window.
 
     Only the requests ahead that wait for a time (a retry, a preferred slot) are read; the others are
     counted: each takes the first free slot, whatever its own deadline. They go first here, where
     in the queue they may be interleaved with the timed ones: an approximation the periodic
     recompute (``recompute``) corrects within its period, that keeps a submission's cost flat when
     thousands wait."""
-    ahead = (R.unit_id == request.unit_id, R.status.in_(ESTIMATED), CALLBACKS, R.id != request.id,
-             ahead_of(request))
+    ahead = (R.unit_id == request.unit_id, R.status.in_(ESTIMATED), CALLBACKS, ahead_of(request))
     timed = (R.status.in_((Status.RETRY_WAIT.value, Status.SCHEDULED.value))) | R.preferred_start.is_not(None)
     untimed = db.session.scalar(select(func.count()).where(*ahead, ~timed))
     waiting_for_a_time = db.session.execute(select(*AHEAD_COLUMNS).where(*ahead, timed).order_by(*queue_order()))

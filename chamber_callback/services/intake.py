@@ -8,14 +8,13 @@ from datetime import datetime
 from flask import has_request_context
 from flask_babel import get_locale
 from sqlalchemy import func, or_, select, update
-from sqlalchemy.exc import IntegrityError
 
 from ..domain.actors import SYSTEM, Actor
 from ..domain.intake import Intake
 from ..domain.lifecycle import ACTIVE_STATUSES, Status
 from ..domain.reference import new_reference, new_status_token, token_digest
 from ..domain.sla import sla_deadline
-from ..extensions import db
+from ..extensions import column_values, db, insert_or_ignore
 from ..models import CallbackRequest, Offer
 from ..queues import cancel_offer_expiry, enqueue_assignment, enqueue_message
 from . import eta, reference
@@ -93,18 +92,15 @@ def submit_request(intake: Intake, *, actor: Actor, now: datetime, sla_hours: fl
 
     # The new request stays loaded once committed: the answer is built from it without reading it back.
     with unit_of_work(keep_loaded=True) as work:
-        existing = active_request_for_phone(intake.phone)
-        if existing is None:
-            token = new_status_token()
-            request, existing = _insert_request(intake, token=token, topic_id=topic_id, unit_id=unit_id, now=now,
-                                                sla_hours=sla_hours, calendar=calendar)
-            if request is not None:
-                record_event(request_id=request.id, action="request.submitted", actor=actor, now=now,
-                             to_status=Status.QUEUED.value,
-                             data={"channel": intake.channel, "urgent": intake.urgent, "topic": intake.topic})
-                eta.store_first(request, eta.window_for_new(request, now), now)  # the confirmation says it
-                work.after_commit(enqueue_message, add_message(request, "confirmation", now, token=token))
-                assigned = work.after_commit(_enqueue_new, request.id, now)
+        token = new_status_token()
+        request, existing = _insert_request(intake, token=token, topic_id=topic_id, unit_id=unit_id, now=now,
+                                            sla_hours=sla_hours, calendar=calendar)
+        if request is not None:
+            record_event(request_id=request.id, action="request.submitted", actor=actor, now=now,
+                         to_status=Status.QUEUED.value,
+                         data={"channel": intake.channel, "urgent": intake.urgent, "topic": intake.topic})
+            work.after_commit(enqueue_message, add_message(request, "confirmation", now, token=token))
+            assigned = work.after_commit(_enqueue_new, request.id, now)
         reminded = False
         if existing is not None:
             request = token = None
@@ -127,20 +123,26 @@ def submit_request(intake: Intake, *, actor: Actor, now: datetime, sla_hours: fl
 
 def _insert_request(intake: Intake, *, token: str, now: datetime, **fields
                     ) -> tuple[CallbackRequest | None, CallbackRequest | None]:
-    """Insert the new request: (it, None); or (None, the active request for the same phone that a
-    concurrent submission committed meanwhile; the partial unique index decides). A reference
+    """Insert the new request, written once with its first window (the confirmation says it):
+    (it, None); or (None, the active request for the same phone that a concurrent submission
+    committed first).
+
+    ``INSERT … ON CONFLICT DO NOTHING RETURNING``: the partial unique index on active phones decides
+    races (PostgreSQL waits for the other transaction, then inserts nothing), with no savepoint and
+    no read before the insert; a phone's second submission is the rare case that reads. A reference
     collision, or a winner already closed again, draws another reference and tries again."""
+    request = _new_request(intake, token=token, now=now, **fields)
+    eta.store_first(request, eta.window_for_new(request, now), now)
+    values = column_values(request)
     for _attempt in range(5):
-        request = _new_request(intake, token=token, now=now, **fields)
-        try:
-            with db.session.begin_nested():
-                db.session.add(request)
-        except IntegrityError:
-            existing = active_request_for_phone(intake.phone)
-            if existing is not None:
-                return None, existing
-            continue
-        return request, None
+        stored = db.session.scalars(insert_or_ignore(CallbackRequest).values(values)
+                                    .returning(CallbackRequest)).first()
+        if stored is not None:
+            return stored, None
+        existing = active_request_for_phone(intake.phone)
+        if existing is not None:
+            return None, existing
+        values["reference"] = new_reference()
     raise RuntimeError("could not draw a unique reference")  # pragma: no cover - five collisions in a row
 
 

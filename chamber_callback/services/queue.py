@@ -39,11 +39,17 @@ def queue_order(agent_id: int | None = None) -> list[ColumnElement]:
 
 
 def ahead_of(request: Queued, agent_id: int | None = None) -> ColumnElement:
-    """Rows served before ``request``: lexicographic comparison of the terms."""
+    """Rows served before ``request``: lexicographic comparison of the terms.
+
+    A request not stored yet (no id) comes after every stored one that ties with it on the other
+    terms, as its id will be the highest."""
     columns = _columns(agent_id)
     clauses, equal = [], []
     for term in terms(agent_id):
         column, value = columns[term.name], term_value(request, term.name, agent_id)
+        if value is None and term.name == "id":
+            clauses.append(and_(*equal))
+            break
         clauses.append(and_(*equal, column > value if term.descending else column < value))
         equal.append(column == value)
     return or_(*clauses)

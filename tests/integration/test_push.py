@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from chamber_callback.extensions import db
 from chamber_callback.models import Offer, PushSubscription
-from chamber_callback.queues import JSONSerializer
+from chamber_callback.queues import ASSIGNMENT_QUEUE, JSONSerializer
 from chamber_callback.services import assignment as engine
 from chamber_callback.services import push
 
@@ -79,6 +79,7 @@ def test_an_offer_is_pushed_after_commit_with_no_personal_data(app, push_service
     offer = db.session.scalar(select(Offer).where(Offer.request_id == request.id))
     job = Job.fetch(f"push-offer-{offer.id}", connection=app.extensions["redis"], serializer=JSONSerializer)
     assert job.args == [offer.id]
+    assert job.origin == ASSIGNMENT_QUEUE  # ahead of the artisans' texts: the offer lasts 2 minutes
     run_jobs()
     [sent] = push_service.received
     assert sent.path == "/push/phone" and sent.headers["urgency"] == "high"

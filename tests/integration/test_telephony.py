@@ -14,6 +14,7 @@ from chamber_callback.domain.actors import Actor
 from chamber_callback.extensions import db
 from chamber_callback.jobs import simulate_call
 from chamber_callback.models import CallAttempt, CallEvent
+from chamber_callback.queues import ASSIGNMENT_QUEUE, get_queue
 from chamber_callback.services import assignment as engine
 from chamber_callback.services.calls import CallNotPlaced, place_call, record_answered_by
 from tests.conftest import make_app
@@ -222,6 +223,9 @@ def test_calls_over_the_accounts_cps_wait_for_the_next_second(twilio_app, freeze
     queued = place_call(second.reference, second_agent, T0)
     assert len(http.requests) == 1  # TWILIO_CPS=1: the second waits
     assert db.session.get(CallAttempt, queued.id).call_sid is None
+    # It waits with what agents wait for, not behind the artisans' texts (thousands in a crisis).
+    [waiting] = get_queue(ASSIGNMENT_QUEUE).scheduled_job_registry.get_job_ids()
+    assert waiting.startswith(f"bridge-{queued.id}-")
     freeze_clock(this_second + timedelta(seconds=1))
     assert bridge_call(queued.id) == "placed"
     assert http.requests[1]["data"]["To"] == "+33622334455"

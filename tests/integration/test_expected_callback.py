@@ -57,6 +57,18 @@ def test_the_job_recomputes_the_queue_and_keeps_stable_windows(app, freeze_clock
     assert eta_service.recompute(now + timedelta(minutes=1))["updated"] == 0  # nothing moved: nothing written
 
 
+def test_requests_submitted_at_the_same_instant_are_told_windows_in_queue_order(app, client, valid_json,
+                                                                                freeze_clock):
+    # Same instant, same terms: only the ids order them, and a new request's window is worked out
+    # before its row (and id) exists. It comes after every stored one.
+    freeze_clock(WEDNESDAY)
+    make_staff(skills=["pge"], unit="sud-est")
+    bodies = [client.post(URL, json={**valid_json, "phone": f"+3361234567{n}"}).get_json() for n in range(3)]
+    ends = [datetime.fromisoformat(body["expected_callback"]["to"]) for body in bodies]
+    assert ends[0] < ends[1] < ends[2]  # one agent: one call after the other
+    assert eta_service.recompute(WEDNESDAY)["updated"] == 0  # what the queue walk finds, already told
+
+
 def test_a_window_that_slips_far_is_told_once(app, run_jobs, freeze_clock):
     now = WEDNESDAY
     freeze_clock(now)

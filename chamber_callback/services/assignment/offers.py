@@ -204,8 +204,11 @@ def assign_request(request_id: int, now: datetime) -> int | None:
             # where the campaign rules decide; it is not pushed to the best agent like a callback.
             request.assignment_checked_at = now
             return None
-        view = request_view(request, now)
-        for candidate in rank_agents(view, _available_agents(request), _affinity(request)):
+        # In a surge nobody is free for most new requests: then the routing inputs (agents who
+        # declined it, who called this artisan before) are not read at all.
+        agents = _available_agents(request)
+        ranked = rank_agents(request_view(request, now), agents, _affinity(request)) if agents else []
+        for candidate in ranked:
             agent = lock_agent(candidate.id)
             if has_room(agent):
                 # The claim decides: offered, or another agent's transaction took the request first;

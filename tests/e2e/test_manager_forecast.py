@@ -1,17 +1,25 @@
 """A manager reads tomorrow's breaches before they happen and tries reinforcements."""
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from chamber_callback import clock
 from tests.e2e.conftest import sign_in
 from tests.integration.helpers import make_request, make_staff
 
 pytestmark = pytest.mark.e2e
+# A Wednesday, 10:30 in Paris: the units are open. Run at night or on a Sunday, the forecast would
+# rightly show no agent needed before the units open, and nothing to try.
+WEDNESDAY = datetime(2026, 12, 2, 9, 30, tzinfo=UTC)
 
 
-def test_the_forecast_shows_breaches_to_come_and_a_what_if_removes_them(live_server, laptop_page, shots):
+def test_the_forecast_shows_breaches_to_come_and_a_what_if_removes_them(live_server, laptop_page, shots,
+                                                                        monkeypatch):
     base, app = live_server
-    now = datetime.now(UTC)
+    started = time.monotonic()
+    monkeypatch.setattr(clock, "source", lambda: WEDNESDAY + timedelta(seconds=time.monotonic() - started))
+    now = WEDNESDAY
     with app.app_context():
         make_staff(role="manager", email="manager@example.fr")
         make_staff(email="alone@example.fr")  # one agent present for forty requests due within the hour

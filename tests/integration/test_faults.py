@@ -36,11 +36,11 @@ def test_a_double_click_on_accept_accepts_once(app):
     engine.set_availability(agent, "available", T0)  # offered at once
     offer = db.session.scalar(select(Offer).where(Offer.status == "pending"))
     assert offer.request_id == request.id
-    answers = []
+    offer_id, agent_id, answers = offer.id, agent.id, []  # read here: the threads have their own sessions
 
     def accept(_index):
         try:
-            engine.accept_offer(offer.id, agent_in_thread(agent.id), T0)
+            engine.accept_offer(offer_id, agent_in_thread(agent_id), T0)
             answers.append("accepted")
         except engine.AssignmentConflict:
             answers.append("conflict")
@@ -56,11 +56,11 @@ def test_two_tabs_of_one_agent_pulling_at_once_take_one_call(app):
     agent = make_staff(availability="away", capacity=1)
     for _ in range(3):
         make_request()
-    taken, refused = [], []
+    agent_id, taken, refused = agent.id, [], []
 
     def pull(_index):
         try:
-            request = engine.claim_next(agent_in_thread(agent.id), T0)
+            request = engine.claim_next(agent_in_thread(agent_id), T0)
             taken.append(request.id if request else None)
         except engine.AssignmentConflict:
             refused.append(True)
@@ -85,11 +85,11 @@ def held_call(app):
 def test_a_double_click_on_call_places_one_call(twilio_app):
     http = use_http(twilio_app, [(201, {"sid": "CA" + "7" * 32, "status": "queued"})] * 2)
     agent, request = held_call(twilio_app)
-    answers = []
+    reference, agent_id, answers = request.reference, agent.id, []
 
     def call(_index):
         try:
-            place_call(request.reference, agent_in_thread(agent.id), T0)
+            place_call(reference, agent_in_thread(agent_id), T0)
             answers.append("placed")
         except (engine.AssignmentConflict, CallNotPlaced):
             answers.append("refused")
@@ -105,14 +105,15 @@ def test_status_callbacks_duplicated_and_out_of_order_at_once_count_one_failed_a
     use_http(twilio_app, [(201, {"sid": "CA" + "8" * 32, "status": "queued"})])
     agent, request = held_call(twilio_app)
     attempt = place_call(request.reference, agent, T0)
-    url = f"/webhooks/twilio/status?attempt={attempt.id}&leg=artisan"
+    attempt_id, agent_id = attempt.id, agent.id
+    url = f"/webhooks/twilio/status?attempt={attempt_id}&leg=artisan"
     statuses = ["initiated", "ringing", "no-answer", "no-answer", "ringing", "initiated", "no-answer"]
     codes = []
 
     def send(index):
         if index == len(statuses):  # the agent records « pas de réponse » in the same instant
             with contextlib.suppress(engine.AssignmentConflict):  # the callback may close it first
-                engine.record_outcome(attempt.id, agent_in_thread(agent.id), "no_answer", T0)
+                engine.record_outcome(attempt_id, agent_in_thread(agent_id), "no_answer", T0)
             return
         form = {"CallSid": "CA" + "9" * 32, "CallStatus": statuses[index], "ParentCallSid": "CA" + "8" * 32}
         if statuses[index] == "no-answer":

@@ -298,18 +298,19 @@ def test_two_direct_connections_at_once_give_the_request_to_one_agent(twilio_app
     from chamber_callback.services import assignment
     from tests.integration.helpers import run_at_once
 
-    agents = [make_staff(unit="ouest") for _ in range(2)]
-    request = make_request(unit="ouest")
+    # Ids read here: the threads must not load the main session's objects (one session, two threads).
+    agent_ids = [make_staff(unit="ouest").id for _ in range(2)]
+    request_id = make_request(unit="ouest").id
     won = []
 
     def claim(index):
-        if assignment.claim_for(agents[index].id, request.id, datetime.now(UTC), reason="test") is not None:
+        if assignment.claim_for(agent_ids[index], request_id, datetime.now(UTC), reason="test") is not None:
             won.append(index)
 
     run_at_once(twilio_app, claim, 2)
     assert len(won) == 1
     db.session.expire_all()
-    assert db.session.get(CallbackRequest, request.id).assigned_agent_id == agents[won[0]].id
+    assert db.session.get(CallbackRequest, request_id).assigned_agent_id == agent_ids[won[0]]
 
 
 def test_callers_going_through_the_menu_at_once_all_get_their_request(twilio_app, freeze_clock):

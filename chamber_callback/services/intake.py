@@ -90,11 +90,16 @@ def submit_request(intake: Intake, *, actor: Actor, now: datetime, sla_hours: fl
     topic_id, unit_id = topic.id, departement.unit_id
     calendar = unit_calendar(unit_id, departement.code)
 
+    token = new_status_token()
+    draft = _new_request(intake, token=token, topic_id=topic_id, unit_id=unit_id, now=now, sla_hours=sla_hours,
+                         calendar=calendar)
+    # Its window is worked out before the write transaction (on SQLite, before taking the write lock,
+    # which every submission waits for): read from the queue as it is, an estimate the periodic
+    # recompute corrects within its period.
+    eta.store_first(draft, eta.window_for_new(draft, now), now)
     # The new request stays loaded once committed: the answer is built from it without reading it back.
     with unit_of_work(keep_loaded=True) as work:
-        token = new_status_token()
-        request, existing = _insert_request(intake, token=token, topic_id=topic_id, unit_id=unit_id, now=now,
-                                            sla_hours=sla_hours, calendar=calendar)
+        request, existing = _insert_request(draft)
         if request is not None:
             record_event(request_id=request.id, action="request.submitted", actor=actor, now=now,
                          to_status=Status.QUEUED.value,
@@ -121,8 +126,7 @@ def submit_request(intake: Intake, *, actor: Actor, now: datetime, sla_hours: fl
     return Submission(request, created=True, token=token, enqueued=enqueued)
 
 
-def _insert_request(intake: Intake, *, token: str, now: datetime, **fields
-                    ) -> tuple[CallbackRequest | None, CallbackRequest | None]:
+def _insert_request(draft: CallbackRequest) -> tuple[CallbackRequest | None, CallbackRequest | None]:
     """Insert the new request, written once with its first window (the confirmation says it):
     (it, None); or (None, the active request for the same phone that a concurrent submission
     committed first).
@@ -131,15 +135,13 @@ def _insert_request(intake: Intake, *, token: str, now: datetime, **fields
     races (PostgreSQL waits for the other transaction, then inserts nothing), with no savepoint and
     no read before the insert; a phone's second submission is the rare case that reads. A reference
     collision, or a winner already closed again, draws another reference and tries again."""
-    request = _new_request(intake, token=token, now=now, **fields)
-    eta.store_first(request, eta.window_for_new(request, now), now)
-    values = column_values(request)
+    values = column_values(draft)
     for _attempt in range(5):
         stored = db.session.scalars(insert_or_ignore(CallbackRequest).values(values)
                                     .returning(CallbackRequest)).first()
         if stored is not None:
             return stored, None
-        existing = active_request_for_phone(intake.phone)
+        existing = active_request_for_phone(draft.phone)
         if existing is not None:
             return None, existing
         values["reference"] = new_reference()

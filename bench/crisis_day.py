@@ -272,7 +272,7 @@ def submit_phone(arrival: Arrival, call_sid: str, now_of) -> tuple[bool, bool, s
     return reply.outcome in ("created", "existing"), reply.outcome == "created", reply.outcome or "no outcome"
 
 
-def submitter(run: Run, units: list[int], arrivals: list[Arrival]) -> None:
+def submitter(run: Run, arrivals: list[Arrival]) -> None:
     from chamber_callback.extensions import db
 
     client = run.app.test_client()
@@ -699,12 +699,11 @@ def offer_delays(run: Run) -> dict[str, list[float]]:
         elif state != "offered":
             free_since.pop(agent_id, None)  # busy, paused, offline
         else:
-            since = free_since.pop(agent_id, None)
-            request = requests.get(offer.request_id)
-            if since is None or request is None or offer.request_id in offered:
-                offered.add(offer.request_id)
-                continue
+            since, request = free_since.pop(agent_id, None), requests.get(offer.request_id)
+            first = offer.request_id not in offered
             offered.add(offer.request_id)
+            if since is None or request is None or not first:
+                continue
             ready, last = (request.submitted_at, "request") if request.submitted_at > since else (since, "agent")
             if units.get(agent_id) != request.unit_id and request.overflow_at is not None and \
                     request.overflow_at > ready:
@@ -809,7 +808,7 @@ def run_day(args, redis_url: str) -> tuple[Result, dict]:
         for target in (delayed_jobs, periodic, watch_offers):
             start(target, run)
         agents = [start(agent, run, agent_id, random.Random(agent_id)) for agent_id in agent_ids]
-        load = [start(submitter, run, units, arrivals[i::SUBMITTERS]) for i in range(SUBMITTERS)]
+        load = [start(submitter, run, arrivals[i::SUBMITTERS]) for i in range(SUBMITTERS)]
         importer = start(campaign_importer, run, campaign_id, imports)
         cancels = start(canceller, run)
         began = time.monotonic()

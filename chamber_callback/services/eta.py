@@ -144,9 +144,9 @@ AHEAD_COLUMNS = (R.id, R.status, R.sla_deadline, R.preferred_start, R.next_attem
 
 
 def window_for_new(request: CallbackRequest, now: datetime) -> Window:
-    """The window of a request being submitted (in the caller's transaction, before its row is
-    written, so that the row is written once with it): the unit's queue ahead of it takes its call
-    slots, then it gets its window.
+    """The window of a request being submitted, worked out before its row is written (the row is
+    written once, with it): the unit's queue ahead of it takes its call slots, then it gets its
+    window.
 
     Only the requests ahead that wait for a time (a retry, a preferred slot) are read; the others are
     counted: each takes the first free slot, whatever its own deadline. They go first here, where
